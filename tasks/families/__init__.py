@@ -1,0 +1,64 @@
+"""The model family registry.
+
+A family is one module in this package that defines `FAMILY = Family(...)`; its name is the module name.
+Adding a family is one small module plus an entry under `train:` in `params.yaml`. Modules import their heavy
+libraries inside `build`, so listing the registry stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.base import BaseEstimator
+
+from tasks.errors import ConfigError
+from tasks.featurize import FeatureSpec
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a family needs to know to build an unfitted pipeline."""
+
+    spec: FeatureSpec
+    seed: int
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: which problem types it supports, whether it can use a GPU, how to build it."""
+
+    name: str
+    problem_types: frozenset[str]
+    build: Callable[[BuildContext, dict[str, Any]], BaseEstimator]
+    gpu: bool = False
+
+
+def available() -> list[str]:
+    """Names of every registered family."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def get_family(name: str) -> Family:
+    """Look a family up by name; an unknown name fails with the list of known ones."""
+    if name not in available():
+        raise ConfigError(f"unknown model family {name!r}; expected one of {available()}")
+    family = importlib.import_module(f"{__name__}.{name}").FAMILY
+    if family.name != name:
+        raise ConfigError(f"family module {name!r} declares FAMILY.name={family.name!r}; they must match")
+    return family
+
+
+def build_estimator(family: Family, ctx: BuildContext, hyperparameters: dict[str, Any]) -> BaseEstimator:
+    """Build an unfitted pipeline, rejecting unsupported problem types and unknown hyperparameters clearly."""
+    if ctx.spec.problem_type not in family.problem_types:
+        raise ConfigError(f"family {family.name!r} does not support {ctx.spec.problem_type!r} problems; "
+                          f"it supports {sorted(family.problem_types)}")
+    try:
+        return family.build(ctx, dict(hyperparameters))
+    except TypeError as exc:
+        raise ConfigError(f"family {family.name!r}: invalid hyperparameters {hyperparameters}: {exc}") from None

@@ -1,0 +1,20 @@
+"""Random forest on ordinal-encoded features (trees need no scaling or one-hot)."""
+
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.pipeline import Pipeline
+
+from tasks.families import BuildContext, Family
+from tasks.preprocess import make_preprocessor
+
+
+def build(ctx: BuildContext, hp: dict) -> Pipeline:
+    cls = RandomForestRegressor if ctx.spec.problem_type == "regression" else RandomForestClassifier
+    return Pipeline([
+        ("preprocess", make_preprocessor(ctx.spec, encoding="ordinal", scale=False)),
+        ("model", cls(random_state=ctx.seed, **hp)),
+    ])
+
+
+FAMILY = Family(
+    name="random_forest", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build
+)

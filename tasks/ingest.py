@@ -1,0 +1,90 @@
+"""Ingest: read a problem's raw data, check it has what the problem needs, split it by time and at random."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from tasks.config import IngestConfig
+from tasks.errors import DataError
+
+TRAIN, VALID, HOLDOUT = "train", "valid", "holdout"
+
+
+def batch_name(period: int) -> str:
+    return f"batch_{period}"
+
+
+def load_raw(source: Path, cfg: IngestConfig) -> pd.DataFrame:
+    """Read the raw file (Parquet or CSV) and check the columns the split needs are present and usable."""
+    if not source.exists():
+        raise DataError(f"{source}: data file not found (ingest.source); expected a Parquet or CSV file")
+    try:
+        if source.suffix == ".parquet":
+            frame = pd.read_parquet(source)
+        elif source.name.endswith((".csv", ".csv.gz")):
+            frame = pd.read_csv(source)
+        else:
+            raise DataError(f"{source}: unsupported file type; expected .parquet, .csv or .csv.gz")
+    except DataError:
+        raise
+    except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
+        kind = source.suffix or "data"
+        raise DataError(f"{source}: cannot be read as {kind} ({type(exc).__name__}: {exc})") from None
+    if frame.empty:
+        raise DataError(f"{source}: file has no rows")
+    for role, column in (("target", cfg.target), ("time_column", cfg.time_column)):
+        if column not in frame.columns:
+            raise DataError(
+                f"{source}: missing column {column!r} (ingest.{role}); found columns {sorted(map(str, frame.columns))}"
+            )
+    if frame[cfg.target].isna().any():
+        rows = frame.index[frame[cfg.target].isna()][:5].tolist()
+        raise DataError(
+            f"{source}: target column {cfg.target!r} has {int(frame[cfg.target].isna().sum())} missing values "
+            f"(first rows {rows}); every row needs a label"
+        )
+    periods = set(frame[cfg.time_column].unique().tolist())
+    wanted = [cfg.reference_period, *cfg.current_periods]
+    absent = [p for p in wanted if p not in periods]
+    if absent:
+        raise DataError(
+            f"{source}: column {cfg.time_column!r} has no rows for period(s) {absent}; found {sorted(periods)}"
+        )
+    return frame
+
+
+def split(frame: pd.DataFrame, cfg: IngestConfig, seed: int) -> dict[str, pd.DataFrame]:
+    """Reference period -> train/valid/holdout (stratified for classification); each later period -> a batch.
+
+    `sample_fraction` < 1 keeps a seeded sample of every period (quick runs, tests).
+    """
+    rng = np.random.default_rng(seed)
+    parts: dict[str, pd.DataFrame] = {}
+    by_period = {p: g for p, g in frame.groupby(cfg.time_column, sort=True)}
+    for period in [cfg.reference_period, *cfg.current_periods]:
+        group = by_period[period]
+        if cfg.sample_fraction < 1:
+            group = group.sample(frac=cfg.sample_fraction, random_state=int(rng.integers(2**31)))
+        parts[period] = group.reset_index(drop=True)
+
+    reference = parts.pop(cfg.reference_period)
+    stratify = None if cfg.problem_type == "regression" else reference[cfg.target]
+    rest, holdout = train_test_split(
+        reference, test_size=cfg.holdout_fraction, random_state=seed, stratify=stratify
+    )
+    stratify = None if cfg.problem_type == "regression" else rest[cfg.target]
+    train, valid = train_test_split(
+        rest, test_size=cfg.validation_fraction, random_state=seed + 1, stratify=stratify
+    )
+    out = {TRAIN: train, VALID: valid, HOLDOUT: holdout}
+    out.update({batch_name(p): g for p, g in parts.items()})
+    return {name: part.reset_index(drop=True) for name, part in out.items()}
+
+
+def evaluation_batches(cfg: IngestConfig) -> list[str]:
+    """Names of the splits every model is evaluated on, in report order."""
+    return [HOLDOUT, *(batch_name(p) for p in cfg.current_periods)]
