@@ -48,6 +48,7 @@ class FeaturizeConfig(_Strict):
     numeric: list[str] = []
     ordinal: list[str] = []
     categorical: list[str] = []
+    text: list[str] = []
     sensitive: list[str] = []
 
 

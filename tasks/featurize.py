@@ -23,6 +23,7 @@ class FeatureSpec:
     numeric: list[str]
     ordinal: list[str]
     categorical: list[str]
+    text: list[str] = field(default_factory=list)
     sensitive: list[str] = field(default_factory=list)
     classes: list[str | int] = field(default_factory=list)
     categories: dict[str, list[str]] = field(default_factory=dict)
@@ -30,7 +31,7 @@ class FeatureSpec:
 
     @property
     def features(self) -> list[str]:
-        return [*self.numeric, *self.ordinal, *self.categorical]
+        return [*self.numeric, *self.ordinal, *self.categorical, *self.text]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,7 +47,7 @@ def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, 
     Columns present in the data but given no role (other than target, id and time) are dropped from the
     features and listed in `dropped`, so an extra column never silently changes a model.
     """
-    declared = [*cfg.numeric, *cfg.ordinal, *cfg.categorical]
+    declared = [*cfg.numeric, *cfg.ordinal, *cfg.categorical, *cfg.text]
     duplicated = sorted({c for c in declared if declared.count(c) > 1})
     if duplicated:
         raise DataError(f"featurize: column(s) {duplicated} are given more than one role")
@@ -78,6 +79,7 @@ def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, 
         numeric=list(cfg.numeric),
         ordinal=list(cfg.ordinal),
         categorical=list(cfg.categorical),
+        text=list(cfg.text),
         sensitive=list(cfg.sensitive),
         classes=classes,
         categories=categories,
