@@ -17,8 +17,8 @@ nav.crumbs{padding:8px 24px;background:#e9ecf2;font-size:14px}
 main{padding:16px 24px;max-width:1200px}
 h1{font-size:24px;margin:8px 0 16px} h2{font-size:19px;margin-top:28px} h3{font-size:16px}
 table{border-collapse:collapse;margin:8px 0 16px;background:#fff;font-size:13px}
-th,td{border:1px solid #d5d9e2;padding:4px 8px;text-align:right} th{background:#eef1f6}
-td:first-child,th:first-child{text-align:left}
+th,td{border:1px solid #d5d9e2;padding:4px 8px;text-align:left} th{background:#eef1f6}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#17803d;font-weight:600} .warn{color:#a15c00;font-weight:600} .fail{color:#b3261e;font-weight:600}
 .grid{display:flex;flex-wrap:wrap;gap:12px} .card{background:#fff;border:1px solid #d5d9e2;padding:8px}
 a{color:#1f5fbf} code{background:#eef1f6;padding:1px 4px}
@@ -61,7 +61,9 @@ def table(frame: pd.DataFrame, float_format: str = "{:.4f}", index: bool = False
     rows = []
     for idx, row in frame.iterrows():
         cells = ([cell(idx)] if index else []) + [cell(v) for v in row.tolist()]
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        values = ([idx] if index else []) + row.tolist()
+        rows.append("<tr>" + "".join(f"<td class='num'>{c}</td>" if isinstance(v, int | float) else f"<td>{c}</td>"
+                                     for c, v in zip(cells, values, strict=True)) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -84,7 +86,8 @@ def svg(fig: Any) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    fig.savefig(buffer, format="svg", bbox_inches="tight",
+                metadata={"Creator": None, "Date": None, "Format": None, "Type": None})
     plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg"):]

@@ -1,0 +1,45 @@
+# Two commands do everything on a fresh machine (Linux or macOS, Python 3.11, git):
+#   make run    set up the environment if needed, then run the full default pipeline (dvc repro) and push to the remote
+#   make test   set up the environment if needed, then run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced
+export DO_NOT_TRACK := 1
+export DVC_NO_ANALYTICS := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test setup lock repro push server stop lint
+
+run: setup repro push  ## the main job: full default pipeline, outputs pushed to the DVC remote
+
+test: setup  ## the test suite (unit, data, model, end-to-end)
+	$(BIN)/python -m pytest
+
+setup: $(STAMP)  ## create .venv from requirements.lock (idempotent; uv, installed into the venv if missing)
+
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	@touch $(STAMP)
+
+lock: setup  ## re-lock after editing dependencies in pyproject.toml
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+repro: setup
+	$(BIN)/dvc repro
+
+push: setup
+	$(BIN)/dvc push -q
+
+server: setup  ## start (or reuse) the local Prefect server; UI at http://127.0.0.1:4200
+	$(BIN)/python -m flows.stack start
+
+stop:  ## stop the Prefect server and warm stage runners started from this checkout
+	@test -x $(BIN)/python && $(BIN)/python -m flows.stack stop || true
+
+lint: setup
+	$(BIN)/ruff check .

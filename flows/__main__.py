@@ -1,0 +1,30 @@
+"""`python -m flows STAGE [options]`: the command DVC runs for every stage.
+
+Decides where flow runs are recorded (see `flows.stack.resolve_api`), then runs the stage in a warm runner when
+one is listening (`flows.runner`), else in this process.
+"""
+
+import os
+import sys
+
+from flows import runner, stack
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    stack.apply_env_defaults()
+    if argv and argv[0] not in ("-h", "--help"):
+        stack.resolve_api()
+    if os.environ.get("MLP_WARM_RUNNER", "1") != "0":
+        env = dict(os.environ)
+        code = runner.run_remote(argv, env)
+        if code is not None:
+            return code
+        runner.spawn(env)
+    from flows.cli import main as run_stage
+
+    return run_stage(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

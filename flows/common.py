@@ -1,0 +1,60 @@
+"""What every stage flow shares: Prefect settings for DVC-run stages, split I/O, the task decorator."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.errors import PipelineError
+from tasks.io import read_json
+
+log = logging.getLogger("mlplatform")
+
+# Tasks pass frames in memory within one process; hashing them for Prefect's cache would cost more than the work.
+stage_task = task(cache_policy=NO_CACHE)
+
+
+class HideUserErrorTracebacks(logging.Filter):
+    """A `PipelineError` is a message for the user: keep Prefect's log line, drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], PipelineError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+@contextmanager
+def stage_settings() -> Iterator[None]:
+    """Prefect settings re-read from this process's environment, without flow heartbeats.
+
+    DVC waits on each stage process and sees it crash, so heartbeats (which cost up to a second when the flow
+    ends) buy nothing here; deployments run by workers keep them.
+    """
+    from prefect.context import SettingsContext, get_settings_context
+    from prefect.settings import Settings
+
+    settings = Settings().copy_with_update(updates={"flows.heartbeat_frequency": None})
+    quiet = HideUserErrorTracebacks()
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        with SettingsContext(profile=get_settings_context().profile, settings=settings):
+            yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
+def read_split(data_dir: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(data_dir / f"{name}.parquet")
+
+
+def read_meta(data_dir: Path) -> dict:
+    return read_json(data_dir / "meta.json")

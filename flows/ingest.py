@@ -1,0 +1,46 @@
+"""ingest flow: raw file -> time and random splits under data/interim/<problem>/."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from prefect import flow
+
+from flows.common import log, stage_task
+from tasks import ingest
+from tasks.config import load_params
+from tasks.io import atomic_dir, file_sha256, write_json
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--problem", required=True)
+    parser.add_argument("--out", type=Path, required=True)
+
+
+@stage_task
+def write_splits(splits: dict, out: Path, meta: dict) -> dict[str, int]:
+    with atomic_dir(out) as tmp:
+        for name, frame in splits.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        write_json(tmp / "meta.json", meta)
+    return {name: len(frame) for name, frame in splits.items()}
+
+
+@flow(name="ingest")
+def ingest_flow(problem: str, out: Path, params_path: Path = Path("params.yaml")) -> dict[str, int]:
+    params = load_params(params_path)
+    cfg = params.ingest[problem]
+    source = Path(cfg.source)
+    frame = stage_task(ingest.load_raw)(source, cfg)
+    splits = stage_task(ingest.split)(frame, cfg, params.seed)
+    meta = {"problem": problem, "source": cfg.source, "sha256": file_sha256(source),
+            "rows": {name: len(part) for name, part in splits.items()},
+            "evaluation_batches": ingest.evaluation_batches(cfg)}
+    rows = write_splits(splits, out, meta)
+    log.info("ingest %s: %s", problem, rows)
+    return rows
+
+
+def run(args: argparse.Namespace) -> None:
+    ingest_flow(args.problem, args.out, args.params)
