@@ -12,7 +12,7 @@ from flows.featurize import SPEC_FILE
 from tasks import evaluate, train
 from tasks.config import load_params
 from tasks.featurize import FeatureSpec
-from tasks.io import atomic_dir, read_json, write_json
+from tasks.io import atomic_write_text, read_json, write_json
 
 METRICS_FILE, ROC_FILE, CONFUSION_FILE = "metrics.json", "roc.csv", "confusion.json"
 
@@ -33,10 +33,10 @@ def evaluate_flow(model_dir: Path, data: Path, features: Path, out: Path,
     batches = {name: read_split(data, name) for name in read_meta(data)["evaluation_batches"]}
     result = stage_task(evaluate.evaluate_model)(model, spec, batches, threshold=params.evaluate.threshold,
                                                  roc_points=params.evaluate.roc_points)
-    with atomic_dir(out) as tmp:
-        write_json(tmp / METRICS_FILE, result.metrics)
-        result.roc.to_csv(tmp / ROC_FILE, index=False)
-        write_json(tmp / CONFUSION_FILE, {"labels": result.labels, "matrices": result.confusion})
+    # three separately tracked outputs: each written atomically, the directory (and DVC's .gitignore) kept
+    write_json(out / CONFUSION_FILE, {"labels": result.labels, "matrices": result.confusion})
+    atomic_write_text(out / ROC_FILE, result.roc.to_csv(index=False))
+    write_json(out / METRICS_FILE, result.metrics)
     log.info("evaluate %s: %s", model.meta["name"],
              {b: m.get("roc_auc", m.get("rmse")) for b, m in result.metrics.items()})
     return result.metrics

@@ -209,6 +209,7 @@ def serve(idle_seconds: float) -> None:
     marker.unlink(missing_ok=True)
     server.settimeout(idle_seconds)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `make stop`: clean up the socket on the way out
     try:
         while True:
             try:
@@ -220,11 +221,13 @@ def serve(idle_seconds: float) -> None:
             if request is None:
                 conn.close()
                 continue
-            if os.fork() == 0:
+            pid = os.fork()
+            if pid == 0:
                 server.close()
                 from flows.cli import main as run_stage
 
                 _child(conn, request, fds, run_stage)
+            print(f"runner {key}: pid {pid} runs {' '.join(request['argv'])} in {request['cwd']}", flush=True)
             for fd in fds:
                 os.close(fd)
             conn.close()
