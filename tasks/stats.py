@@ -156,6 +156,16 @@ def bootstrap_ci(
                          confidence=confidence, seed=seed)["m"]
 
 
+def _paired(point_a: float, point_b: float, values_a: np.ndarray, values_b: np.ndarray,
+            confidence: float) -> dict[str, float]:
+    diffs = values_a - values_b
+    diffs = diffs[~np.isnan(diffs)]
+    low, high = _interval(diffs, confidence)
+    tail = min(np.count_nonzero(diffs <= 0), np.count_nonzero(diffs >= 0))
+    p_value = min(1.0, 2 * (tail + 1) / (len(diffs) + 1)) if len(diffs) else float("nan")
+    return {"diff": point_a - point_b, "low": low, "high": high, "p_value": p_value}
+
+
 def paired_bootstrap(
     metric_fn: MetricFn, y_true: np.ndarray, score_a: np.ndarray, score_b: np.ndarray,
     *, n_resamples: int, confidence: float = 0.95, seed: int,
@@ -165,12 +175,7 @@ def paired_bootstrap(
     points, values = bootstrap_distributions(
         {"a": (metric_fn, np.asarray(score_a)), "b": (metric_fn, np.asarray(score_b))}, y_true,
         n_resamples=n_resamples, seed=seed)
-    diffs = values["a"] - values["b"]
-    diffs = diffs[~np.isnan(diffs)]
-    low, high = _interval(diffs, confidence)
-    tail = min(np.count_nonzero(diffs <= 0), np.count_nonzero(diffs >= 0))
-    p_value = min(1.0, 2 * (tail + 1) / (len(diffs) + 1)) if len(diffs) else float("nan")
-    return {"diff": points["a"] - points["b"], "low": low, "high": high, "p_value": p_value}
+    return _paired(points["a"], points["b"], values["a"], values["b"], confidence)
 
 
 def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, exact_below: int = 25) -> dict[str, float]:
@@ -219,12 +224,12 @@ def choose_threshold(sweep: pd.DataFrame, rule: str) -> float:
         return float(sweep["threshold"][sweep["f1"].fillna(-1).idxmax()])
     if rule == "youden":
         return float(sweep["threshold"][(sweep["recall"] + sweep["specificity"] - 1).fillna(-2).idxmax()])
-    if match := re.fullmatch(r"fixed:\s*([0-9.]+)", rule):
+    if match := re.fullmatch(r"fixed:\s*([0-9]*\.?[0-9]+)", rule):
         value = float(match.group(1))
         if not 0 <= value <= 1:
             raise ConfigError(f"threshold rule {rule!r}: the fixed threshold must lie in [0, 1]")
         return value
-    if match := re.fullmatch(r"precision\s*>=\s*([0-9.]+)", rule):
+    if match := re.fullmatch(r"precision\s*>=\s*([0-9]*\.?[0-9]+)", rule):
         target = float(match.group(1))
         reached = sweep[sweep["precision"] >= target]
         if reached.empty:
@@ -291,15 +296,17 @@ def compare_models(
     if metric not in METRICS:
         raise ConfigError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
     fn, uses_proba = METRICS[metric]
+    probas = {m: np.asarray(p, dtype=float) for m, p in probas.items()}
+    preds = {m: (p >= threshold).astype(int) for m, p in probas.items()}
+    points, values = bootstrap_distributions(
+        {m: (fn, probas[m] if uses_proba else preds[m]) for m in probas}, y_true,
+        n_resamples=n_resamples, seed=seed)
     names = list(probas)
     rows = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            pa, pb = (np.asarray(probas[m], dtype=float) for m in (a, b))
-            pred_a, pred_b = (pa >= threshold).astype(int), (pb >= threshold).astype(int)
-            paired = paired_bootstrap(fn, y_true, pa if uses_proba else pred_a, pb if uses_proba else pred_b,
-                                      n_resamples=n_resamples, confidence=confidence, seed=seed)
-            test = mcnemar(y_true, pred_a, pred_b)
-            rows.append({"model_a": a, "model_b": b, "metric": metric, **paired,
+            test = mcnemar(y_true, preds[a], preds[b])
+            rows.append({"model_a": a, "model_b": b, "metric": metric,
+                         **_paired(points[a], points[b], values[a], values[b], confidence),
                          "mcnemar_b": test["b"], "mcnemar_c": test["c"], "mcnemar_p_value": test["p_value"]})
     return pd.DataFrame(rows)

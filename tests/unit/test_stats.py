@@ -177,3 +177,12 @@ def test_model_intervals_and_comparisons(binary):
     pairs = stats.compare_models(y, probas, threshold=0.5, metric="accuracy", n_resamples=100, seed=0)
     assert list(zip(pairs["model_a"], pairs["model_b"], strict=True)) == [("m1", "m2"), ("m1", "m3"), ("m2", "m3")]
     assert pairs.loc[1, "diff"] > 0 and pairs.loc[1, "p_value"] < 0.05
+
+
+def test_compare_models_equals_pairwise_paired_bootstrap(binary):
+    y, proba = binary
+    other = np.clip(proba + 0.05 * np.sin(np.arange(len(y))), 0, 1)
+    pairs = stats.compare_models(y, {"a": proba, "b": other}, threshold=0.5, metric="roc_auc", n_resamples=80, seed=4)
+    single = stats.paired_bootstrap(stats.roc_auc, y, proba, other, n_resamples=80, seed=4)
+    assert pairs.loc[0, ["diff", "low", "high", "p_value"]].to_dict() == pytest.approx(single)
+    assert pairs.loc[0, "mcnemar_p_value"] == stats.mcnemar(y, proba >= 0.5, other >= 0.5)["p_value"]
