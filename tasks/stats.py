@@ -241,7 +241,8 @@ def choose_threshold(sweep: pd.DataFrame, rule: str) -> float:
 
 
 def calibration_table(y_true: np.ndarray, proba: np.ndarray, n_bins: int) -> pd.DataFrame:
-    """Reliability table over `n_bins` equal-width bins of [0, 1]; empty bins are left out."""
+    """Reliability table over `n_bins` equal-width bins of [0, 1] (bin i holds [i/n, (i+1)/n), the last includes 1);
+    empty bins are left out."""
     proba = np.asarray(proba, dtype=float)
     bins = np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], proba, side="right")
     frame = pd.DataFrame({"bin": bins, "p": proba, "y": (np.asarray(y_true) == 1).astype(float)})
