@@ -1,0 +1,313 @@
+"""Honest comparisons: bootstrap intervals, paired tests, threshold choice, calibration, per-class reports.
+
+Binary inputs are 0/1 arrays with 1 the positive class. A metric function takes `(y_true, y_score, idx)` where
+`idx` is an integer matrix (resamples x rows): row `b` lists the rows of resample `b`. It returns one value per
+resample, NaN where the metric is undefined. The point estimate is the same function on `idx = [0..n-1]`, so
+one code path computes both. Thresholded metrics expect predictions (0/1) as `y_score`; `roc_auc` and `brier`
+expect P(positive).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from tasks.errors import ConfigError
+
+MetricFn = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+_CHUNK_CELLS = 4_000_000  # indices drawn per chunk: bounds memory at ~32 MB whatever the row count
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    return np.divide(num, den, out=np.full(num.shape, np.nan), where=den > 0)
+
+
+def _count(mask: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return np.count_nonzero(mask[idx], axis=1)
+
+
+def accuracy(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return _count(np.asarray(y_true) == np.asarray(pred), idx) / idx.shape[1]
+
+
+def selection_rate(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return _count(np.asarray(pred) == 1, idx) / idx.shape[1]
+
+
+def precision(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    pred = np.asarray(pred) == 1
+    return _ratio(_count(pred & (np.asarray(y_true) == 1), idx), _count(pred, idx))
+
+
+def recall(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Sensitivity, the true positive rate."""
+    pos = np.asarray(y_true) == 1
+    return _ratio(_count(pos & (np.asarray(pred) == 1), idx), _count(pos, idx))
+
+
+def specificity(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    neg = np.asarray(y_true) == 0
+    return _ratio(_count(neg & (np.asarray(pred) == 0), idx), _count(neg, idx))
+
+
+def false_positive_rate(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    neg = np.asarray(y_true) == 0
+    return _ratio(_count(neg & (np.asarray(pred) == 1), idx), _count(neg, idx))
+
+
+def f1(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    pos, pred = np.asarray(y_true) == 1, np.asarray(pred) == 1
+    return _ratio(2 * _count(pos & pred, idx), _count(pos, idx) + _count(pred, idx))
+
+
+def brier(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return ((np.asarray(proba, dtype=float) - np.asarray(y_true)) ** 2)[idx].mean(axis=1)
+
+
+def roc_auc(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Mann-Whitney AUC (ties count one half) from per-resample counts of each distinct score; NaN for one class."""
+    levels, rank = np.unique(np.asarray(proba, dtype=float), return_inverse=True)
+    k = len(levels)
+    key = rank + k * (np.asarray(y_true) == 1)  # negatives in cells [0, k), positives in [k, 2k)
+    offsets = (np.arange(idx.shape[0]) * 2 * k)[:, None]
+    counts = np.bincount((key[idx] + offsets).ravel(), minlength=idx.shape[0] * 2 * k).reshape(-1, 2, k)
+    neg, pos = counts[:, 0, :], counts[:, 1, :]
+    twice_wins = (pos * (2 * np.cumsum(neg, axis=1) - neg)).sum(axis=1)  # 2 * (negatives below + ties / 2)
+    return _ratio(twice_wins / 2, pos.sum(axis=1) * neg.sum(axis=1))
+
+
+def per_resample(fn: Callable[[np.ndarray, np.ndarray], float]) -> MetricFn:
+    """Adapt any `fn(y_true, y_score) -> float` (e.g. a scikit-learn metric) to the batched contract; slow."""
+    def metric(y_true: np.ndarray, y_score: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        y_true, y_score = np.asarray(y_true), np.asarray(y_score)
+        return np.array([fn(y_true[rows], y_score[rows]) for rows in idx], dtype=float)
+
+    return metric
+
+
+# name -> (function, takes probabilities rather than 0/1 predictions)
+METRICS: dict[str, tuple[MetricFn, bool]] = {
+    "accuracy": (accuracy, False),
+    "precision": (precision, False),
+    "recall": (recall, False),
+    "specificity": (specificity, False),
+    "fpr": (false_positive_rate, False),
+    "f1": (f1, False),
+    "selection_rate": (selection_rate, False),
+    "roc_auc": (roc_auc, True),
+    "brier": (brier, True),
+}
+
+
+def resample_indices(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Bootstrap row indices in chunks of resamples, drawn from one seeded Generator; deterministic in (n, seed)."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _CHUNK_CELLS // max(n, 1))
+    for start in range(0, n_resamples, chunk):
+        yield rng.integers(0, n, size=(min(chunk, n_resamples - start), n))
+
+
+def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return float("nan"), float("nan")
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def bootstrap_distributions(
+    metrics: Mapping[str, tuple[MetricFn, np.ndarray]], y_true: np.ndarray, *, n_resamples: int, seed: int,
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Point values and bootstrap values of several metrics, all on the same resamples of the rows."""
+    y_true = np.asarray(y_true)
+    n = len(y_true)
+    if n == 0:
+        return {k: float("nan") for k in metrics}, {k: np.full(n_resamples, np.nan) for k in metrics}
+    everything = np.arange(n)[None, :]
+    points = {k: float(fn(y_true, score, everything)[0]) for k, (fn, score) in metrics.items()}
+    chunks: dict[str, list[np.ndarray]] = {k: [] for k in metrics}
+    for idx in resample_indices(n, n_resamples, seed):
+        for k, (fn, score) in metrics.items():
+            chunks[k].append(fn(y_true, score, idx))
+    return points, {k: np.concatenate(v) for k, v in chunks.items()}
+
+
+def bootstrap_cis(
+    metrics: Mapping[str, tuple[MetricFn, np.ndarray]], y_true: np.ndarray,
+    *, n_resamples: int, confidence: float = 0.95, seed: int,
+) -> dict[str, tuple[float, float, float]]:
+    """(point, low, high) percentile intervals of several metrics on shared resamples."""
+    points, values = bootstrap_distributions(metrics, y_true, n_resamples=n_resamples, seed=seed)
+    return {k: (points[k], *_interval(values[k], confidence)) for k in metrics}
+
+
+def bootstrap_ci(
+    metric_fn: MetricFn, y_true: np.ndarray, y_score: np.ndarray,
+    *, n_resamples: int, confidence: float = 0.95, seed: int,
+) -> tuple[float, float, float]:
+    """(point, low, high): percentile bootstrap interval of one metric; NaN resamples are left out."""
+    return bootstrap_cis({"m": (metric_fn, np.asarray(y_score))}, y_true, n_resamples=n_resamples,
+                         confidence=confidence, seed=seed)["m"]
+
+
+def _paired(point_a: float, point_b: float, values_a: np.ndarray, values_b: np.ndarray,
+            confidence: float) -> dict[str, float]:
+    diffs = values_a - values_b
+    diffs = diffs[~np.isnan(diffs)]
+    low, high = _interval(diffs, confidence)
+    tail = min(np.count_nonzero(diffs <= 0), np.count_nonzero(diffs >= 0))
+    p_value = min(1.0, 2 * (tail + 1) / (len(diffs) + 1)) if len(diffs) else float("nan")
+    return {"diff": point_a - point_b, "low": low, "high": high, "p_value": p_value}
+
+
+def paired_bootstrap(
+    metric_fn: MetricFn, y_true: np.ndarray, score_a: np.ndarray, score_b: np.ndarray,
+    *, n_resamples: int, confidence: float = 0.95, seed: int,
+) -> dict[str, float]:
+    """metric(a) - metric(b) on the same resampled rows: the difference, its percentile interval, and a two-sided
+    p-value 2 * min(P*(d <= 0), P*(d >= 0)) with a +1 correction, consistent with that interval."""
+    points, values = bootstrap_distributions(
+        {"a": (metric_fn, np.asarray(score_a)), "b": (metric_fn, np.asarray(score_b))}, y_true,
+        n_resamples=n_resamples, seed=seed)
+    return _paired(points["a"], points["b"], values["a"], values["b"], confidence)
+
+
+def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, exact_below: int = 25) -> dict[str, float]:
+    """McNemar's test on the discordant pairs: b = only A right, c = only B right. Exact binomial when
+    b + c < `exact_below` (statistic = min(b, c)), else chi-square with continuity correction."""
+    from scipy import stats
+
+    y_true = np.asarray(y_true)
+    right_a, right_b = np.asarray(pred_a) == y_true, np.asarray(pred_b) == y_true
+    b, c = int(np.count_nonzero(right_a & ~right_b)), int(np.count_nonzero(~right_a & right_b))
+    if b + c == 0:
+        return {"statistic": 0.0, "p_value": 1.0, "b": b, "c": c}
+    if b + c < exact_below:
+        p_value = min(1.0, 2 * stats.binom.cdf(min(b, c), b + c, 0.5))
+        return {"statistic": float(min(b, c)), "p_value": float(p_value), "b": b, "c": c}
+    statistic = (abs(b - c) - 1) ** 2 / (b + c)
+    return {"statistic": float(statistic), "p_value": float(stats.chi2.sf(statistic, 1)), "b": b, "c": c}
+
+
+def threshold_sweep(y_true: np.ndarray, proba: np.ndarray, thresholds: Sequence[float]) -> pd.DataFrame:
+    """Confusion-derived rates at each threshold (predict positive when proba >= threshold); NaN where undefined."""
+    y = np.asarray(y_true) == 1
+    t = np.asarray(thresholds, dtype=float)
+    pred = np.asarray(proba, dtype=float)[None, :] >= t[:, None]
+    tp, fp = (pred & y).sum(axis=1), (pred & ~y).sum(axis=1)
+    pos, neg = y.sum(), (~y).sum()
+    tn = neg - fp
+    return pd.DataFrame({
+        "threshold": t,
+        "precision": _ratio(tp, tp + fp),
+        "recall": _ratio(tp, np.full(len(t), pos)),
+        "specificity": _ratio(tn, np.full(len(t), neg)),
+        "f1": _ratio(2 * tp, tp + fp + pos),
+        "accuracy": (tp + tn) / len(y),
+        "selection_rate": (tp + fp) / len(y),
+    })
+
+
+_RULES = '"f1", "youden", "fixed:<threshold>", "precision>=<x>"'
+
+
+def choose_threshold(sweep: pd.DataFrame, rule: str) -> float:
+    """The threshold a rule picks from a sweep; ties go to the smallest threshold."""
+    sweep = sweep.sort_values("threshold", ignore_index=True)
+    if rule == "f1":
+        return float(sweep["threshold"][sweep["f1"].fillna(-1).idxmax()])
+    if rule == "youden":
+        return float(sweep["threshold"][(sweep["recall"] + sweep["specificity"] - 1).fillna(-2).idxmax()])
+    if match := re.fullmatch(r"fixed:\s*([0-9]*\.?[0-9]+)", rule):
+        value = float(match.group(1))
+        if not 0 <= value <= 1:
+            raise ConfigError(f"threshold rule {rule!r}: the fixed threshold must lie in [0, 1]")
+        return value
+    if match := re.fullmatch(r"precision\s*>=\s*([0-9]*\.?[0-9]+)", rule):
+        target = float(match.group(1))
+        reached = sweep[sweep["precision"] >= target]
+        if reached.empty:
+            best = sweep["precision"].max()
+            raise ConfigError(f"threshold rule {rule!r}: no threshold in the sweep reaches precision {target} "
+                              f"(best {best:.4f}); lower the target or use another rule ({_RULES})")
+        return float(reached["threshold"].iloc[0])
+    raise ConfigError(f"unknown threshold rule {rule!r}; valid forms: {_RULES}")
+
+
+def calibration_table(y_true: np.ndarray, proba: np.ndarray, n_bins: int) -> pd.DataFrame:
+    """Reliability table over `n_bins` equal-width bins of [0, 1] (bin i holds [i/n, (i+1)/n), the last includes 1);
+    empty bins are left out."""
+    proba = np.asarray(proba, dtype=float)
+    bins = np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], proba, side="right")
+    frame = pd.DataFrame({"bin": bins, "p": proba, "y": (np.asarray(y_true) == 1).astype(float)})
+    grouped = frame.groupby("bin")
+    return pd.DataFrame({
+        "mean_predicted": grouped["p"].mean(), "observed_rate": grouped["y"].mean(), "count": grouped.size(),
+    }).reset_index()
+
+
+def per_class_report(y_true: np.ndarray, pred: np.ndarray, labels: Sequence) -> pd.DataFrame:
+    """One-vs-rest precision, recall (sensitivity), specificity, F1 and support per class, in `labels` order."""
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(y_true, pred, labels=list(labels))
+    tp = np.diag(matrix)
+    support, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
+    fp, fn = predicted - tp, support - tp
+    tn = matrix.sum() - tp - fp - fn
+    return pd.DataFrame({
+        "label": list(labels),
+        "precision": _ratio(tp, predicted),
+        "recall": _ratio(tp, support),
+        "specificity": _ratio(tn, tn + fp),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "support": support,
+    })
+
+
+def model_intervals(
+    y_true: np.ndarray, proba: np.ndarray, *, threshold: float, metrics: Sequence[str],
+    n_resamples: int, confidence: float = 0.95, seed: int,
+) -> pd.DataFrame:
+    """Named metrics of one binary model with bootstrap intervals: columns metric, value, low, high.
+
+    Called with the same seed and rows for every model, all models are scored on the same resamples."""
+    unknown = [m for m in metrics if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"unknown metric(s) {unknown}; known: {sorted(METRICS)}")
+    proba = np.asarray(proba, dtype=float)
+    pred = (proba >= threshold).astype(int)
+    chosen = {m: (METRICS[m][0], proba if METRICS[m][1] else pred) for m in metrics}
+    cis = bootstrap_cis(chosen, y_true, n_resamples=n_resamples, confidence=confidence, seed=seed)
+    return pd.DataFrame([{"metric": m, "value": v, "low": lo, "high": hi} for m, (v, lo, hi) in cis.items()])
+
+
+def compare_models(
+    y_true: np.ndarray, probas: Mapping[str, np.ndarray], *, threshold: float, metric: str,
+    n_resamples: int, confidence: float = 0.95, seed: int,
+) -> pd.DataFrame:
+    """Every pair of models on the same rows: paired-bootstrap difference of `metric` (a - b) and McNemar's test
+    on their thresholded predictions."""
+    if metric not in METRICS:
+        raise ConfigError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
+    fn, uses_proba = METRICS[metric]
+    probas = {m: np.asarray(p, dtype=float) for m, p in probas.items()}
+    preds = {m: (p >= threshold).astype(int) for m, p in probas.items()}
+    points, values = bootstrap_distributions(
+        {m: (fn, probas[m] if uses_proba else preds[m]) for m in probas}, y_true,
+        n_resamples=n_resamples, seed=seed)
+    names = list(probas)
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            test = mcnemar(y_true, preds[a], preds[b])
+            rows.append({"model_a": a, "model_b": b, "metric": metric,
+                         **_paired(points[a], points[b], values[a], values[b], confidence),
+                         "mcnemar_b": test["b"], "mcnemar_c": test["c"], "mcnemar_p_value": test["p_value"]})
+    return pd.DataFrame(rows)

@@ -1,0 +1,42 @@
+"""tasks/report_fragments.py renders results as offline HTML fragments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tasks import report_fragments as rf
+from tasks import stats
+from tasks.fairness import group_metrics
+
+
+def test_ci_cell():
+    assert rf.ci_cell(0.81234, 0.8, 0.82) == "0.8123 [0.8000, 0.8200]"
+    assert rf.ci_cell(float("nan"), float("nan"), float("nan")) == "n/a"
+
+
+def test_leaderboard_orders_models_by_the_primary_metric():
+    intervals = pd.DataFrame({
+        "model": ["a", "a", "b", "b"], "metric": ["accuracy", "roc_auc"] * 2,
+        "value": [0.8, 0.7, 0.75, 0.9], "low": [0.79, 0.69, 0.74, 0.89], "high": [0.81, 0.71, 0.76, 0.91],
+    })
+    html = rf.leaderboard_table(intervals, sort_by="roc_auc")
+    assert html.index("<td>b</td>") < html.index("<td>a</td>")
+    assert "0.9000 [0.8900, 0.9100]" in html and html.index("<th>accuracy</th>") < html.index("<th>roc_auc</th>")
+
+
+def test_paired_and_fairness_tables_and_figures():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    proba = np.clip(0.4 * y + 0.6 * rng.random(200), 0, 1)
+    pairs = stats.compare_models(y, {"m1": proba, "m2": 1 - proba}, threshold=0.5, metric="roc_auc",
+                                 n_resamples=50, seed=0)
+    assert "<th>McNemar p</th>" in rf.paired_table(pairs) and "<td>m2</td>" in rf.paired_table(pairs)
+    groups = group_metrics(pd.DataFrame({"SEX": rng.choice(["1", "2"], 200)}), y, proba, threshold=0.5,
+                           n_resamples=20, seed=0)
+    small = int(groups["size"].min())
+    html = rf.fairness_table(groups, "SEX", min_group_size=small + 1)
+    assert html.count("(not gated)") == 1 and "<th>auc</th>" in html
+    sweep = stats.threshold_sweep(y, proba, np.linspace(0, 1, 21))
+    assert rf.threshold_figure(sweep, chosen=0.4).startswith("<svg")
+    assert rf.calibration_figure(stats.calibration_table(y, proba, 10)).startswith("<svg")
