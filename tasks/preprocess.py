@@ -36,9 +36,11 @@ Encoding = Literal["onehot", "ordinal"]
 
 
 def as_str(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical codes as strings, so '3', 3 and 3.0 mean the same category at fit and score time."""
+    """Categorical codes as strings, so '3', 3 and 3.0 mean the same category at fit and score time; every
+    missing value (None, pd.NA, NaN) becomes NaN, which the imputer recognises (it does not see None)."""
     out = frame.astype("object")
-    return out.where(out.isna(), out.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+    text = out.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    return text.where(out.notna(), np.nan)
 
 
 def as_float(frame: pd.DataFrame) -> pd.DataFrame:
