@@ -50,7 +50,8 @@ def draft_suite(
     ordinal columns, features not constant, unique non-null ids, row count within `margin`, the target's domain
     (two or more classes) and class balance within `margin`. Schema, id, time and target-domain expectations are
     errors; ranges, value sets, nulls in features, constancy, row count and balance are warnings (the model
-    imputes missing values and handles unseen categories).
+    imputes missing values and handles unseen categories). The row-count bounds describe a batch the size of the
+    reference (one period); a feature already constant in the reference gets no constancy check.
     """
     import great_expectations.expectations as gxe
     from great_expectations.core import ExpectationSuite
@@ -203,11 +204,6 @@ class ExpectationResult:
     evaluated: bool = True
     rows: tuple[int, ...] = field(default=(), repr=False)
 
-    @property
-    def row_level(self) -> bool:
-        """Failing rows can be singled out (a column map expectation)."""
-        return bool(self.rows)
-
     def describe(self, row_count: int) -> str:
         """One readable line: severity, expectation, column, how many rows, example values."""
         where = f" on column {self.column!r}" if self.column else ""
@@ -332,7 +328,7 @@ def validate_frame(frame: pd.DataFrame, suite_dict: dict[str, Any], *, dataset_n
     results = [skipped[k] if k in skipped else _from_gx(by_key[k]) for k in keys]
     return ValidationOutcome(
         dataset_name=dataset_name, suite_name=suite.name, row_count=len(data), results=results,
-        seconds=round(seconds, 3), gx_result=_trim(gx_result.to_json_dict()),
+        seconds=round(seconds, 3), gx_result=_trimmed_json(gx_result),
     )
 
 
@@ -405,12 +401,13 @@ def _plain_default(value: Any) -> Any:
     return str(value)
 
 
-def _trim(gx_json: dict[str, Any]) -> dict[str, Any]:
-    """GX's result JSON without the full unexpected value and index lists (which can be as long as the frame)."""
-    for result in gx_json.get("results", []):
+def _trimmed_json(gx_result: Any) -> dict[str, Any]:
+    """GX's result JSON without the full unexpected value and index lists (which can be as long as the frame;
+    dropped before serialising, which would otherwise dominate the run time)."""
+    for result in gx_result.results:
         for key in ("unexpected_list", "unexpected_index_list", "partial_unexpected_index_list"):
-            (result.get("result") or {}).pop(key, None)
-    return _jsonable(gx_json)
+            (result.result or {}).pop(key, None)
+    return _jsonable(gx_result.to_json_dict())
 
 
 def _short(value: Any) -> str:
@@ -436,7 +433,7 @@ def quarantine(
     Returns (kept, quarantined); `quarantined` has a `quarantine_reason` column naming every failed expectation
     and column, e.g. "expect_column_values_to_be_between(AGEP); expect_column_values_to_be_unique(id)". All
     copies of a duplicated id are quarantined. If every row would go, the problem is the column, not the rows:
-    DataError.
+    DataError. Needs the outcome `validate_frame` returned for this frame (row positions are not serialised).
     """
     if len(frame) != outcome.row_count:
         raise ValueError(f"quarantine: frame has {len(frame)} rows but {outcome.dataset_name!r} was validated "

@@ -96,8 +96,8 @@ class PairwiseProducts(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
         values = validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite="allow-nan")
-        return np.column_stack([values[:, a] * values[:, b] for a, b in self.pairs]) if self.pairs else \
-            np.empty((len(values), 0))
+        products = [values[:, a] * values[:, b] for a, b in self.pairs]
+        return np.column_stack(products) if products else np.empty((len(values), 0))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")

@@ -31,7 +31,11 @@ def _value(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def results_table(outcome: ValidationOutcome, results: Iterable[ExpectationResult]) -> str:
+def _outcome_status(outcome: ValidationOutcome) -> Raw:
+    return badge("fail" if not outcome.success else "warn" if outcome.warnings else "pass")
+
+
+def results_table(results: Iterable[ExpectationResult]) -> str:
     """One row per expectation: status, severity, expectation, column, counts, observed, expected, examples."""
     rows = [{
         "status": _status(r),
@@ -50,7 +54,7 @@ def results_table(outcome: ValidationOutcome, results: Iterable[ExpectationResul
 def overview_table(outcomes: Sequence[ValidationOutcome]) -> str:
     rows = [{
         "dataset": o.dataset_name,
-        "status": badge("pass" if o.success and not o.warnings else "warn" if o.success else "fail"),
+        "status": _outcome_status(o),
         "errors": len(o.errors),
         "warnings": len(o.warnings),
         "expectations": len(o.results),
@@ -71,11 +75,11 @@ def render_validation_report(
         failed = [*o.errors, *o.warnings]
         passed = [r for r in o.results if r.success]
         sections.append(
-            f"<h2 id='{esc(o.dataset_name)}'>{esc(o.dataset_name)} {badge('pass' if o.success else 'fail')}</h2>"
+            f"<h2 id='{esc(o.dataset_name)}'>{esc(o.dataset_name)} {_outcome_status(o)}</h2>"
             f"<p>Suite <code>{esc(o.suite_name)}</code>, {o.row_count:,} rows, {len(o.results)} expectations, "
             f"validated in {o.seconds:.2f} s.</p>"
-            f"<h3>Failed ({len(failed)})</h3>{results_table(o, failed)}"
-            f"<details><summary>Passed ({len(passed)})</summary>{results_table(o, passed)}</details>"
+            f"<h3>Failed ({len(failed)})</h3>{results_table(failed)}"
+            f"<details><summary>Passed ({len(passed)})</summary>{results_table(passed)}</details>"
         )
     return page(title, "".join(sections), lineage, crumbs)
 
