@@ -11,8 +11,9 @@ import yaml
 
 from tasks.expectations import validate_frame
 
-RAW = Path("data/raw/acs_employment_ma.parquet")
-CONTRACT = Path("data/contracts/employment.json")
+ROOT = Path(__file__).resolve().parents[2]
+RAW = ROOT / "data/raw/acs_employment_ma.parquet"
+CONTRACT = ROOT / "data/contracts/employment.json"
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def test_every_period_passes_the_employment_contract(contract, periods):
 
 
 def test_contract_roles_match_params(contract):
-    params = yaml.safe_load(Path("params.yaml").read_text())
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
     featurize, ingest = params["featurize"]["employment"], params["ingest"]["employment"]
     meta = contract["meta"]
     assert (meta["target"], meta["id_column"], meta["time_column"]) == (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from tasks.errors import ConfigError, DataError
 from tasks.expectations import REASON_COLUMN, ValidationOutcome, draft_suite, load_suite, quarantine, validate_frame
 from tasks.validation_report import offline_data_docs, render_validation_report
 
-RAW = "data/raw/acs_employment_ma.parquet"
+RAW = Path(__file__).resolve().parents[2] / "data/raw/acs_employment_ma.parquet"
 CATEGORICAL = ["MAR", "SEX", "RAC1P"]
 EXTERNAL_ASSET = re.compile(r"<(script|link|img)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", re.I)
 
