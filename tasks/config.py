@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tasks.errors import ConfigError
+from tasks.feature_options import FeatureOptions
 
 ProblemType = Literal["binary", "multiclass", "regression"]
 
@@ -36,10 +37,11 @@ class IngestConfig(_Strict):
 
 
 class ValidateConfig(_Strict):
-    """Data contract checks that gate the rest of the pipeline."""
+    """How the problem's data contract (data/contracts/<problem>.json, a Great Expectations suite) is applied."""
 
-    min_rows: int = Field(default=100, ge=1)
-    max_null_fraction: float = Field(default=0.0, ge=0, le=1)
+    quarantine: Literal["off", "errors", "all"] = Field(
+        default="off", description="split off rows failing row-level expectations of these severities; "
+                                   "'errors' lets the rest go on when only such rows break error expectations")
 
 
 class FeaturizeConfig(_Strict):
@@ -50,6 +52,7 @@ class FeaturizeConfig(_Strict):
     categorical: list[str] = []
     text: list[str] = []
     sensitive: list[str] = []
+    options: FeatureOptions = FeatureOptions()
 
 
 class ModelConfig(_Strict):
@@ -58,6 +61,7 @@ class ModelConfig(_Strict):
     problem: str
     family: str
     hyperparameters: dict[str, Any] = {}
+    features: dict[str, Any] = Field(default={}, description="overrides of featurize.<problem>.options")
 
 
 class EvaluateConfig(_Strict):
@@ -91,6 +95,11 @@ class Params(_Strict):
                 raise ValueError(
                     f"train.{key}.problem: unknown problem {model.problem!r}; expected one of {sorted(problems)}"
                 )
+            try:
+                self.featurize[model.problem].options.merged(model.features)
+            except ValidationError as exc:
+                details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise ValueError(f"train.{key}.features: {details}") from None
         return self
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sklearn.base import BaseEstimator
 
 from tasks.errors import ConfigError
+from tasks.feature_options import FeatureOptions
 from tasks.featurize import FeatureSpec
 
 
@@ -26,16 +28,19 @@ class BuildContext:
     spec: FeatureSpec
     seed: int
     device: str = "cpu"
+    features: FeatureOptions = FeatureOptions()
 
 
 @dataclass(frozen=True)
 class Family:
-    """A model family: which problem types it supports, whether it can use a GPU, how to build it."""
+    """A model family: which problem types it supports, whether it can use a GPU, how to build it, and the
+    feature options it prefers (e.g. trees: ordinal codes, no scaling) unless the problem or model says otherwise."""
 
     name: str
     problem_types: frozenset[str]
     build: Callable[[BuildContext, dict[str, Any]], BaseEstimator]
     gpu: bool = False
+    features: dict[str, Any] = field(default_factory=dict)
 
 
 def available() -> list[str]:
@@ -51,6 +56,15 @@ def get_family(name: str) -> Family:
     if family.name != name:
         raise ConfigError(f"family module {name!r} declares FAMILY.name={family.name!r}; they must match")
     return family
+
+
+def feature_options(family: Family, problem: FeatureOptions, overrides: dict[str, Any]) -> FeatureOptions:
+    """Effective options: the family's preferences, then what the problem sets explicitly, then the model's own."""
+    try:
+        return (FeatureOptions.model_validate(family.features)
+                .merged(problem.model_dump(exclude_unset=True)).merged(overrides))
+    except ValidationError as exc:
+        raise ConfigError(f"family {family.name!r}: invalid feature options: {exc.errors()[0]['msg']}") from None
 
 
 def build_estimator(family: Family, ctx: BuildContext, hyperparameters: dict[str, Any]) -> BaseEstimator:

@@ -51,7 +51,6 @@ def repo(tmp_path_factory):
             shutil.copy2(ROOT / name, work / name)
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["ingest"]["employment"]["sample_fraction"] = 0.05
-    params["validate"]["employment"]["min_rows"] = 100
     for model in params["train"].values():
         if "n_estimators" in model["hyperparameters"]:
             model["hyperparameters"]["n_estimators"] = 40
@@ -132,19 +131,27 @@ def test_push_and_pull_through_the_default_remote(repo):
         ("truncate", "cannot be read"),
         ("bad_family", "unknown model family 'no_such_family'"),
         ("bad_type", "ingest.employment.holdout_fraction"),
+        ("impossible_range", "expect_column_values_to_be_between"),
     ],
 )
 def test_bad_input_fails_clearly_and_keeps_last_good_outputs(repo, breakage, message):
     work, env = repo
     source = work / "data/raw/acs_employment_ma.parquet"
-    params_file = work / "params.yaml"
-    saved_source, saved_params = source.read_bytes(), params_file.read_text()
+    params_file, contract = work / "params.yaml", work / "data/contracts/employment.json"
+    saved_source, saved_params, saved_contract = source.read_bytes(), params_file.read_text(), contract.read_text()
     models_before = {p: p.read_bytes() for p in (work / "models").rglob("*") if p.is_file()}
     index_before = (work / "reports/index.html").read_bytes()
     try:
         if breakage == "truncate":
             source.chmod(0o644)
             source.write_bytes(saved_source[: len(saved_source) // 3])
+        elif breakage == "impossible_range":  # a user edits the contract to require ages 200-300
+            suite = json.loads(saved_contract)
+            for expectation in suite["expectations"]:
+                if expectation["kwargs"].get("column") == "AGEP" and "min_value" in expectation["kwargs"]:
+                    expectation["kwargs"].update(min_value=200, max_value=300)
+                    expectation["meta"]["severity"] = "error"
+            contract.write_text(json.dumps(suite))
         else:
             params = yaml.safe_load(saved_params)
             if breakage == "bad_family":
@@ -158,6 +165,10 @@ def test_bad_input_fails_clearly_and_keeps_last_good_outputs(repo, breakage, mes
         assert "Traceback" not in result.stderr, "a user error prints a message, not a traceback"
         assert {p: p.read_bytes() for p in (work / "models").rglob("*") if p.is_file()} == models_before
         assert (work / "reports/index.html").read_bytes() == index_before
+        if breakage == "impossible_range":
+            assert "Running stage 'validate@employment'" in result.stdout
+            assert "AGEP" in result.stderr and "rows" in result.stderr
     finally:
         source.write_bytes(saved_source)
         params_file.write_text(saved_params)
+        contract.write_text(saved_contract)
