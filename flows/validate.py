@@ -37,7 +37,7 @@ def validate_flow(problem: str, data: Path, contract: Path, out: Path, quarantin
     meta = read_meta(data)
     splits = {name: read_split(data, name) for name in meta["rows"]}
     result = stage_task(validate.validate_problem)(
-        splits, read_json(contract), problem=problem, reference=f"period_{ingest.reference_period}",
+        splits, read_json(contract), problem=problem, reference=ingest.reference_name,
         quarantine_mode=params.validate_[problem].quarantine)
     stamp = lineage(meta["sha256"], params.validate_[problem].model_dump())
     with atomic_dir(out) as tmp:

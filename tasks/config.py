@@ -22,18 +22,35 @@ class _Strict(BaseModel):
 
 
 class IngestConfig(_Strict):
-    """Where a problem's raw data comes from and how it is split."""
+    """Where a problem's raw data comes from and how it is split.
 
-    source: str
+    With a time column, models train on `reference_period` and are evaluated on a holdout of it and on each of
+    `current_periods` (also the drift batches). Without one, the data is split at random only.
+    """
+
+    source: str = Field(description="a file under data/raw/ or package:<name>[/...] (see tasks/sources.py)")
     target: str
     problem_type: ProblemType = "binary"
     id_column: str | None = None
-    time_column: str
-    reference_period: int = Field(description="period the models are trained on")
-    current_periods: list[int] = Field(description="later periods: evaluation and drift batches")
+    time_column: str | None = None
+    reference_period: int | None = Field(default=None, description="period the models are trained on")
+    current_periods: list[int] = Field(default=[], description="later periods: evaluation and drift batches")
     holdout_fraction: float = Field(gt=0, lt=1)
     validation_fraction: float = Field(gt=0, lt=1)
     sample_fraction: float = Field(default=1.0, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _periods_need_time(self) -> IngestConfig:
+        if self.time_column is None and (self.reference_period is not None or self.current_periods):
+            raise ValueError("reference_period/current_periods need a time_column")
+        if self.time_column is not None and self.reference_period is None:
+            raise ValueError(f"time_column {self.time_column!r} needs a reference_period to train on")
+        return self
+
+    @property
+    def reference_name(self) -> str:
+        """Name of the dataset the random splits come from (validation reports it as one dataset)."""
+        return "all" if self.reference_period is None else f"period_{self.reference_period}"
 
 
 class ValidateConfig(_Strict):
