@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d, validate_data
 
 LOGGER = logging.getLogger("mlplatform.train")
 _TOKEN = re.compile(r"[a-z0-9']+")
@@ -87,6 +88,14 @@ def _predict(model: Any, x: np.ndarray) -> np.ndarray:
     return np.concatenate([ops.convert_to_numpy(model(x[i: i + _PREDICT_BATCH], training=False)) for i in batches])
 
 
+def _target(estimator: BaseEstimator, x: np.ndarray, y: Any) -> np.ndarray:
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target y is None")
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(x, y)
+    return y
+
+
 def _dump_network(model: Any) -> dict[str, Any]:
     return {"config": model.to_json(), "weights": model.get_weights()}
 
@@ -152,7 +161,9 @@ class _Classifier(ClassifierMixin):
 
     def fit(self, X: Any, y: Any) -> _Classifier:
         x = self._encode(X, fit=True)
-        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        y = _target(self, x, y)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
         self._fit_network(x, codes.astype(np.int32), outputs=len(self.classes_), activation="softmax",
                           loss="sparse_categorical_crossentropy")
         return self
@@ -162,7 +173,8 @@ class _Classifier(ClassifierMixin):
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 class _Regressor(RegressorMixin):
@@ -170,7 +182,7 @@ class _Regressor(RegressorMixin):
 
     def fit(self, X: Any, y: Any) -> _Regressor:
         x = self._encode(X, fit=True)
-        target = np.asarray(y, dtype=np.float64)
+        target = check_array(_target(self, x, y), ensure_2d=False, dtype=np.float64)
         self.y_mean_, self.y_scale_ = float(target.mean()), float(target.std()) or 1.0
         self._fit_network(x, ((target - self.y_mean_) / self.y_scale_).astype(np.float32), outputs=1,
                           activation="linear", loss="mean_squared_error")

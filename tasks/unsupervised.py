@@ -61,7 +61,8 @@ class KMeansSelect(ClusterMixin, TransformerMixin, BaseEstimator):
         x = validate_data(self, X, dtype=np.float64)
         low, high = int(self.k_range[0]), int(self.k_range[1])
         if not 2 <= low <= high < len(x):
-            raise ValueError(f"k_range={list(self.k_range)} must satisfy 2 <= low <= high < rows ({len(x)})")
+            raise ValueError(f"k_range={list(self.k_range)} must satisfy 2 <= low <= high < n_samples "
+                             f"(n_samples={len(x)})")
         models = {k: KMeans(k, init="k-means++", n_init=self.n_init, random_state=self.random_state).fit(x)
                   for k in range(low, high + 1)}
         self.inertia_by_k_ = {k: float(m.inertia_) for k, m in models.items()}

@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tasks.errors import ConfigError
 from tasks.families import BuildContext, build_estimator, get_family
 from tasks.featurize import FeatureSpec
-from tasks.unsupervised import elbow
+from tasks.unsupervised import KMeansSelect, RankSVD, SampledAgglomerative, VariancePCA, elbow
 
 
 def blobs(problem_type: str) -> tuple[FeatureSpec, pd.DataFrame]:
@@ -86,3 +87,9 @@ def test_unsupervised_families_are_clone_able_and_reject_supervised_problem_type
             build_estimator(get_family(family), BuildContext(spec, seed=0), {})
     pipeline, _ = fit("kmeans", "clustering", {"k_range": [2, 3]})
     assert clone(pipeline)[-1].get_params() == pipeline[-1].get_params()
+
+
+@parametrize_with_checks([KMeansSelect(k_range=(2, 3), n_init=1), SampledAgglomerative(n_clusters=2), VariancePCA(),
+                          RankSVD(rank=1)])
+def test_scikit_learn_estimator_contract(estimator, check):
+    check(estimator)
