@@ -26,7 +26,7 @@ from tasks.preprocess import feature_summary
 from tasks.resample import resample
 
 MODEL_FILE, META_FILE, FEATURES_FILE = "model.joblib", "meta.json", "features.json"
-_LIBRARIES = ("scikit-learn", "xgboost", "pandas", "numpy")
+_LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "tensorflow-cpu", "keras", "pandas", "numpy")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,10 @@ class TrainedModel:
     pipeline: BaseEstimator
     meta: dict[str, Any]
     features: dict[str, Any] | None = None  # what the preprocessing built (feature_summary), when it can tell
+
+
+def final_step(estimator: BaseEstimator) -> BaseEstimator:
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
 
 
 def split_xy(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame, pd.Series]:
@@ -51,18 +55,20 @@ def train_model(
     options = feature_options(family, problem_features, cfg.features)
     estimator = build_estimator(family, BuildContext(spec=spec, seed=seed, device=device, features=options),
                                 cfg.hyperparameters)
-    sampled = resample(train, spec.target, options.resampling, seed=seed)
+    sampled = resample(train, spec.target, options.resampling if family.kind == "supervised" else "none", seed=seed)
     x_train, y_train = split_xy(sampled.frame, spec)
     fit_params = {}
     if sampled.sample_weight is not None:
-        final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-        if not has_fit_parameter(final, "sample_weight"):
+        if not has_fit_parameter(final_step(estimator), "sample_weight"):
             raise ConfigError(f"train.{name}: family {cfg.family!r} cannot take class weights; use "
                               "features.resampling: downsample or none")
         fit_params = {f"{estimator.steps[-1][0]}__sample_weight" if isinstance(estimator, Pipeline)
                       else "sample_weight": sampled.sample_weight}
     started = time.perf_counter()
-    estimator.fit(x_train, y_train, **fit_params)
+    if family.kind == "supervised":
+        estimator.fit(x_train, y_train, **fit_params)
+    else:
+        estimator.fit(x_train)  # clustering, decomposition, generation: the target is not used
     fit_seconds = time.perf_counter() - started
     x_valid, y_valid = split_xy(valid, spec)
     meta = {
@@ -73,12 +79,13 @@ def train_model(
         "hyperparameters": cfg.hyperparameters,
         "feature_options": options.model_dump(mode="json"),
         "seed": seed,
-        "device": device,
+        "device": getattr(final_step(estimator), "device_used_", device),
         "train_rows": len(train),
         "class_counts": {"before": sampled.counts_before, "after": sampled.counts_after},
         "features": spec.features,
         "fit_seconds": round(fit_seconds, 3),
-        "validation": score(estimator, x_valid, y_valid, spec),
+        "kind": family.kind,
+        "validation": score(estimator, x_valid, y_valid, spec) if family.kind == "supervised" else {},
         "lineage": lineage or {},
         "python": platform.python_version(),
         "libraries": {lib: version(lib) for lib in _LIBRARIES},

@@ -20,6 +20,8 @@ from tasks.errors import ConfigError
 from tasks.feature_options import FeatureOptions
 from tasks.featurize import FeatureSpec
 
+SUPERVISED = frozenset({"binary", "multiclass", "regression"})
+
 
 @dataclass(frozen=True)
 class BuildContext:
@@ -41,6 +43,12 @@ class Family:
     build: Callable[[BuildContext, dict[str, Any]], BaseEstimator]
     gpu: bool = False
     features: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """'supervised', or the unsupervised task it performs on a problem's features: 'clustering',
+        'decomposition' or 'generation' (these ignore the target and work on any problem)."""
+        return "supervised" if self.problem_types & SUPERVISED else min(self.problem_types)
 
 
 def available() -> list[str]:
@@ -69,7 +77,7 @@ def feature_options(family: Family, problem: FeatureOptions, overrides: dict[str
 
 def build_estimator(family: Family, ctx: BuildContext, hyperparameters: dict[str, Any]) -> BaseEstimator:
     """Build an unfitted pipeline, rejecting unsupported problem types and unknown hyperparameters clearly."""
-    if ctx.spec.problem_type not in family.problem_types:
+    if family.kind == "supervised" and ctx.spec.problem_type not in family.problem_types:
         raise ConfigError(f"family {family.name!r} does not support {ctx.spec.problem_type!r} problems; "
                           f"it supports {sorted(family.problem_types)}")
     try:
