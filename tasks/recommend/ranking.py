@@ -31,8 +31,9 @@ class LtrRanker(Recommender):
     implicit MF factors the norm tracks popularity (correlation ~0.9 with log popularity); a cosine search on the raw
     factors discards it and recalled ~8% of relevant held-out items in 200 candidates, against ~32% here.
     Stage 2: LightGBM `LGBMRanker` (lambdarank, one query per user) over item features (popularity, mean rating,
-    year, genres), user features (number of ratings, mean and spread of ratings, mean year), the retrieval cosine
-    and rank, and each scorer's score (raw and as a within-user percentile). Labels are graded relevance of the
+    genres), user features (number of ratings, mean and spread of ratings), the item's release year relative to the
+    user's mean (absolute years shift with time: held-out users are newer than training users), the retrieval
+    cosine and rank, and each scorer's score (raw and as a within-user percentile). Labels are graded relevance of the
     user's later ratings (`relevance_grades`); users whose
     candidates contain nothing relevant carry no ranking signal and are left out of training.
     """
@@ -118,7 +119,6 @@ class LtrRanker(Recommender):
             "retrieval_rank": np.broadcast_to(np.arange(n), (n_users, n)),
             "log_popularity": np.log1p(self.popularity_[candidates]),
             "item_mean_rating": self.item_mean_rating_[candidates],
-            "year": catalogue.years[candidates],
             "user_log_ratings": np.broadcast_to(np.log1p(counts)[:, None], (n_users, n)),
             "user_mean_rating": np.broadcast_to(means[:, None], (n_users, n)),
             "user_rating_std": np.broadcast_to(spread[:, None], (n_users, n)),
