@@ -13,7 +13,7 @@ from tasks.recommend.data import Interactions
 
 def item_similarities(
     ratings: sp.csr_matrix, *, similarity: str, n_neighbours: int, shrinkage: float, inverse_user_frequency: bool,
-    block_size: int = 1024,
+    block_size: int = 256,
 ) -> sp.csr_matrix:
     """Sparse n_items x n_items matrix: row i holds item i's `n_neighbours` most similar items (positive only).
 
@@ -35,11 +35,12 @@ def item_similarities(
     rated = (ratings[:, warm] != 0).toarray().astype(np.float32) if shrinkage else None
     norms = np.linalg.norm(dense, axis=0)
     norms[norms == 0] = np.inf
+    inverse = (1.0 / norms).astype(np.float32)
     m = min(n_neighbours, len(warm) - 1)
     rows, cols, vals = [], [], []
     for start in range(0, len(warm), block_size):
         block = np.arange(start, min(start + block_size, len(warm)))
-        sim = (dense[:, block].T @ dense) / np.outer(norms[block], norms)
+        sim = (dense[:, block].T @ dense) * inverse[block, None] * inverse[None, :]
         if rated is not None:
             common = rated[:, block].T @ rated
             sim *= common / (common + shrinkage)
@@ -61,7 +62,8 @@ def item_similarities(
 class ItemKNN(Recommender):
     """Item-item CF: score(u, j) = sum over the user's rated items i of w_ui * sim(i, j), where w_ui is the rating
     (cosine) or the rating minus the user's mean (pearson), times 0.5 ** (age / half-life), age measured from the
-    user's latest rating. Rating predictions are the similarity-weighted average of the same terms."""
+    user's latest rating. Rating predictions are the similarity-weighted average of the same terms (similarities
+    are kept positive, so the weights are too). Items without training ratings take part through `bridge_`."""
 
     def __init__(self, similarity: str = "cosine", n_neighbours: int = 50, shrinkage: float = 10.0,
                  half_life_days: float | None = None, inverse_user_frequency: bool = True,
@@ -79,9 +81,14 @@ class ItemKNN(Recommender):
         self._fit_fallback(X)
         sim = item_similarities(X.ratings, similarity=self.similarity, n_neighbours=self.n_neighbours,
                                 shrinkage=self.shrinkage, inverse_user_frequency=self.inverse_user_frequency)
-        bridge = borrow_map(X.catalogue, self.popularity_ > 0, self.cold_item_neighbours)
-        self.similarity_ = (bridge.T @ sim @ bridge).tocsr()
+        self.similarity_ = sim
+        self.bridge_ = borrow_map(X.catalogue, self.popularity_ > 0, self.cold_item_neighbours)
         return self
+
+    def _aggregate(self, per_rating: sp.csr_matrix) -> np.ndarray:
+        """per_rating @ B.T @ S @ B (B = `bridge_`): sums over the history with cold items bridged in both roles,
+        without materialising the bridged similarity matrix (whose cold columns would be nearly dense)."""
+        return ((per_rating @ self.bridge_.T) @ self.similarity_ @ self.bridge_).toarray()
 
     def _weights(self, history: Interactions) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
         """(decay, decay * centred-or-raw rating, the user baseline added back to predictions)."""
@@ -100,7 +107,7 @@ class ItemKNN(Recommender):
 
     def score(self, history: Interactions) -> np.ndarray:
         _, terms, _ = self._weights(history)
-        return (terms @ self.similarity_).toarray()
+        return self._aggregate(terms)
 
     def predict(self, history: Interactions, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted rating of catalogue item `items[n]` by user `rows[n]`, clipped to 0.5..5; the user's mean
@@ -108,9 +115,9 @@ class ItemKNN(Recommender):
         weight, terms, baseline = self._weights(history)
         means = user_means(history, self.global_mean_)
         known = items >= 0
-        columns = self.similarity_.T.tocsr()[np.where(known, items, 0)]
-        num = np.asarray(terms[rows].multiply(columns).sum(axis=1)).ravel()
-        den = np.asarray(weight[rows].multiply(abs(columns)).sum(axis=1)).ravel()
+        safe = np.where(known, items, 0)
+        num = self._aggregate(terms)[rows, safe]
+        den = self._aggregate(weight)[rows, safe]
         ok = known & (den > 0)
         pred = np.where(ok, baseline[rows] + num / np.where(ok, den, 1.0), means[rows])
         return np.clip(pred, 0.5, 5.0)

@@ -258,7 +258,7 @@ def test_cold_items_are_scored_through_their_content_neighbours():
     implicit = ImplicitMF(n_factors=2, n_iterations=3, random_state=0).fit(train)
     assert np.abs(implicit.item_factors_[cold]).sum() > 0
     knn = ItemKNN(n_neighbours=3, shrinkage=0.0, inverse_user_frequency=False).fit(train)
-    assert knn.similarity_[:, cold].nnz > 0
+    assert knn.similarity_[:, cold].nnz == 0 and knn.bridge_[:, cold].nnz > 0
     history = to_interactions(frame[frame["user"] == 1], catalogue, [1])
     assert knn.score(history)[0, cold] > 0
 
