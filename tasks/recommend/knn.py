@@ -79,9 +79,9 @@ class ItemKNN(Recommender):
         if self.similarity not in ("cosine", "pearson"):
             raise ValueError(f"similarity must be 'cosine' or 'pearson', got {self.similarity!r}")
         self._fit_fallback(X)
-        sim = item_similarities(X.ratings, similarity=self.similarity, n_neighbours=self.n_neighbours,
-                                shrinkage=self.shrinkage, inverse_user_frequency=self.inverse_user_frequency)
-        self.similarity_ = sim
+        self.similarity_ = item_similarities(
+            X.ratings, similarity=self.similarity, n_neighbours=self.n_neighbours, shrinkage=self.shrinkage,
+            inverse_user_frequency=self.inverse_user_frequency)
         self.bridge_ = borrow_map(X.catalogue, self.popularity_ > 0, self.cold_item_neighbours)
         return self
 

@@ -14,10 +14,12 @@ _COLUMNS = ["ndcg", "precision", "recall", "map", "mrr"]
 
 def _leaderboard(metrics: Mapping[str, Any], group: str) -> pd.DataFrame:
     k = metrics["k"]
+    baseline = metrics["families"][metrics["comparison"]["baseline"]][group][f"ndcg@{k}"]
     rows = []
     for name, fam in metrics["families"].items():
         m = fam[group]
         rows.append({"family": name, "kind": fam["kind"], **{f"{c}@{k}": m[f"{c}@{k}"] for c in _COLUMNS},
+                     "ndcg vs baseline": m[f"ndcg@{k}"] / baseline if baseline else float("nan"),
                      "coverage": m["coverage"], "popularity pct": m["popularity_percentile"],
                      "popularity lift": m["popularity_lift"], "rmse": m.get("rmse", float("nan")),
                      "fit s": fam["fit_seconds"]})
