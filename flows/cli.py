@@ -7,7 +7,7 @@ import importlib
 import sys
 from pathlib import Path
 
-STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "report")
+STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "report", "recommend")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tasks.errors import ConfigError
 from tasks.feature_options import FeatureOptions
+from tasks.recommend.config import RecommendConfig
 
 ProblemType = Literal["binary", "multiclass", "regression"]
 
@@ -99,6 +100,7 @@ class Params(_Strict):
     train: dict[str, ModelConfig]
     evaluate: EvaluateConfig = EvaluateConfig()
     report: ReportConfig = ReportConfig()
+    recommend: RecommendConfig | None = Field(default=None, description="MovieLens recommendation and ranking")
 
     @model_validator(mode="after")
     def _problems_consistent(self) -> Params:

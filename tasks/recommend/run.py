@@ -13,6 +13,7 @@ import pandas as pd
 
 from tasks.errors import ConfigError
 from tasks.io import atomic_write_text, stable_hash, write_json
+from tasks.lineage import lineage
 from tasks.recommend.attack import attack_effect, choose_target, inject_shilling
 from tasks.recommend.base import Recommender
 from tasks.recommend.config import FamilySpec, RecommendConfig
@@ -201,9 +202,9 @@ def run_recommendation(cfg: RecommendConfig, seed: int, out_dir: Path) -> dict[s
     timing = {"total_seconds": round(perf_counter() - start, 3),
               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     metrics = {**outcome.metrics, "data": data, "timing": timing}
-    lineage = {"stage": "recommend", "seed": seed, "params": stable_hash(cfg.model_dump(mode="json")),
-               "data": stable_hash(pd.util.hash_pandas_object(frame[RATING_COLUMNS], index=False).tolist())}
+    stamp = lineage(stable_hash(pd.util.hash_pandas_object(frame[RATING_COLUMNS], index=False).tolist()),
+                    {"seed": seed, **cfg.model_dump(mode="json")})
     out_dir = Path(out_dir)
     write_json(out_dir / "metrics.json", metrics)
-    atomic_write_text(out_dir / "report.html", render_report(metrics, outcome.examples, outcome.importances, lineage))
+    atomic_write_text(out_dir / "report.html", render_report(metrics, outcome.examples, outcome.importances, stamp))
     return metrics

@@ -18,7 +18,7 @@ import yaml
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
-STAGES = {"check", "ingest", "validate", "featurize", "train", "evaluate", "report"}
+STAGES = {"check", "ingest", "validate", "featurize", "train", "evaluate", "report", "recommend"}
 
 
 def free_port() -> int:
@@ -51,6 +51,8 @@ def repo(tmp_path_factory):
             shutil.copy2(ROOT / name, work / name)
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["ingest"]["employment"]["sample_fraction"] = 0.05
+    params["recommend"]["data"]["sample_users"] = 150
+    params["recommend"]["ranker"]["n_estimators"] = 50
     for model in params["train"].values():
         if "n_estimators" in model["hyperparameters"]:
             model["hyperparameters"]["n_estimators"] = 40
@@ -83,7 +85,7 @@ def test_full_pipeline_records_every_stage_in_prefect(repo):
     result = run(["dvc", "repro"], work, env)
     ran = stages_run(result.stdout)
     assert {s.split("@")[0] for s in ran} == STAGES
-    assert len(ran) == 1 + 1 + 1 + 1 + 3 + 3 + 1
+    assert len(ran) == 1 + 1 + 1 + 1 + 3 + 3 + 1 + 1
     index = (work / "reports/index.html").read_text()
     assert "evaluation-employment.html" in index and "employment-xgboost" in index
     metrics = json.loads((work / "reports/evaluate/employment-xgboost/metrics.json").read_text())

@@ -15,7 +15,7 @@ from tasks.recommend.config import parse_recommend_config
 from tasks.recommend.data import load_movielens, validate_ratings
 from tasks.recommend.run import run_recommendation
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(300)
 
 SMALL = {
     "data": {"sample_users": 500},
