@@ -63,8 +63,10 @@ class ValidateConfig(_Strict):
 
 
 class FeaturizeConfig(_Strict):
-    """Column roles; anything not listed (besides target, id and time) is rejected as unexpected."""
+    """Column roles. Columns given no role are dropped (and listed in the spec), unless `infer` is on: then
+    numeric dtypes become numeric features and everything else categorical."""
 
+    infer: bool = False
     numeric: list[str] = []
     ordinal: list[str] = []
     categorical: list[str] = []
