@@ -7,7 +7,8 @@ import importlib
 import sys
 from pathlib import Path
 
-STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "report")
+STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion",
+          "report")
 
 
 def parser() -> argparse.ArgumentParser:
