@@ -25,7 +25,7 @@ from tasks.featurize import FeatureSpec
 from tasks.ingest import HOLDOUT
 from tasks.io import atomic_dir, read_json, write_json
 from tasks.lineage import lineage
-from tasks.metrics import SUPERVISED
+from tasks.metrics import SUPERVISED, nan_to_null
 from tasks.report_fragments import banner
 
 PREDICTION = "prediction "
@@ -65,6 +65,7 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
         with atomic_dir(out):
             pass
         write_json(summary, {"applicable": False, "reason": reason})
+        link_files("drift", problem, [summary])
         return gate_state("drift", problem, [{"subject": problem, "status": "n/a", "reasons": [reason]}], cfg.gate)
     outputs = {m: pd.read_parquet(predictions / f"{m}.parquet") for m in models}
     reference = with_predictions(read_split(data, HOLDOUT), HOLDOUT, outputs, spec)
@@ -83,7 +84,7 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
                              reference=f"the {HOLDOUT} of period {params.ingest[problem].reference_period}",
                              **gate.model_dump(include={"max_share_drifted", "fail_on_target_drift",
                                                         "fail_on_prediction_drift"}))
-    write_json(summary, result)
+    write_json(summary, nan_to_null(result))
     link_files("drift", problem, [summary, *(out / f"{batch}.html" for batch in batches)])
     log.info("drift %s: %s", problem, {b: (e["share_of_drifted_columns"], e["status"])
                                        for b, e in result["batches"].items()})

@@ -15,6 +15,7 @@ from tasks.config import load_params
 from tasks.featurize import FeatureSpec
 from tasks.ingest import TRAIN, VALID
 from tasks.io import atomic_write_bytes, atomic_write_text, read_json, write_json
+from tasks.metrics import nan_to_null
 
 METRICS_FILE, DETAILS_FILE, CURVES_FILE = "metrics.json", "details.json", "curves.csv"
 
@@ -42,7 +43,7 @@ def evaluate_flow(model_dir: Path, data: Path, features: Path, out: Path, predic
     atomic_write_bytes(predictions, result.predictions.to_parquet(index=False))
     write_json(out / DETAILS_FILE, result.details)
     atomic_write_text(out / CURVES_FILE, result.curves.to_csv(index=False))
-    write_json(out / METRICS_FILE, result.metrics)
+    write_json(out / METRICS_FILE, nan_to_null(result.metrics))
     link_files("evaluate", model.meta["name"], [out / METRICS_FILE, out / DETAILS_FILE, out / CURVES_FILE,
                                                 predictions])
     log.info("evaluate %s: %s", model.meta["name"],

@@ -19,6 +19,7 @@ from tasks.errors import DataError
 from tasks.evaluate import scores_from_predictions
 from tasks.featurize import FeatureSpec
 from tasks.io import atomic_write_text, read_json, write_json
+from tasks.metrics import nan_to_null
 
 GROUPS_FILE = "groups.csv"
 
@@ -64,6 +65,7 @@ def fairness_flow(model: str, data: Path, features: Path, predictions: Path, eva
                   else f"group metrics are defined for binary problems, not {spec.problem_type}")
         atomic_write_text(out / GROUPS_FILE, "batch,attribute,group,size\n")
         write_json(out / METRICS_FILE, {"applicable": False, "reason": reason})
+        link_files("fairness", model, [out / METRICS_FILE, out / GROUPS_FILE])
         log.info("fairness %s: not applicable: %s", model, reason)
         return gate_state("fairness", model, [{"model": model, "status": "n/a", "reasons": [reason]}], cfg.gate)
     threshold = read_json(evaluation / METRICS_FILE)["threshold"]
@@ -73,7 +75,7 @@ def fairness_flow(model: str, data: Path, features: Path, predictions: Path, eva
         bands={column: edges for column, edges in cfg.bands.items() if column in spec.sensitive},
         n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence, seed=params.seed, limits=limits)
     atomic_write_text(out / GROUPS_FILE, result.groups.to_csv(index=False))
-    write_json(out / METRICS_FILE, result.to_dict(threshold, limits))
+    write_json(out / METRICS_FILE, nan_to_null(result.to_dict(threshold, limits)))
     link_files("fairness", model, [out / METRICS_FILE, out / GROUPS_FILE])
     log.info("fairness %s: %s %s", model, result.status, result.reasons)
     return gate_state("fairness", model, [{"model": model, "status": result.status, "reasons": result.reasons}],

@@ -32,7 +32,8 @@ def quality_gate(holdout: Mapping[str, float], floor: Mapping[str, float]) -> di
     reasons = []
     for key, limit in floor.items():
         bound, _, metric = key.partition("_")
-        value = holdout.get(metric, float("nan"))
+        value = holdout.get(metric)
+        value = float("nan") if value is None else value
         if np.isnan(value) or (value < limit if bound == "min" else value > limit):
             reasons.append(f"{metric} {value:.4f} {'<' if bound == 'min' else '>'} {bound} {limit}")
     return {"status": "fail" if reasons else "pass", "reasons": reasons}

@@ -128,3 +128,15 @@ def score(estimator: Any, x: pd.DataFrame, y: pd.Series, spec: FeatureSpec, thre
     """The headline metrics of a fitted estimator on one split, rounded for stable diffs."""
     scored = encode(spec.problem_type, spec.classes, y, model_output(estimator, x, spec), threshold)
     return {k: round(v, 6) for k, v in point_values(scored).items()}
+
+
+def nan_to_null(value: Any) -> Any:
+    """A DVC metrics file's content with NaN as null: NaN never equals itself, so `dvc metrics diff` would list every
+    undefined metric as changed."""
+    if isinstance(value, dict):
+        return {k: nan_to_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [nan_to_null(v) for v in value]
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value

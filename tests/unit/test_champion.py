@@ -23,6 +23,7 @@ def test_quality_gate_bounds_and_missing_metric():
     result = quality_gate({"roc_auc": 0.7, "log_loss": 0.6}, {"min_roc_auc": 0.75, "max_log_loss": 0.5})
     assert result == {"status": "fail", "reasons": ["roc_auc 0.7000 < min 0.75", "log_loss 0.6000 > max 0.5"]}
     assert quality_gate({"roc_auc": float("nan")}, {"min_roc_auc": 0.5})["status"] == "fail"
+    assert quality_gate({"roc_auc": None}, {"min_roc_auc": 0.5})["status"] == "fail", "null in a metrics file"
 
 
 def test_rank_respects_the_metric_direction():

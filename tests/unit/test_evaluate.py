@@ -15,7 +15,7 @@ from tasks.config import EvaluateConfig
 from tasks.errors import ConfigError
 from tasks.evaluate import CURVE_COLUMNS, evaluate_model, scores_from_predictions
 from tasks.featurize import FeatureSpec, build_spec
-from tasks.metrics import encode, headline, intervals, point_values, score
+from tasks.metrics import encode, headline, intervals, nan_to_null, point_values, score
 from tasks.train import TrainedModel, train_model
 
 CFG = EvaluateConfig(bootstrap_resamples=200, threshold_rule="f1", sweep_points=51, roc_points=21)
@@ -188,3 +188,8 @@ class _Column:
 
     def get_params(self, deep: bool = True) -> dict:
         return {"name": self.name}
+
+
+def test_metrics_files_hold_null_not_nan():
+    assert nan_to_null({"a": float("nan"), "b": [1.0, float("nan")], "c": {"d": 2}}) == {"a": None, "b": [1.0, None],
+                                                                                        "c": {"d": 2}}
