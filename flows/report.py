@@ -19,6 +19,7 @@ from tasks import report
 from tasks.config import Params, load_params
 from tasks.io import atomic_dir, atomic_write_text, read_json, stable_hash, write_json
 from tasks.lineage import lineage
+from tasks.metrics import nan_to_null
 from tasks.train import META_FILE
 
 INSIGHTS_FILE = "insights.json"
@@ -80,13 +81,15 @@ def report_flow(sources: dict[str, Path], index: Path, pages: Path, leaderboard:
                 params_path: Path = Path("params.yaml")) -> str:
     params = load_params(params_path)
     problems = [stage_task(load_problem)(problem, params, sources, pages) for problem in params.ingest]
-    data_hash = stable_hash({p: read_meta(sources["data"] / p)["sha256"] for p in params.ingest})
-    stamp = lineage(data_hash, params.model_dump(by_alias=True))
-    written = stage_task(report.build_pages)(problems, stamp, params.evaluate.confidence)
+    hashes = {p: read_meta(sources["data"] / p)["sha256"] for p in params.ingest}
+    everything = params.model_dump(by_alias=True)
+    stamp = lineage(stable_hash(hashes), everything)
+    written = stage_task(report.build_pages)(problems, {p: {**stamp, "data": h[:12]} for p, h in hashes.items()},
+                                             params.evaluate.confidence)
     with atomic_dir(pages) as tmp:
         for name, text in written.items():
             atomic_write_text(tmp / name, text)
-    write_json(leaderboard, report.leaderboard_metrics(problems))
+    write_json(leaderboard, nan_to_null(report.leaderboard_metrics(problems)))
     atomic_write_text(index, report.index_page_html(params.report.title, problems, stamp, pages.name))
     link_files("report", "hub", [index, *(pages / report.problem_page(p.name) for p in problems)])
     gates = pd.DataFrame(report.gate_rows(problems))

@@ -150,11 +150,13 @@ class Audit:
     disparities: pd.DataFrame   # batch + `disparities` columns
     status: str                 # 'pass' | 'fail'
     reasons: list[str]
+    failed_attributes: list[str]
 
     def to_dict(self, threshold: float, limits: Mapping[str, FairnessThresholds]) -> dict[str, Any]:
         """JSON-ready summary (a DVC metrics file): the gate, its limits and each batch's disparities."""
         return {
             "applicable": True, "threshold": threshold, "status": self.status, "reasons": self.reasons,
+            "failed_attributes": self.failed_attributes,
             "limits": {name: asdict(limit) for name, limit in limits.items()},
             "batches": {batch: {row.pop("attribute"): row for row in rows.drop(columns="batch").to_dict("records")}
                         for batch, rows in self.disparities.groupby("batch", sort=False)},
@@ -168,7 +170,7 @@ def audit(
 ) -> Audit:
     """`batches`: name -> (sensitive columns, y 0/1, P(positive)). Each attribute is gated by its entry in
     `limits` (every sensitive column has one); a failure names its batch."""
-    groups, gaps, reasons = [], [], []
+    groups, gaps, reasons, failed_attributes = [], [], [], []
     for batch, (sensitive, y_true, proba) in batches.items():
         table = group_metrics(sensitive, y_true, proba, threshold=threshold, bands=bands, n_resamples=n_resamples,
                               confidence=confidence, seed=seed)
@@ -176,6 +178,8 @@ def audit(
             rows = table[table["attribute"] == attribute]
             _, failed = evaluate_fairness_gate(rows, limits[attribute])
             reasons += [f"{batch}: {reason}" for reason in failed]
+            if failed and attribute not in failed_attributes:
+                failed_attributes.append(attribute)
             gaps.append(disparities(rows, limits[attribute].min_group_size).assign(batch=batch))
         groups.append(table.assign(batch=batch))
 
@@ -184,4 +188,4 @@ def audit(
         return frame[["batch", *frame.columns.drop("batch")]]
 
     return Audit(groups=batch_first(groups), disparities=batch_first(gaps), status="fail" if reasons else "pass",
-                 reasons=reasons)
+                 reasons=reasons, failed_attributes=failed_attributes)

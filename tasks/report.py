@@ -298,7 +298,8 @@ def fairness_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, 
     parts = [f"<p>Gate: {_status(result['status'])}. Decision threshold {result['threshold']:.2f}; groups under "
              f"{int(limits['min_group_size'].iloc[0]) if len(limits) else 0} rows are reported, not gated.</p>",
              "<ul>" + "".join(f"<li>{html.esc(r)}</li>" for r in result["reasons"]) + "</ul>",
-             "<h2>Limits</h2>", html.table(limits.drop(columns="min_group_size", errors="ignore")),
+             "<h2>Limits</h2>", html.table(limits.drop(columns="min_group_size", errors="ignore").astype(object)
+                                           .where(limits.notna(), "not gated")),
              "<h2>Disparities</h2>",
              html.table(pd.DataFrame([{"batch": b, "attribute": a, **v} for b, attrs in
                                       _in_order(result["batches"]).items() for a, v in attrs.items()]))]
@@ -386,7 +387,7 @@ def _fairness_section(problem: ProblemRecord) -> list[str]:
                          "max demographic parity difference": worst["demographic_parity_difference"],
                          "max equalized odds difference": worst["equalized_odds_difference"],
                          "limit (EOD)": result["limits"][attribute]["max_equalized_odds_difference"] or "not gated",
-                         "gate": _status(result["status"])})
+                         "gate": _status("fail" if attribute in result["failed_attributes"] else "pass")})
     if not rows:
         return []
     return ["<h2>Bias</h2><p>Largest disparity over the evaluation batches; per-group metrics with intervals on each "
@@ -515,11 +516,12 @@ def leaderboard_metrics(problems: Sequence[ProblemRecord]) -> dict[str, Any]:
     return out
 
 
-def build_pages(problems: Sequence[ProblemRecord], lineage: Mapping[str, Any],
+def build_pages(problems: Sequence[ProblemRecord], lineages: Mapping[str, Mapping[str, Any]],
                 confidence: float) -> dict[str, str]:
-    """Every page of reports/pages: file name -> HTML."""
+    """Every page of reports/pages: file name -> HTML; a problem's pages carry that problem's lineage."""
     pages = {}
     for problem in problems:
+        lineage = lineages[problem.name]
         pages[problem_page(problem.name)] = problem_page_html(problem, lineage, confidence)
         pages[data_page(problem.name)] = data_page_html(problem, lineage)
         pages[features_page(problem.name)] = features_page_html(problem, lineage)

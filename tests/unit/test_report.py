@@ -101,7 +101,7 @@ def problems() -> list[report.ProblemRecord]:
 
 
 def test_every_page_is_offline_with_lineage_and_resolving_links(problems):
-    pages = report.build_pages(problems, LINEAGE, 0.95)
+    pages = report.build_pages(problems, {"clf": LINEAGE, "reg": LINEAGE}, 0.95)
     index = report.index_page_html("hub", problems, LINEAGE, "pages")
     expected = {"problem-clf.html", "data-clf.html", "features-clf.html", "evaluation-clf-lr.html",
                 "evaluation-clf-weak.html", "fairness-clf-lr.html", "fairness-clf-weak.html", "problem-reg.html",
