@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion",
-          "report")
+          "report", "recommend")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""featurize flow: the feature specification every model of a problem is built from."""
+"""featurize flow: the feature specification every model of a problem is built from, and a features report of
+what the problem's feature options build on the training split."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.common import log, read_split, stage_task
+from flows.common import log, read_meta, read_split, stage_task
 from tasks import featurize
 from tasks.config import load_params
-from tasks.io import atomic_dir, write_json
+from tasks.io import atomic_dir, atomic_write_text, write_json
+from tasks.lineage import lineage
+from tasks.preprocess import build_preprocessor, feature_summary, render_features_report
+from tasks.resample import resample
 
 SPEC_FILE = "spec.json"
 
@@ -19,19 +23,36 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problem", required=True)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--report", type=Path, required=True)
+
+
+@stage_task
+def describe(spec: featurize.FeatureSpec, train, options, seed: int) -> dict:
+    """Fit the problem-level preprocessing on the (resampled) training split and summarise what it built."""
+    sampled = resample(train, spec.target, options.resampling, seed=seed)
+    preprocessor = build_preprocessor(spec, options, seed=seed).fit(sampled.frame.drop(columns=spec.target))
+    return feature_summary(preprocessor, spec, options, train=sampled.frame, resampled=sampled, seed=seed)
 
 
 @flow(name="featurize")
-def featurize_flow(problem: str, data: Path, out: Path, params_path: Path = Path("params.yaml")) -> list[str]:
+def featurize_flow(problem: str, data: Path, out: Path, report: Path, params_path: Path = Path("params.yaml")) -> int:
     params = load_params(params_path)
+    cfg = params.featurize[problem]
     train = read_split(data, "train")
-    spec = stage_task(featurize.build_spec)(train, params.ingest[problem], params.featurize[problem],
-                                            str(data / "train.parquet"))
+    spec = stage_task(featurize.build_spec)(train, params.ingest[problem], cfg, str(data / "train.parquet"))
+    summary = describe(spec, train, cfg.options, params.seed)
+    stamp = lineage(read_meta(data)["sha256"], cfg.model_dump(mode="json"))
     with atomic_dir(out) as tmp:
         write_json(tmp / SPEC_FILE, spec.to_dict())
-    log.info("featurize %s: %d features, dropped %s", problem, len(spec.features), spec.dropped)
-    return spec.features
+    with atomic_dir(report) as tmp:
+        write_json(tmp / "summary.json", summary)
+        atomic_write_text(tmp / "index.html", render_features_report(
+            {f"{problem}: problem-level options": summary}, title=f"Features: {problem}", lineage=stamp,
+            crumbs=[("reports", "../../index.html")]))
+    log.info("featurize %s: %d input features -> %d model features", problem, len(spec.features),
+             summary["steps"][-1]["features"])
+    return len(spec.features)
 
 
 def run(args: argparse.Namespace) -> None:
-    featurize_flow(args.problem, args.data, args.out, args.params)
+    featurize_flow(args.problem, args.data, args.out, args.report, args.params)

@@ -33,6 +33,7 @@ def train_flow(model: str, data: Path, features: Path, out: Path, params_path: P
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     trained = stage_task(train.train_model)(
         model, cfg, spec, read_split(data, "train"), read_split(data, "valid"), seed=params.seed,
+        problem_features=params.featurize[cfg.problem].options,
         lineage=lineage(read_meta(data)["sha256"], cfg.model_dump()),
     )
     stage_task(train.save_model)(trained, out)

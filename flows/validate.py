@@ -1,9 +1,8 @@
-"""validate flow: check every split against the problem's data contract; errors stop the pipeline."""
+"""validate flow: the data contract (Great Expectations) on every dataset; errors stop the pipeline."""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from pathlib import Path
 
 from prefect import flow
@@ -12,29 +11,55 @@ from flows.common import log, read_meta, read_split, stage_task
 from tasks import validate
 from tasks.config import load_params
 from tasks.errors import DataError
-from tasks.io import atomic_dir, write_json
+from tasks.io import atomic_dir, atomic_write_text, read_json, write_json
+from tasks.lineage import lineage
+from tasks.validation_report import offline_data_docs, render_validation_report
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problem", required=True)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True, help="ingested splits")
+    parser.add_argument("--contract", type=Path, required=True, help="expectation suite JSON")
+    parser.add_argument("--out", type=Path, required=True, help="validated splits for the rest of the pipeline")
+    parser.add_argument("--quarantine", type=Path, required=True, help="rows split off, with their reasons")
+    parser.add_argument("--report", type=Path, required=True, help="validation report directory")
 
 
 @flow(name="validate")
-def validate_flow(problem: str, data: Path, out: Path, params_path: Path = Path("params.yaml")) -> int:
+def validate_flow(problem: str, data: Path, contract: Path, out: Path, quarantine: Path, report: Path,
+                  params_path: Path = Path("params.yaml")) -> dict[str, int]:
     params = load_params(params_path)
+    ingest = params.ingest[problem]
+    if not contract.exists():
+        raise DataError(f"{contract}: no data contract for problem {problem!r}; draft one with "
+                        f"`python scripts/draft_suite.py --data {ingest.source} --target {ingest.target} --out "
+                        f"{contract}` and review it")
     meta = read_meta(data)
     splits = {name: read_split(data, name) for name in meta["rows"]}
-    result = stage_task(validate.validate_splits)(splits, params.ingest[problem], params.validate_[problem])
-    if not result.success:
-        raise DataError(f"validate {problem}: {len(result.errors)} error(s) in {data}:\n{result.summary()}")
+    result = stage_task(validate.validate_problem)(
+        splits, read_json(contract), problem=problem, reference=ingest.reference_name,
+        quarantine_mode=params.validate_[problem].quarantine)
+    stamp = lineage(meta["sha256"], params.validate_[problem].model_dump())
     with atomic_dir(out) as tmp:
-        write_json(tmp / "result.json", {"success": result.success,
-                                         "findings": [asdict(f) for f in result.findings]})
-    log.info("validate %s: %d finding(s), no errors", problem, len(result.findings))
-    return len(result.findings)
+        for name, frame in result.splits.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        write_json(tmp / "meta.json", {**meta, "rows": {n: len(f) for n, f in result.splits.items()},
+                                       "quarantined": len(result.quarantined)})
+    with atomic_dir(quarantine) as tmp:
+        result.quarantined.to_parquet(tmp / "rows.parquet", index=False)
+    with atomic_dir(report) as tmp:
+        atomic_write_text(tmp / "index.html", render_validation_report(
+            result.outcomes, title=f"Data validation: {problem}", lineage=stamp,
+            crumbs=[("reports", "../../index.html")]))
+        for outcome in result.outcomes:
+            name = outcome.dataset_name.split("/")[-1]
+            atomic_write_text(tmp / f"datadocs-{name}.html", offline_data_docs(outcome))
+        write_json(tmp / "outcomes.json", [o.to_dict() for o in result.outcomes])
+    warnings = sum(len(o.warnings) for o in result.outcomes)
+    log.info("validate %s: passed with %d warning(s); %d row(s) quarantined", problem, warnings,
+             len(result.quarantined))
+    return {"warnings": warnings, "quarantined": len(result.quarantined)}
 
 
 def run(args: argparse.Namespace) -> None:
-    validate_flow(args.problem, args.data, args.out, args.params)
+    validate_flow(args.problem, args.data, args.contract, args.out, args.quarantine, args.report, args.params)

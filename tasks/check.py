@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tasks.config import Params
 from tasks.errors import ConfigError
-from tasks.families import BuildContext, build_estimator, get_family
+from tasks.families import BuildContext, build_estimator, feature_options, get_family
 from tasks.featurize import FeatureSpec
 
 
@@ -17,7 +17,9 @@ def check_models(params: Params) -> dict[str, dict[str, str]]:
         spec = FeatureSpec(problem_type=ingest.problem_type, target=ingest.target, numeric=[], ordinal=[],
                            categorical=[])
         try:
-            build_estimator(get_family(model.family), BuildContext(spec=spec, seed=params.seed),
+            family = get_family(model.family)
+            options = feature_options(family, params.featurize[model.problem].options, model.features)
+            build_estimator(family, BuildContext(spec=spec, seed=params.seed, features=options),
                             model.hyperparameters)
         except ConfigError as exc:
             problems.append(f"  train.{name}: {exc}")

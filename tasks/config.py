@@ -12,6 +12,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tasks.errors import ConfigError
+from tasks.feature_options import FeatureOptions
+from tasks.recommend.config import RecommendConfig
 
 ProblemType = Literal["binary", "multiclass", "regression"]
 
@@ -21,25 +23,43 @@ class _Strict(BaseModel):
 
 
 class IngestConfig(_Strict):
-    """Where a problem's raw data comes from and how it is split."""
+    """Where a problem's raw data comes from and how it is split.
 
-    source: str
+    With a time column, models train on `reference_period` and are evaluated on a holdout of it and on each of
+    `current_periods` (also the drift batches). Without one, the data is split at random only.
+    """
+
+    source: str = Field(description="a file under data/raw/ or package:<name>[/...] (see tasks/sources.py)")
     target: str
     problem_type: ProblemType = "binary"
     id_column: str | None = None
-    time_column: str
-    reference_period: int = Field(description="period the models are trained on")
-    current_periods: list[int] = Field(description="later periods: evaluation and drift batches")
+    time_column: str | None = None
+    reference_period: int | None = Field(default=None, description="period the models are trained on")
+    current_periods: list[int] = Field(default=[], description="later periods: evaluation and drift batches")
     holdout_fraction: float = Field(gt=0, lt=1)
     validation_fraction: float = Field(gt=0, lt=1)
     sample_fraction: float = Field(default=1.0, gt=0, le=1)
 
+    @model_validator(mode="after")
+    def _periods_need_time(self) -> IngestConfig:
+        if self.time_column is None and (self.reference_period is not None or self.current_periods):
+            raise ValueError("reference_period/current_periods need a time_column")
+        if self.time_column is not None and self.reference_period is None:
+            raise ValueError(f"time_column {self.time_column!r} needs a reference_period to train on")
+        return self
+
+    @property
+    def reference_name(self) -> str:
+        """Name of the dataset the random splits come from (validation reports it as one dataset)."""
+        return "all" if self.reference_period is None else f"period_{self.reference_period}"
+
 
 class ValidateConfig(_Strict):
-    """Data contract checks that gate the rest of the pipeline."""
+    """How the problem's data contract (data/contracts/<problem>.json, a Great Expectations suite) is applied."""
 
-    min_rows: int = Field(default=100, ge=1)
-    max_null_fraction: float = Field(default=0.0, ge=0, le=1)
+    quarantine: Literal["off", "errors", "all"] = Field(
+        default="off", description="split off rows failing row-level expectations of these severities; "
+                                   "'errors' lets the rest go on when only such rows break error expectations")
 
 
 class FeaturizeConfig(_Strict):
@@ -50,6 +70,7 @@ class FeaturizeConfig(_Strict):
     categorical: list[str] = []
     text: list[str] = []
     sensitive: list[str] = []
+    options: FeatureOptions = FeatureOptions()
 
 
 class ModelConfig(_Strict):
@@ -58,6 +79,7 @@ class ModelConfig(_Strict):
     problem: str
     family: str
     hyperparameters: dict[str, Any] = {}
+    features: dict[str, Any] = Field(default={}, description="overrides of featurize.<problem>.options")
 
 
 class EvaluateConfig(_Strict):
@@ -156,6 +178,7 @@ class Params(_Strict):
     drift: DriftConfig = DriftConfig()
     champion: ChampionConfig = ChampionConfig()
     report: ReportConfig = ReportConfig()
+    recommend: RecommendConfig | None = Field(default=None, description="MovieLens recommendation and ranking")
 
     @model_validator(mode="after")
     def _problems_consistent(self) -> Params:
@@ -169,6 +192,11 @@ class Params(_Strict):
                 raise ValueError(
                     f"train.{key}.problem: unknown problem {model.problem!r}; expected one of {sorted(problems)}"
                 )
+            try:
+                self.featurize[model.problem].options.merged(model.features)
+            except ValidationError as exc:
+                details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise ValueError(f"train.{key}.features: {details}") from None
         unknown = sorted(set(self.evaluate.images) - problems)
         if unknown:
             raise ValueError(f"evaluate.images: unknown problem(s) {unknown}; expected some of {sorted(problems)}")

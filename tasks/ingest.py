@@ -37,7 +37,7 @@ def load_raw(source: Path, cfg: IngestConfig) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{source}: file has no rows")
     for role, column in (("target", cfg.target), ("time_column", cfg.time_column)):
-        if column not in frame.columns:
+        if column is not None and column not in frame.columns:
             raise DataError(
                 f"{source}: missing column {column!r} (ingest.{role}); found columns {sorted(map(str, frame.columns))}"
             )
@@ -47,24 +47,25 @@ def load_raw(source: Path, cfg: IngestConfig) -> pd.DataFrame:
             f"{source}: target column {cfg.target!r} has {int(frame[cfg.target].isna().sum())} missing values "
             f"(first rows {rows}); every row needs a label"
         )
-    periods = set(frame[cfg.time_column].unique().tolist())
-    wanted = [cfg.reference_period, *cfg.current_periods]
-    absent = [p for p in wanted if p not in periods]
-    if absent:
-        raise DataError(
-            f"{source}: column {cfg.time_column!r} has no rows for period(s) {absent}; found {sorted(periods)}"
-        )
+    if cfg.time_column is not None:
+        periods = set(frame[cfg.time_column].unique().tolist())
+        absent = [p for p in [cfg.reference_period, *cfg.current_periods] if p not in periods]
+        if absent:
+            raise DataError(
+                f"{source}: column {cfg.time_column!r} has no rows for period(s) {absent}; found {sorted(periods)}"
+            )
     return frame
 
 
 def split(frame: pd.DataFrame, cfg: IngestConfig, seed: int) -> dict[str, pd.DataFrame]:
-    """Reference period -> train/valid/holdout (stratified for classification); each later period -> a batch.
+    """Reference period (or all rows, without a time column) -> train/valid/holdout (stratified for
+    classification); each later period -> a batch.
 
     `sample_fraction` < 1 keeps a seeded sample of every period (quick runs, tests).
     """
     rng = np.random.default_rng(seed)
-    parts: dict[str, pd.DataFrame] = {}
-    by_period = {p: g for p, g in frame.groupby(cfg.time_column, sort=True)}
+    parts: dict[int | None, pd.DataFrame] = {}
+    by_period = {p: g for p, g in frame.groupby(cfg.time_column, sort=True)} if cfg.time_column else {None: frame}
     for period in [cfg.reference_period, *cfg.current_periods]:
         group = by_period[period]
         if cfg.sample_fraction < 1:

@@ -12,21 +12,32 @@ from typing import Any
 import joblib
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import has_fit_parameter
 
 from tasks.config import ModelConfig
-from tasks.families import BuildContext, build_estimator, get_family
+from tasks.errors import ConfigError
+from tasks.families import BuildContext, build_estimator, feature_options, get_family
+from tasks.feature_options import FeatureOptions
 from tasks.featurize import FeatureSpec
 from tasks.io import atomic_dir, read_json, write_json
 from tasks.metrics import score
+from tasks.preprocess import feature_summary
+from tasks.resample import resample
 
-MODEL_FILE, META_FILE = "model.joblib", "meta.json"
-_LIBRARIES = ("scikit-learn", "xgboost", "pandas", "numpy")
+MODEL_FILE, META_FILE, FEATURES_FILE = "model.joblib", "meta.json", "features.json"
+_LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "tensorflow-cpu", "keras", "pandas", "numpy")
 
 
 @dataclass(frozen=True)
 class TrainedModel:
     pipeline: BaseEstimator
     meta: dict[str, Any]
+    features: dict[str, Any] | None = None  # what the preprocessing built (feature_summary), when it can tell
+
+
+def final_step(estimator: BaseEstimator) -> BaseEstimator:
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
 
 
 def split_xy(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame, pd.Series]:
@@ -35,14 +46,29 @@ def split_xy(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame, pd.S
 
 def train_model(
     name: str, cfg: ModelConfig, spec: FeatureSpec, train: pd.DataFrame, valid: pd.DataFrame,
-    *, seed: int, device: str = "cpu", lineage: dict[str, Any] | None = None,
+    *, seed: int, device: str = "cpu", problem_features: FeatureOptions = FeatureOptions(),
+    lineage: dict[str, Any] | None = None,
 ) -> TrainedModel:
-    """Fit `cfg.family` on `train`; report validation metrics and timings in the metadata."""
+    """Fit `cfg.family` on `train` (resampled as the feature options say); report validation metrics, timings and
+    what the preprocessing built."""
     family = get_family(cfg.family)
-    estimator = build_estimator(family, BuildContext(spec=spec, seed=seed, device=device), cfg.hyperparameters)
-    x_train, y_train = split_xy(train, spec)
+    options = feature_options(family, problem_features, cfg.features)
+    estimator = build_estimator(family, BuildContext(spec=spec, seed=seed, device=device, features=options),
+                                cfg.hyperparameters)
+    sampled = resample(train, spec.target, options.resampling if family.kind == "supervised" else "none", seed=seed)
+    x_train, y_train = split_xy(sampled.frame, spec)
+    fit_params = {}
+    if sampled.sample_weight is not None:
+        if not has_fit_parameter(final_step(estimator), "sample_weight"):
+            raise ConfigError(f"train.{name}: family {cfg.family!r} cannot take class weights; use "
+                              "features.resampling: downsample or none")
+        fit_params = {f"{estimator.steps[-1][0]}__sample_weight" if isinstance(estimator, Pipeline)
+                      else "sample_weight": sampled.sample_weight}
     started = time.perf_counter()
-    estimator.fit(x_train, y_train)
+    if family.kind == "supervised":
+        estimator.fit(x_train, y_train, **fit_params)
+    else:
+        estimator.fit(x_train)  # clustering, decomposition, generation: the target is not used
     fit_seconds = time.perf_counter() - started
     x_valid, y_valid = split_xy(valid, spec)
     meta = {
@@ -51,24 +77,33 @@ def train_model(
         "family": cfg.family,
         "problem_type": spec.problem_type,
         "hyperparameters": cfg.hyperparameters,
+        "feature_options": options.model_dump(mode="json"),
         "seed": seed,
-        "device": device,
+        "device": getattr(final_step(estimator), "device_used_", device),
         "train_rows": len(train),
+        "class_counts": {"before": sampled.counts_before, "after": sampled.counts_after},
         "features": spec.features,
         "fit_seconds": round(fit_seconds, 3),
-        "validation": score(estimator, x_valid, y_valid, spec),
+        "kind": family.kind,
+        "validation": score(estimator, x_valid, y_valid, spec) if family.kind == "supervised" else {},
         "lineage": lineage or {},
         "python": platform.python_version(),
         "libraries": {lib: version(lib) for lib in _LIBRARIES},
     }
-    return TrainedModel(pipeline=estimator, meta=meta)
+    preprocess = estimator.named_steps.get("preprocess") if isinstance(estimator, Pipeline) else None
+    summary = None
+    if isinstance(preprocess, Pipeline) and "columns" in preprocess.named_steps:
+        summary = feature_summary(preprocess, spec, options, train=sampled.frame, resampled=sampled, seed=seed)
+    return TrainedModel(pipeline=estimator, meta=meta, features=summary)
 
 
 def save_model(model: TrainedModel, target: Path) -> None:
-    """Write the fitted pipeline and its metadata as one directory, atomically."""
+    """Write the fitted pipeline, its metadata and its feature summary as one directory, atomically."""
     with atomic_dir(target) as tmp:
         joblib.dump(model.pipeline, tmp / MODEL_FILE, compress=3)
         write_json(tmp / META_FILE, model.meta)
+        if model.features is not None:
+            write_json(tmp / FEATURES_FILE, model.features)
 
 
 def load_model(directory: Path) -> TrainedModel:

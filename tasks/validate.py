@@ -1,59 +1,66 @@
-"""Validate: check every split of a problem against its data contract before anything is fitted."""
+"""Validate: run the problem's data contract on the reference period and on every later batch.
+
+Error expectations stop the pipeline with a summary a person can act on; warnings are reported. With quarantine
+on, rows failing row-level expectations are split off with their reason and the rest goes on.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
-from tasks.config import IngestConfig, ValidateConfig
+from tasks.errors import DataError
+from tasks.expectations import REASON_COLUMN, ValidationOutcome, quarantine, validate_frame
+
+RANDOM_SPLITS = ("train", "valid", "holdout")
+SEVERITIES = {"errors": ("error",), "all": ("error", "warning")}
 
 
 @dataclass(frozen=True)
-class Finding:
-    split: str
-    check: str
-    column: str | None
-    severity: str          # "error" stops the pipeline, "warning" is reported
-    detail: str
+class Validated:
+    splits: dict[str, pd.DataFrame]      # what the rest of the pipeline uses
+    quarantined: pd.DataFrame            # split-off rows with `split` and the reason
+    outcomes: list[ValidationOutcome]
 
 
-@dataclass(frozen=True)
-class ValidationResult:
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
-
-    @property
-    def success(self) -> bool:
-        return not self.errors
-
-    def summary(self) -> str:
-        return "\n".join(f"  [{f.severity}] {f.split}: {f.check}"
-                         f"{f' on column {f.column!r}' if f.column else ''}: {f.detail}" for f in self.findings)
+def datasets(splits: dict[str, pd.DataFrame], reference: str) -> dict[str, tuple[pd.DataFrame, pd.Series]]:
+    """The reference period as one dataset (its random splits joined) and each later batch on its own, with the
+    split each row belongs to."""
+    parts = [name for name in RANDOM_SPLITS if name in splits]
+    joined = pd.concat([splits[n] for n in parts], ignore_index=True)
+    labels = pd.Series([n for n in parts for _ in range(len(splits[n]))], dtype="object")
+    out = {reference: (joined, labels)}
+    for name, frame in splits.items():
+        if name not in RANDOM_SPLITS:
+            out[name] = (frame, pd.Series([name] * len(frame), dtype="object"))
+    return out
 
 
-def check_split(name: str, frame: pd.DataFrame, ingest: IngestConfig, cfg: ValidateConfig,
-                reference: pd.DataFrame) -> list[Finding]:
-    """Row count, schema equal to the training split's, null fractions, and a labelled target."""
-    found = []
-    if len(frame) < cfg.min_rows:
-        found.append(Finding(name, "row count", None, "error", f"{len(frame)} rows, expected >= {cfg.min_rows}"))
-    missing = [c for c in reference.columns if c not in frame.columns]
-    if missing:
-        found.append(Finding(name, "columns present", ", ".join(missing), "error", "missing from this split"))
-    for column in frame.columns.intersection(reference.columns):
-        null_fraction = float(frame[column].isna().mean())
-        if null_fraction > cfg.max_null_fraction:
-            severity = "error" if column == ingest.target or null_fraction == 1.0 else "warning"
-            found.append(Finding(name, "null fraction", column, severity,
-                                 f"{null_fraction:.1%} null, expected <= {cfg.max_null_fraction:.1%}"))
-    return found
-
-
-def validate_splits(splits: dict[str, pd.DataFrame], ingest: IngestConfig, cfg: ValidateConfig) -> ValidationResult:
-    reference = splits["train"]
-    findings = [f for name, frame in splits.items() for f in check_split(name, frame, ingest, cfg, reference)]
-    return ValidationResult(findings)
+def validate_problem(splits: dict[str, pd.DataFrame], suite: dict, *, problem: str, reference: str,
+                     quarantine_mode: str = "off") -> Validated:
+    """Validate every dataset; raise `DataError` naming each blocking expectation across all of them."""
+    severities = SEVERITIES.get(quarantine_mode, ())
+    kept: dict[str, list[pd.DataFrame]] = {name: [] for name in splits}
+    outcomes, bad, blocking = [], [], []
+    for name, (frame, labels) in datasets(splits, reference).items():
+        outcome = validate_frame(frame, suite, dataset_name=f"{problem}/{name}")
+        outcomes.append(outcome)
+        row_level_only = all(r.rows for r in outcome.errors)
+        if outcome.errors and not (severities and row_level_only):
+            blocking.append(outcome.summary())
+            continue
+        if severities:
+            good, dropped = quarantine(frame, outcome, severities=severities)
+            bad.append(dropped.assign(split=labels.iloc[dropped.index].to_numpy()))
+        else:
+            good = frame
+        for split, part in good.groupby(labels.iloc[good.index].to_numpy(), sort=False):
+            kept[split].append(part)
+    if blocking:
+        raise DataError(f"the data contract failed for {problem}:\n" + "\n".join(blocking))
+    clean = {name: pd.concat(parts, ignore_index=True) if parts else splits[name].iloc[:0]
+             for name, parts in kept.items()}
+    columns = [*next(iter(splits.values())).columns, "split", REASON_COLUMN]
+    quarantined = pd.concat(bad, ignore_index=True) if bad else pd.DataFrame(columns=columns)
+    return Validated(splits=clean, quarantined=quarantined, outcomes=outcomes)

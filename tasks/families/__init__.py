@@ -10,13 +10,17 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sklearn.base import BaseEstimator
 
 from tasks.errors import ConfigError
+from tasks.feature_options import FeatureOptions
 from tasks.featurize import FeatureSpec
+
+SUPERVISED = frozenset({"binary", "multiclass", "regression"})
 
 
 @dataclass(frozen=True)
@@ -26,16 +30,25 @@ class BuildContext:
     spec: FeatureSpec
     seed: int
     device: str = "cpu"
+    features: FeatureOptions = FeatureOptions()
 
 
 @dataclass(frozen=True)
 class Family:
-    """A model family: which problem types it supports, whether it can use a GPU, how to build it."""
+    """A model family: which problem types it supports, whether it can use a GPU, how to build it, and the
+    feature options it prefers (e.g. trees: ordinal codes, no scaling) unless the problem or model says otherwise."""
 
     name: str
     problem_types: frozenset[str]
     build: Callable[[BuildContext, dict[str, Any]], BaseEstimator]
     gpu: bool = False
+    features: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """'supervised', or the unsupervised task it performs on a problem's features: 'clustering',
+        'decomposition' or 'generation' (these ignore the target and work on any problem)."""
+        return "supervised" if self.problem_types & SUPERVISED else min(self.problem_types)
 
 
 def available() -> list[str]:
@@ -53,9 +66,18 @@ def get_family(name: str) -> Family:
     return family
 
 
+def feature_options(family: Family, problem: FeatureOptions, overrides: dict[str, Any]) -> FeatureOptions:
+    """Effective options: the family's preferences, then what the problem sets explicitly, then the model's own."""
+    try:
+        return (FeatureOptions.model_validate(family.features)
+                .merged(problem.model_dump(exclude_unset=True)).merged(overrides))
+    except ValidationError as exc:
+        raise ConfigError(f"family {family.name!r}: invalid feature options: {exc.errors()[0]['msg']}") from None
+
+
 def build_estimator(family: Family, ctx: BuildContext, hyperparameters: dict[str, Any]) -> BaseEstimator:
     """Build an unfitted pipeline, rejecting unsupported problem types and unknown hyperparameters clearly."""
-    if ctx.spec.problem_type not in family.problem_types:
+    if family.kind == "supervised" and ctx.spec.problem_type not in family.problem_types:
         raise ConfigError(f"family {family.name!r} does not support {ctx.spec.problem_type!r} problems; "
                           f"it supports {sorted(family.problem_types)}")
     try:

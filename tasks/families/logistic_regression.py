@@ -4,12 +4,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
-from tasks.preprocess import make_preprocessor
+from tasks.preprocess import build_preprocessor
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     return Pipeline([
-        ("preprocess", make_preprocessor(ctx.spec, encoding="onehot", scale=True)),
+        ("preprocess", build_preprocessor(ctx.spec, ctx.features, seed=ctx.seed)),
         ("model", LogisticRegression(random_state=ctx.seed, **hp)),
     ])
 

@@ -4,17 +4,18 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
-from tasks.preprocess import make_preprocessor
+from tasks.preprocess import build_preprocessor
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     cls = RandomForestRegressor if ctx.spec.problem_type == "regression" else RandomForestClassifier
     return Pipeline([
-        ("preprocess", make_preprocessor(ctx.spec, encoding="ordinal", scale=False)),
+        ("preprocess", build_preprocessor(ctx.spec, ctx.features, seed=ctx.seed)),
         ("model", cls(random_state=ctx.seed, **hp)),
     ])
 
 
 FAMILY = Family(
-    name="random_forest", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build
+    name="random_forest", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build,
+    features={"categorical_encoding": "ordinal", "numeric_scaling": "none"},
 )

@@ -12,7 +12,8 @@ import yaml
 from tests.e2e.conftest import run, stages_run
 
 pytestmark = pytest.mark.e2e
-STAGES = {"check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion", "report"}
+STAGES = {"check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion", "report",
+          "recommend"}
 MODELS = ("employment-logreg", "employment-forest", "employment-xgboost")
 
 
@@ -33,7 +34,7 @@ def test_full_pipeline_records_every_stage_in_prefect(repo, first_repro):
     work, env = repo
     ran = stages_run(first_repro.stdout)
     assert {s.split("@")[0] for s in ran} == STAGES
-    assert len(ran) == 1 + 1 + 1 + 1 + 3 + 3 + 3 + 1 + 1 + 1
+    assert len(ran) == 1 + 1 + 1 + 1 + 3 + 3 + 3 + 1 + 1 + 1 + 1
     index = (work / "reports/index.html").read_text()
     assert "pages/problem-employment.html" in index and "employment-xgboost" in index
     metrics = json.loads((work / "reports/evaluate/employment-xgboost/metrics.json").read_text())
@@ -150,19 +151,27 @@ def test_push_and_pull_through_the_default_remote(repo, first_repro):
         ("truncate", "cannot be read"),
         ("bad_family", "unknown model family 'no_such_family'"),
         ("bad_type", "ingest.employment.holdout_fraction"),
+        ("impossible_range", "expect_column_values_to_be_between"),
     ],
 )
 def test_bad_input_fails_clearly_and_keeps_last_good_outputs(repo, first_repro, breakage, message):
     work, env = repo
     source = work / "data/raw/acs_employment_ma.parquet"
-    params_file = work / "params.yaml"
-    saved_source, saved_params = source.read_bytes(), params_file.read_text()
+    params_file, contract = work / "params.yaml", work / "data/contracts/employment.json"
+    saved_source, saved_params, saved_contract = source.read_bytes(), params_file.read_text(), contract.read_text()
     models_before = {p: p.read_bytes() for p in (work / "models").rglob("*") if p.is_file()}
     index_before = (work / "reports/index.html").read_bytes()
     try:
         if breakage == "truncate":
             source.chmod(0o644)
             source.write_bytes(saved_source[: len(saved_source) // 3])
+        elif breakage == "impossible_range":  # a user edits the contract to require ages 200-300
+            suite = json.loads(saved_contract)
+            for expectation in suite["expectations"]:
+                if expectation["kwargs"].get("column") == "AGEP" and "min_value" in expectation["kwargs"]:
+                    expectation["kwargs"].update(min_value=200, max_value=300)
+                    expectation["meta"]["severity"] = "error"
+            contract.write_text(json.dumps(suite))
         else:
             params = yaml.safe_load(saved_params)
             if breakage == "bad_family":
@@ -176,6 +185,10 @@ def test_bad_input_fails_clearly_and_keeps_last_good_outputs(repo, first_repro, 
         assert "Traceback" not in result.stderr, "a user error prints a message, not a traceback"
         assert {p: p.read_bytes() for p in (work / "models").rglob("*") if p.is_file()} == models_before
         assert (work / "reports/index.html").read_bytes() == index_before
+        if breakage == "impossible_range":
+            assert "Running stage 'validate@employment'" in result.stdout
+            assert "AGEP" in result.stderr and "rows" in result.stderr
     finally:
         source.write_bytes(saved_source)
         params_file.write_text(saved_params)
+        contract.write_text(saved_contract)

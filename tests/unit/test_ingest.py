@@ -55,3 +55,12 @@ def test_bad_files_are_named(tmp_path, acs_sample, params):
     empty.write_text("employed,year\n")
     with pytest.raises(DataError, match="no rows"):
         ingest.load_raw(empty, cfg)
+
+
+def test_without_a_time_column_the_split_is_random_only(acs_sample, params):
+    cfg = params.ingest["employment"].model_copy(update={"time_column": None, "reference_period": None,
+                                                         "current_periods": []})
+    parts = ingest.split(acs_sample.drop(columns="year"), cfg, seed=0)
+    assert set(parts) == {"train", "valid", "holdout"}
+    assert sum(len(p) for p in parts.values()) == len(acs_sample)
+    assert ingest.evaluation_batches(cfg) == ["holdout"]

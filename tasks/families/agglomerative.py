@@ -1,0 +1,21 @@
+"""Agglomerative clustering (`linkage`) of a row sample, on one-hot, standardised features.
+
+A "clustering" family: fitted on a tabular problem's training features (target unused); the report reads
+`pipeline[-1].summary()`.
+"""
+
+from sklearn.pipeline import Pipeline
+
+from tasks.families import BuildContext, Family
+from tasks.preprocess import make_preprocessor
+from tasks.unsupervised import SampledAgglomerative
+
+
+def build(ctx: BuildContext, hp: dict) -> Pipeline:
+    return Pipeline([
+        ("preprocess", make_preprocessor(ctx.spec, encoding="onehot", scale=True)),
+        ("model", SampledAgglomerative(random_state=ctx.seed, **hp)),
+    ])
+
+
+FAMILY = Family(name="agglomerative", problem_types=frozenset({"clustering"}), build=build)
