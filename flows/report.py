@@ -30,9 +30,12 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evaluations", type=Path, required=True, help="directory of evaluate outputs")
     parser.add_argument("--fairness", type=Path, required=True, help="directory of fairness outputs")
     parser.add_argument("--drift", type=Path, required=True, help="directory of drift outputs")
-    parser.add_argument("--data", type=Path, required=True, help="directory of ingested problems")
+    parser.add_argument("--data", type=Path, required=True, help="directory of validated problems")
     parser.add_argument("--features", type=Path, required=True, help="directory of feature specifications")
-    parser.add_argument("--validations", type=Path, required=True, help="directory of validate outputs")
+    parser.add_argument("--validations", type=Path, required=True, help="directory of validation reports")
+    parser.add_argument("--featurize-reports", type=Path, required=True, help="directory of features reports")
+    parser.add_argument("--others", type=Path, nargs="*", default=[],
+                        help="directories of reports from stages outside the problems, linked from the index")
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--pages", type=Path, required=True)
     parser.add_argument("--leaderboard", type=Path, required=True)
@@ -63,21 +66,19 @@ def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: 
     """Everything the stages wrote about a problem; `sources` are the directories named by the arguments."""
     spec = read_json(sources["features"] / problem / SPEC_FILE)
     drift = read_json(sources["drift"] / f"{problem}.json")
-    validation = sources["validations"] / problem / "result.json"
     return report.ProblemRecord(
         name=problem, problem_type=spec["problem_type"], data=read_meta(sources["data"] / problem), spec=spec,
-        validation=read_json(validation) if validation.exists() else {},
         champion=read_json(champion_file(sources["models"], problem)), drift=drift,
         drift_pages={batch: os.path.relpath(sources["drift"] / problem / f"{batch}.html", pages)
                      for batch in drift.get("batches", {})},
         models=[load_model(name, sources["models"], sources["evaluations"], sources["fairness"])
                 for name, model in params.train.items() if model.problem == problem],
         other_reports={"data docs": html_links(sources["validations"] / problem, pages),
-                       "features": html_links(sources["features"] / problem, pages)})
+                       "features": html_links(sources["featurize_reports"] / problem, pages)})
 
 
 @flow(name="report")
-def report_flow(sources: dict[str, Path], index: Path, pages: Path, leaderboard: Path,
+def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages: Path, leaderboard: Path,
                 params_path: Path = Path("params.yaml")) -> str:
     params = load_params(params_path)
     problems = [stage_task(load_problem)(problem, params, sources, pages) for problem in params.ingest]
@@ -90,7 +91,8 @@ def report_flow(sources: dict[str, Path], index: Path, pages: Path, leaderboard:
         for name, text in written.items():
             atomic_write_text(tmp / name, text)
     write_json(leaderboard, nan_to_null(report.leaderboard_metrics(problems)))
-    atomic_write_text(index, report.index_page_html(params.report.title, problems, stamp, pages.name))
+    standalone = [link for directory in others for link in html_links(directory, index.parent)]
+    atomic_write_text(index, report.index_page_html(params.report.title, problems, stamp, pages.name, standalone))
     link_files("report", "hub", [index, *(pages / report.problem_page(p.name) for p in problems)])
     gates = pd.DataFrame(report.gate_rows(problems))
     create_markdown_artifact(key="gate-status", markdown=gates.to_markdown(index=False) if not gates.empty else "",
@@ -102,5 +104,5 @@ def report_flow(sources: dict[str, Path], index: Path, pages: Path, leaderboard:
 
 def run(args: argparse.Namespace) -> None:
     sources = {name: getattr(args, name) for name in ("models", "evaluations", "fairness", "drift", "data",
-                                                      "features", "validations")}
-    report_flow(sources, args.index, args.pages, args.leaderboard, args.params)
+                                                      "features", "validations", "featurize_reports")}
+    report_flow(sources, args.others, args.index, args.pages, args.leaderboard, args.params)

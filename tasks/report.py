@@ -67,9 +67,8 @@ class ProblemRecord:
 
     name: str
     problem_type: str
-    data: dict[str, Any]                  # data/interim/<problem>/meta.json
+    data: dict[str, Any]                  # data/validated/<problem>/meta.json
     spec: dict[str, Any]                  # data/features/<problem>/spec.json
-    validation: dict[str, Any]            # reports/validate/<problem>/result.json
     champion: dict[str, Any]              # models/<problem>-champion.json
     drift: dict[str, Any]                 # reports/drift/<problem>.json
     drift_pages: dict[str, str]           # batch -> href of its Evidently report
@@ -171,7 +170,7 @@ def histogram_figure(counts: Sequence[float], edges: Sequence[float], xlabel: st
 
 
 def image_grid(examples: Sequence[Mapping[str, Any]], shape: Sequence[int], title: str) -> str:
-    """Images (pixel rows) in a grid, each titled 'true -> predicted'."""
+    """Images (pixel rows) in a grid, each with its caption."""
     columns = min(8, len(examples))
     rows = -(-len(examples) // columns)
     fig, axes = html.figure(1.1 * columns, 1.25 * rows + 0.4)
@@ -179,10 +178,29 @@ def image_grid(examples: Sequence[Mapping[str, Any]], shape: Sequence[int], titl
     for i, example in enumerate(examples, start=1):
         ax = fig.add_subplot(rows, columns, i)
         ax.imshow(np.asarray(example["pixels"]).reshape(shape), cmap="gray_r")
-        ax.set_title(f"{example['true']} → {example['predicted']}", fontsize=7)
+        ax.set_title(example.get("caption", ""), fontsize=7)
         ax.axis("off")
     fig.suptitle(title, fontsize=9)
     return html.svg(fig)
+
+
+def series_figure(name: str, values: Mapping[str, float] | Sequence[float]) -> str:
+    """A numeric series from a model summary (a mapping such as k -> inertia, or a list such as explained variance
+    per component) as a line with markers."""
+    keys = list(values) if isinstance(values, Mapping) else list(range(1, len(values) + 1))
+    points = list(values.values()) if isinstance(values, Mapping) else list(values)
+    fig, ax = html.figure(4.2, 3.2)
+    ax.plot(range(len(points)), points, marker="o", markersize=3)
+    step = max(1, len(keys) // 12)
+    ax.set_xticks(range(0, len(keys), step), [str(k) for k in keys[::step]])
+    ax.set(title=name.replace("_", " "))
+    return html.svg(fig)
+
+
+def _numeric_series(value: Any) -> bool:
+    items = list(value.values()) if isinstance(value, Mapping) else value if isinstance(value, list) else None
+    return bool(items) and len(items) > 1 and all(isinstance(v, int | float) and not isinstance(v, bool)
+                                                  for v in items)
 
 
 # ---------------------------------------------------------------- model pages
@@ -259,6 +277,21 @@ def _regression_sections(record: ModelRecord) -> list[str]:
     return ["<h3>Residuals</h3>", _cards(figures), html.table(summary)]
 
 
+def _unsupervised_sections(record: ModelRecord) -> list[str]:
+    """An unsupervised model's own summary: scalars as a table, numeric series as figures; generated images."""
+    summary, details = record.details.get("summary", {}), record.details
+    scalars = {k: v for k, v in summary.items() if not _numeric_series(v)}
+    parts = [f"<h2>{html.esc(details['kind'].capitalize())} model</h2><p>Not scored against the target; what the "
+             "model reports about itself on the training split.</p>"]
+    if scalars:
+        parts.append(_any_table(scalars))
+    parts.append(_cards([series_figure(k, v) for k, v in summary.items() if _numeric_series(v)]))
+    if details.get("generated"):
+        parts.append("<h3>Generated samples</h3>" + _cards([image_grid(details["generated"]["examples"],
+                                                                       details["generated"]["shape"], "samples")]))
+    return parts
+
+
 def _insights_sections(record: ModelRecord) -> list[str]:
     if not record.insights and not record.figures:
         return []
@@ -282,9 +315,11 @@ def model_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any
     if record.details.get("batches"):
         parts += ["<h2>Headline metrics</h2>", f"<p>Point value [{confidence:.0%} percentile bootstrap interval] on "
                   "each evaluation batch.</p>", _metrics_table(record.details)]
-    if record.details.get("problem_type") == "regression":
+    if record.details.get("kind", "supervised") != "supervised":
+        parts += _unsupervised_sections(record)
+    elif record.details.get("problem_type") == "regression":
         parts += _regression_sections(record)
-    elif record.details.get("batches"):
+    else:
         parts += _classifier_sections(record)
     parts += _insights_sections(record)
     return html.page(f"Evaluation: {record.name}", "".join(parts), lineage,
@@ -396,7 +431,7 @@ def _fairness_section(problem: ProblemRecord) -> list[str]:
 
 def report_links(problem: ProblemRecord) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every report of a problem, by section: (section, [(label, href relative to reports/pages)])."""
-    sections = [("data docs", [("validation", data_page(problem.name)),
+    sections = [("data docs", [("splits", data_page(problem.name)),
                                *problem.other_reports.get("data docs", [])]),
                 ("features", [("feature specification", features_page(problem.name)),
                               *problem.other_reports.get("features", [])]),
@@ -427,28 +462,28 @@ def problem_page_html(problem: ProblemRecord, lineage: Mapping[str, Any], confid
         if not comparisons.empty:
             parts += ["<h3>Paired tests: best model vs each runner-up (holdout)</h3>",
                       rf.paired_table(comparisons, confidence)]
-        intervals = pd.DataFrame([{"model": m.name, "metric": k, **v} for m in problem.models
+        ranked = {r["model"] for r in record["ranking"]}
+        intervals = pd.DataFrame([{"model": m.name, "metric": k, **v} for m in problem.models if m.name in ranked
                                   for k, v in m.details["batches"][HOLDOUT]["intervals"].items()])
         parts += ["<h3>Every headline metric on the holdout [interval]</h3>",
                   rf.leaderboard_table(intervals, metric, ascending=metric in LOWER_IS_BETTER)]
+    others = [m for m in problem.models if m.details.get("kind", "supervised") != "supervised"]
+    if others:
+        parts.append("<h2>Unsupervised models</h2><p>Described, not ranked: " + _links(
+            [(f"{m.name} ({m.details['kind']})", model_page(m.name)) for m in others]) + "</p>")
     parts += _drift_sections(problem)
     parts += _fairness_section(problem)
     return html.page(f"Problem: {problem.name}", "".join(parts), lineage, crumbs=[("reports", f"../{INDEX}")])
 
 
 def data_page_html(problem: ProblemRecord, lineage: Mapping[str, Any]) -> str:
-    data, validation = problem.data, problem.validation
-    parts = [f"<p>Source <code>{html.esc(data['source'])}</code>, sha256 <code>{html.esc(data['sha256'])}</code>."
-             "</p>", "<h2>Splits</h2>",
-             html.table(pd.DataFrame({"split": list(data["rows"]), "rows": list(data["rows"].values())})),
-             "<h2>Validation</h2>"]
-    if validation:
-        parts.append(f"<p>Result: {_status('pass' if validation.get('success') else 'fail')}</p>")
-        findings = validation.get("findings", [])
-        parts.append(_any_table(findings) if findings else "<p>No findings.</p>")
+    data = problem.data
+    parts = [f"<p>Source <code>{html.esc(data['source'])}</code>, sha256 <code>{html.esc(data['sha256'])}</code>; "
+             f"{data.get('quarantined', 0):,} row(s) quarantined by the data contract.</p>", "<h2>Splits</h2>",
+             html.table(pd.DataFrame({"split": list(data["rows"]), "rows": list(data["rows"].values())}))]
     others = problem.other_reports.get("data docs", [])
     if others:
-        parts.append("<h2>More</h2><p>" + _links(others) + "</p>")
+        parts.append("<h2>Validation reports</h2><p>" + _links(others) + "</p>")
     return html.page(f"Data: {problem.name}", "".join(parts), lineage,
                      crumbs=[("reports", f"../{INDEX}"), (problem.name, problem_page(problem.name))])
 
@@ -484,9 +519,10 @@ def gate_rows(problems: Sequence[ProblemRecord]) -> list[dict[str, Any]]:
     return rows
 
 
-def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapping[str, Any],
-                    pages_dir: str) -> str:
-    """The hub: every problem with its champion and reports, then every model's gates."""
+def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapping[str, Any], pages_dir: str,
+                    standalone: Sequence[tuple[str, str]] = ()) -> str:
+    """The hub: every problem with its champion and reports, every model's gates, then reports of stages outside
+    the problems (`standalone`: label, href)."""
     overview = pd.DataFrame([{
         "problem": html.link(p.name, f"{pages_dir}/{problem_page(p.name)}"), "type": p.problem_type,
         "models": len(p.models),
@@ -502,6 +538,8 @@ def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapp
                                                                             "outcome")})
     body = "<h2>Problems</h2>" + html.table(overview) + "<h2>Gate status</h2>" + (
         html.table(gates) if not gates.empty else "<p>No supervised models.</p>")
+    if standalone:
+        body += "<h2>Other reports</h2><p>" + _links(standalone) + "</p>"
     return html.page(title, body, lineage)
 
 

@@ -92,12 +92,24 @@ def problems() -> list[report.ProblemRecord]:
         comparisons = compare_to_best(scored, [c.model for c in candidates], metric, n_resamples=50,
                                       confidence=0.95, seed=0)
         out.append(report.ProblemRecord(
-            name=problem, problem_type=kind, data={"source": "x.csv", "sha256": "f00", "rows": {"train": 300}},
-            spec=spec.to_dict(), validation={"success": True, "findings": []},
-            champion=decide(problem, kind, metric, candidates, comparisons),
+            name=problem, problem_type=kind, data={"source": "x.csv", "sha256": "f00", "rows": {"train": 300},
+                                                   "quarantined": 2},
+            spec=spec.to_dict(), champion=decide(problem, kind, metric, candidates, comparisons),
             drift=drift_summary(list(estimators)), drift_pages={"batch_1": f"../drift/{problem}/batch_1.html"},
-            models=models, other_reports={"data docs": [("gx.html", f"../validate/{problem}/gx.html")]}))
+            models=models + ([clusters()] if kind == "regression" else []),
+            other_reports={"data docs": [("gx.html", f"../validate/{problem}/gx.html")]}))
     return out
+
+
+def clusters() -> report.ModelRecord:
+    """An unsupervised model's records, as evaluate writes them."""
+    details = {"problem_type": "regression", "kind": "clustering", "classes": [], "batches": {},
+               "summary": {"algorithm": "kmeans", "chosen_k": 3, "inertia_by_k": {"2": 9.0, "3": 5.0, "4": 4.5},
+                           "cluster_sizes": {"0": 10, "1": 12, "2": 8}}}
+    return report.ModelRecord("reg-kmeans", meta("reg-kmeans", "reg", "kmeans"), {"holdout": {"rows": 150}}, details,
+                              pd.DataFrame(columns=["curve", "series", "x", "y"]),
+                              {"applicable": False, "reason": "an unsupervised model makes no predictions"},
+                              pd.DataFrame(columns=["batch", "attribute", "group", "size"]))
 
 
 def test_every_page_is_offline_with_lineage_and_resolving_links(problems):
@@ -105,7 +117,7 @@ def test_every_page_is_offline_with_lineage_and_resolving_links(problems):
     index = report.index_page_html("hub", problems, LINEAGE, "pages")
     expected = {"problem-clf.html", "data-clf.html", "features-clf.html", "evaluation-clf-lr.html",
                 "evaluation-clf-weak.html", "fairness-clf-lr.html", "fairness-clf-weak.html", "problem-reg.html",
-                "data-reg.html", "features-reg.html", "evaluation-reg-ols.html"}
+                "data-reg.html", "features-reg.html", "evaluation-reg-ols.html", "evaluation-reg-kmeans.html"}
     assert set(pages) == expected
     elsewhere = {"../index.html", "../drift/clf/batch_1.html", "../drift/reg/batch_1.html", "../validate/clf/gx.html",
                  "../validate/reg/gx.html"}
@@ -138,5 +150,8 @@ def test_model_pages_render_each_problem_type_and_model_insights(problems):
     regression = report.model_page_html(problems[1].models[0], "reg", LINEAGE, 0.95)
     assert "Residuals" in regression and "Model insights" in regression and "<td>coefficients</td>" not in regression
     assert "<circle r='2'/>" in regression and "<th>feature</th>" in regression
+    clustering = report.model_page_html(problems[1].models[1], "reg", LINEAGE, 0.95)
+    assert "Clustering model" in clustering and "inertia by k" in clustering and "<td>chosen_k</td>" in clustering
+    assert "Unsupervised models" in report.problem_page_html(problems[1], LINEAGE, 0.95)
     fairness = report.fairness_page_html(problems[0].models[0], "clf", LINEAGE)
     assert "<details open><summary><b>Groups: holdout</b>" in fairness and "equalized_odds_difference" in fairness
