@@ -53,8 +53,10 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
     supervised = spec.problem_type in SUPERVISED
     metric = cfg.metric.get(spec.problem_type)
     for name in models if supervised else []:
-        metrics = read_json(evaluations / name / METRICS_FILE)
-        interval = read_json(evaluations / name / DETAILS_FILE)["batches"][HOLDOUT]["intervals"][metric]
+        metrics, details = (read_json(evaluations / name / f) for f in (METRICS_FILE, DETAILS_FILE))
+        if details.get("kind", "supervised") != "supervised":
+            continue  # clustering, decomposition, generation: described in the hub, not ranked
+        interval = details["batches"][HOLDOUT]["intervals"][metric]
         holdout = {k: v for k, v in metrics[HOLDOUT].items() if k != "rows"}
         gates = {"quality": champion.quality_gate(holdout, cfg.quality_floor.get(spec.problem_type, {})),
                  "drift": gate_of(drift_summary, name),

@@ -25,7 +25,7 @@ from tasks.featurize import FeatureSpec
 from tasks.ingest import HOLDOUT
 from tasks.io import atomic_dir, read_json, write_json
 from tasks.lineage import lineage
-from tasks.metrics import SUPERVISED, nan_to_null
+from tasks.metrics import nan_to_null
 from tasks.report_fragments import banner
 
 PREDICTION = "prediction "
@@ -59,7 +59,6 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
     params = load_params(params_path)
     cfg, spec, meta = params.drift, FeatureSpec.from_dict(read_json(features / SPEC_FILE)), read_meta(data)
     batches = [b for b in meta["evaluation_batches"] if b != HOLDOUT]
-    models = [m for m, c in params.train.items() if c.problem == problem] if spec.problem_type in SUPERVISED else []
     if not batches:
         reason = f"no later periods (ingest.{problem}.current_periods)"
         with atomic_dir(out):
@@ -67,7 +66,10 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
         write_json(summary, {"applicable": False, "reason": reason})
         link_files("drift", problem, [summary])
         return gate_state("drift", problem, [{"subject": problem, "status": "n/a", "reasons": [reason]}], cfg.gate)
-    outputs = {m: pd.read_parquet(predictions / f"{m}.parquet") for m in models}
+    outputs = {m: pd.read_parquet(predictions / f"{m}.parquet") for m, c in params.train.items()
+               if c.problem == problem}
+    outputs = {m: rows for m, rows in outputs.items() if not rows.empty}  # unsupervised models predict nothing
+    models = list(outputs)
     reference = with_predictions(read_split(data, HOLDOUT), HOLDOUT, outputs, spec)
     header = banner(lineage(meta["sha256"], params.model_dump(by_alias=True)),
                     [("reports", f"../../{report.INDEX}"), (problem, f"../../pages/{report.problem_page(problem)}")])

@@ -60,9 +60,11 @@ def fairness_flow(model: str, data: Path, features: Path, predictions: Path, eva
     params = load_params(params_path)
     cfg = params.fairness
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
-    if spec.problem_type != "binary" or not spec.sensitive:
-        reason = ("no sensitive columns declared (featurize.<problem>.sensitive)" if spec.problem_type == "binary"
-                  else f"group metrics are defined for binary problems, not {spec.problem_type}")
+    outputs = pd.read_parquet(predictions)
+    reason = ("group metrics are defined for binary problems, not " + spec.problem_type
+              if spec.problem_type != "binary" else "no sensitive columns declared (featurize.<problem>.sensitive)"
+              if not spec.sensitive else "an unsupervised model makes no predictions" if outputs.empty else None)
+    if reason is not None:
         atomic_write_text(out / GROUPS_FILE, "batch,attribute,group,size\n")
         write_json(out / METRICS_FILE, {"applicable": False, "reason": reason})
         link_files("fairness", model, [out / METRICS_FILE, out / GROUPS_FILE])
@@ -71,7 +73,7 @@ def fairness_flow(model: str, data: Path, features: Path, predictions: Path, eva
     threshold = read_json(evaluation / METRICS_FILE)["threshold"]
     limits = thresholds(cfg, spec.sensitive)
     result = stage_task(fairness.audit)(
-        batches_of(pd.read_parquet(predictions), data, spec, threshold), threshold=threshold,
+        batches_of(outputs, data, spec, threshold), threshold=threshold,
         bands={column: edges for column, edges in cfg.bands.items() if column in spec.sensitive},
         n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence, seed=params.seed, limits=limits)
     atomic_write_text(out / GROUPS_FILE, result.groups.to_csv(index=False))

@@ -22,7 +22,7 @@ from tasks.config import EvaluateConfig
 from tasks.errors import ConfigError
 from tasks.featurize import FeatureSpec
 from tasks.metrics import SUPERVISED, Scored, encode, intervals, model_output
-from tasks.train import TrainedModel, split_xy
+from tasks.train import TrainedModel, final_step, split_xy
 
 CURVE_COLUMNS = ["curve", "series", "x", "y"]
 SWEEP, ROC, PR, CALIBRATION, RESIDUALS = ("threshold sweep (validation)", "ROC", "precision-recall",
@@ -134,6 +134,7 @@ def misclassified_examples(frame: pd.DataFrame, spec: FeatureSpec, scored: Score
     chosen = wrong[np.argsort(-confidence[wrong], kind="stable")[:MISCLASSIFIED]]
     pixels = frame[spec.numeric].to_numpy(dtype=float)
     return [{"row": int(i), "true": str(spec.classes[scored.y[i]]), "predicted": str(spec.classes[scored.pred[i]]),
+             "caption": f"{spec.classes[scored.y[i]]} → {spec.classes[scored.pred[i]]}",
              "confidence": float(confidence[i]), "pixels": pixels[i].round(4).tolist()} for i in chosen]
 
 
@@ -150,6 +151,18 @@ def _prediction_frame(batch: str, y: pd.Series, scored: Scored, output: np.ndarr
         for code, label in enumerate(spec.classes):
             frame[f"proba_{label}"] = output[:, code]
     return frame
+
+
+def unsupervised_details(model: TrainedModel, seed: int, image_shape: list[int] | None) -> dict[str, Any]:
+    """What an unsupervised model can show: its final step's `summary()` (e.g. inertia and silhouette by k,
+    explained variance), and for a generator with `sample(n)` on an image problem, generated images."""
+    final = final_step(model.pipeline)
+    details: dict[str, Any] = {"summary": final.summary() if callable(getattr(final, "summary", None)) else {}}
+    if image_shape and callable(getattr(final, "sample", None)):
+        samples = np.asarray(final.sample(MISCLASSIFIED, random_state=seed), dtype=float)
+        details["generated"] = {"shape": image_shape,
+                                "examples": [{"caption": "", "pixels": row.round(4).tolist()} for row in samples]}
+    return details
 
 
 def scores_from_predictions(rows: pd.DataFrame, spec: FeatureSpec, threshold: float) -> Scored:
@@ -183,12 +196,18 @@ def evaluate_model(
     cfg: EvaluateConfig, *, seed: int, train: pd.DataFrame | None = None, image_shape: list[int] | None = None,
 ) -> Evaluation:
     """Every batch: headline metrics with bootstrap intervals (same seed, so all models share resamples) and the
-    problem type's tables and curves. `train` enables informative terms (text problems); `image_shape` the grid."""
-    kind = spec.problem_type
+    problem type's tables and curves. `train` enables informative terms (text problems); `image_shape` the grid.
+    An unsupervised model (clustering, decomposition, generation) is described, not scored."""
+    kind, model_kind = spec.problem_type, model.meta.get("kind", "supervised")
     metrics: dict[str, Any] = {}
-    details: dict[str, Any] = {"problem_type": kind, "classes": [str(c) for c in spec.classes], "batches": {}}
+    details: dict[str, Any] = {"problem_type": kind, "kind": model_kind, "classes": [str(c) for c in spec.classes],
+                               "batches": {}}
     curves, predictions = [], []
     threshold = 0.5
+    if model_kind != "supervised" or kind not in SUPERVISED:
+        return Evaluation(metrics={batch: {"rows": len(frame)} for batch, frame in batches.items()},
+                          details={**details, **unsupervised_details(model, seed, image_shape)},
+                          curves=pd.DataFrame(columns=CURVE_COLUMNS), predictions=pd.DataFrame(columns=["batch"]))
     if kind == "binary":
         threshold, sweep = choose_threshold(model, spec, valid, cfg)
         metrics["threshold"] = threshold
@@ -197,9 +216,6 @@ def evaluate_model(
         curves.append(_curve(SWEEP, "", melted["threshold"], melted["value"]).assign(series=melted["variable"]))
     for batch, frame in batches.items():
         x, y = split_xy(frame, spec)
-        if kind not in SUPERVISED:
-            metrics[batch] = {"rows": len(frame)}
-            continue
         output = model_output(model.pipeline, x, spec)
         scored = encode(kind, spec.classes, y, output, threshold)
         entry: dict[str, Any] = {"rows": len(frame), "intervals": intervals(
@@ -226,8 +242,6 @@ def evaluate_model(
         predictions.append(_prediction_frame(batch, y, scored, output, spec))
     if spec.text and kind in ("binary", "multiclass") and train is not None:
         details["informative_terms"] = informative_terms(model, spec, train)
-    return Evaluation(
-        metrics=metrics, details=details,
-        curves=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS),
-        predictions=pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame(columns=["batch"]),
-    )
+    return Evaluation(metrics=metrics, details=details,
+                      curves=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS),
+                      predictions=pd.concat(predictions, ignore_index=True))

@@ -193,3 +193,32 @@ class _Column:
 def test_metrics_files_hold_null_not_nan():
     assert nan_to_null({"a": float("nan"), "b": [1.0, float("nan")], "c": {"d": 2}}) == {"a": None, "b": [1.0, None],
                                                                                         "c": {"d": 2}}
+
+
+class _Clusters:
+    def fit(self, x, y=None):
+        return self
+
+    def summary(self) -> dict:
+        return {"algorithm": "toy", "chosen_k": 2, "inertia_by_k": {"2": 3.0, "3": 2.0}}
+
+
+class _Generator(_Clusters):
+    def sample(self, n: int, random_state: int | None = None) -> np.ndarray:
+        return np.random.default_rng(random_state).random((n, 4))
+
+
+@pytest.mark.parametrize("estimator", [_Clusters(), _Generator()])
+def test_unsupervised_models_are_described_not_scored(estimator):
+    frame = pd.DataFrame({"p0": [0.1, 0.2], "p1": [0.3, 0.4], "p2": [0.5, 0.6], "p3": [0.7, 0.8], "y": [0, 1]})
+    spec = FeatureSpec(problem_type="binary", target="y", numeric=["p0", "p1", "p2", "p3"], ordinal=[],
+                       categorical=[], classes=[0, 1])
+    model = TrainedModel(estimator, {"name": "u", "problem": "p", "kind": "clustering"})
+    result = evaluate_model(model, spec, frame, {"holdout": frame}, CFG, seed=0, image_shape=[2, 2])
+    assert result.metrics == {"holdout": {"rows": 2}} and result.predictions.empty and result.curves.empty
+    assert result.details["kind"] == "clustering" and result.details["summary"]["inertia_by_k"] == {"2": 3.0,
+                                                                                                    "3": 2.0}
+    generated = result.details.get("generated")
+    assert (generated is not None) == isinstance(estimator, _Generator)
+    if generated:
+        assert generated["shape"] == [2, 2] and len(generated["examples"][0]["pixels"]) == 4
