@@ -57,9 +57,10 @@ def load_model(name: str, models: Path, evaluations: Path, fairness: Path) -> re
         figures={p.stem: (text := p.read_text())[text.index("<svg"):] for p in sorted(directory.glob("*.svg"))})
 
 
-def html_links(directory: Path, pages: Path) -> list[tuple[str, str]]:
-    """Every HTML file under `directory` (reports other stages wrote), as links from the pages directory."""
-    return [(str(p.relative_to(directory)), os.path.relpath(p, pages)) for p in sorted(directory.rglob("*.html"))]
+def html_links(directory: Path, start: Path) -> list[tuple[str, str]]:
+    """Every HTML file under `directory` (reports other stages wrote), as (label, link relative to `start`)."""
+    return [(str(p.relative_to(directory).with_suffix("")).removesuffix("index") or "report",
+             os.path.relpath(p, start)) for p in sorted(directory.rglob("*.html"))]
 
 
 def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: Path) -> report.ProblemRecord:
@@ -91,7 +92,8 @@ def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages
         for name, text in written.items():
             atomic_write_text(tmp / name, text)
     write_json(leaderboard, nan_to_null(report.leaderboard_metrics(problems)))
-    standalone = [link for directory in others for link in html_links(directory, index.parent)]
+    standalone = [(f"{directory.name}: {label}", href) for directory in others
+                  for label, href in html_links(directory, index.parent)]
     atomic_write_text(index, report.index_page_html(params.report.title, problems, stamp, pages.name, standalone))
     link_files("report", "hub", [index, *(pages / report.problem_page(p.name) for p in problems)])
     gates = pd.DataFrame(report.gate_rows(problems))
