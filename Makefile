@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 run: setup repro push  ## the main job: full default pipeline, outputs pushed to the DVC remote
 
 test: setup  ## the test suite (unit, data, model, end-to-end)
-	$(BIN)/python -m pytest
+	bash scripts/ensure_chromium.sh && $(BIN)/python -m pytest
 
 setup: $(STAMP)  ## create .venv from requirements.lock (idempotent; uv, installed into the venv if missing)
 

@@ -7,7 +7,8 @@ import importlib
 import sys
 from pathlib import Path
 
-STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "report", "recommend")
+STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion",
+          "report", "recommend")
 
 
 def parser() -> argparse.ArgumentParser:
