@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
@@ -22,6 +23,7 @@ from flows.common import log, read_meta, read_split, stage_task
 from flows.featurize import SPEC_FILE
 from tasks import drift, drift_check
 from tasks.config import Params, load_params
+from tasks.errors import ConfigError
 from tasks.featurize import FeatureSpec
 from tasks.ingest import batch_name
 from tasks.io import read_json, write_json
@@ -30,8 +32,9 @@ from tasks.train import load_model
 RETRAIN = "retrain/retrain"
 
 
-def check_problem(problem: str, params: Params, out: Path) -> dict:
-    """Drift of the newest batch of `problem` against its training split, both scored by the champion."""
+def check_problem(problem: str, params: Params, out: Path, batch_file: Path | None = None) -> dict:
+    """Drift of the newest batch of `problem` (or of `batch_file`, a batch that arrived outside the pipeline)
+    against its training split, both scored by the champion."""
     cfg = params.drift_check
     models = {name: m.problem for name, m in params.train.items() if m.problem == problem}
     champion_path, board_path = Path(f"models/{problem}-champion.json"), Path("reports/leaderboard.json")
@@ -40,10 +43,11 @@ def check_problem(problem: str, params: Params, out: Path) -> dict:
                                          params.report.primary_metric)
     data, features = Path(f"data/interim/{problem}"), Path(f"data/features/{problem}")
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
-    batch = batch_name(max(params.ingest[problem].current_periods))
+    batch = batch_file.name if batch_file else batch_name(max(params.ingest[problem].current_periods))
     pipeline = stage_task(load_model)(Path(f"models/{model}")).pipeline
     reference = drift_check.with_predictions(pipeline, read_split(data, "train"), spec)
-    current = drift_check.with_predictions(pipeline, read_split(data, batch), spec)
+    newest = pd.read_parquet(batch_file) if batch_file else read_split(data, batch)
+    current = drift_check.with_predictions(pipeline, newest, spec)
     summary = stage_task(drift.drift_report)(
         reference, current, columns=spec.features, target=spec.target, prediction=drift_check.PREDICTION,
         max_rows=cfg.max_rows, seed=params.seed, html_path=out / f"{problem}.html")
@@ -58,11 +62,17 @@ def check_problem(problem: str, params: Params, out: Path) -> dict:
 
 
 @flow(name="drift-check")
-def drift_check_flow(problems: list[str] | None = None, trigger_retrain: bool | None = None,
-                     params_path: str = "params.yaml", out: str = "reports/drift-check") -> dict:
-    """Check every problem (or `problems`); run `retrain` if any gate fails and `drift_check.trigger_retrain`."""
+def drift_check_flow(problems: list[str] | None = None, batch_file: str | None = None,
+                     trigger_retrain: bool | None = None, params_path: str = "params.yaml",
+                     out: str = "reports/drift-check") -> dict:
+    """Check every problem (or `problems`; `batch_file` with one problem); run `retrain` if any gate fails and
+    `drift_check.trigger_retrain` (or `trigger_retrain`) is on."""
     params = load_params(params_path)
-    results = {p: check_problem(p, params, Path(out)) for p in problems or list(params.ingest)}
+    problems = problems or list(params.ingest)
+    if batch_file and len(problems) != 1:
+        raise ConfigError(f"drift-check: batch_file needs exactly one problem, got {problems}")
+    batch = Path(batch_file) if batch_file else None
+    results = {p: check_problem(p, params, Path(out), batch) for p in problems}
     failed = [p for p, r in results.items() if r["status"] == "fail"]
     trigger = params.drift_check.trigger_retrain if trigger_retrain is None else trigger_retrain
     retrain_run = deploy.submit(RETRAIN, {}).name if failed and trigger else None

@@ -80,7 +80,7 @@ def submit_and_wait(prefect_client, model: str, parameters: dict[str, str], cfg:
     workers = wait_for_live_worker(prefect_client, cfg.pool, deadline)
     if not workers:
         where = "does not exist" if workers is None else "has no live worker"
-        return Attempt(reason=f"work pool {cfg.pool!r} {where} (waited {cfg.wait_seconds:g} s)")
+        return Attempt(reason=f"work pool {cfg.pool!r} {where} (waited {time.monotonic() - started:.1f} s)")
     run = deploy.submit(cfg.deployment, parameters)
     log.info("train %s: GPU-capable family sent to pool %r (live workers: %s); routing decided in %.2f s",
              model, cfg.pool, ", ".join(workers), time.monotonic() - started)
@@ -88,7 +88,8 @@ def submit_and_wait(prefect_client, model: str, parameters: dict[str, str], cfg:
         if time.monotonic() > deadline:
             message = f"no worker of pool {cfg.pool!r} took this run within {cfg.wait_seconds:g} s; trained on CPU"
             deploy.cancel(prefect_client, run.id, message)
-            return Attempt(reason=f"no worker of pool {cfg.pool!r} took run {run.name} within {cfg.wait_seconds:g} s")
+            return Attempt(reason=f"no worker of pool {cfg.pool!r} took run {run.name} "
+                                  f"(waited {time.monotonic() - started:.1f} s)")
         time.sleep(POLL_SECONDS)
     while not run.state.is_final():
         worker = run.labels.get("prefect.worker.name")  # set by the worker shortly after it takes the run

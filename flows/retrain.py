@@ -70,13 +70,13 @@ def push() -> str:
 
 
 @task(cache_policy=NO_CACHE)
-def describe(name: str, metric: str) -> dict:
+def describe(name: str, baseline: str, metric: str) -> dict:
     """The experiment's commit, the model versions (content hashes now in the remote) and the metrics."""
     refs = _command(["git", "for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], label="git")
     return {
         "experiment": name,
         "experiment_rev": retrain.experiment_rev(refs, name),
-        "baseline_commit": git_commit(),
+        "baseline_commit": baseline,
         "models": retrain.output_versions(yaml.safe_load(Path("dvc.lock").read_text())),
         "metrics": retrain.metric_rows(json.loads(_dvc("metrics", "show", "--json")), metric),
     }
@@ -91,10 +91,11 @@ def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lo
     name = retrain.experiment_name(datetime.now(UTC))
     wait = cfg.lock_wait_seconds if lock_wait_seconds is None else lock_wait_seconds
     with exclusive(LOCK_FILE, wait, holder=f"flow run {flow_run.name} ({name})"):
+        baseline = git_commit()  # the experiment's parent; `+dirty` if the working copy had uncommitted changes
         run_experiment(name, targets or [])
         pushed = push.with_options(retries=cfg.push_retries, retry_delay_seconds=cfg.retry_delay_seconds)() \
             if push_outputs else "not pushed"
-        record = {**describe(name, params.report.primary_metric), "push": pushed}
+        record = {**describe(name, baseline, params.report.primary_metric), "push": pushed}
     versions = "\n".join(f"| `{path}` | `{md5}` |" for path, md5 in record["models"].items())
     create_markdown_artifact(
         key="retrain",

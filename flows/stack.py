@@ -206,23 +206,45 @@ def start_server(port: int | None = None, wait: float = 60.0) -> str:
     raise RuntimeError(f"Prefect server did not become healthy at {url} within {wait:.0f} s; see {home / 'server.log'}")
 
 
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid` (a worker's flow-run processes run in sessions of their own)."""
+    try:
+        found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except OSError:
+        return []
+    return [int(p) for p in found.split()]
+
+
 def stop(name: str = "server", timeout: float = 15.0) -> bool:
-    """Stop a process this module started (its whole process group), by the PID it recorded: SIGTERM, then SIGKILL
-    after `timeout` (a Prefect worker can ignore SIGTERM, notably while its server is down)."""
+    """Stop a process this module started, by the PID it recorded: its process group and those of its children
+    (a worker's flow runs, which then end Crashed), SIGTERM first, SIGKILL after `timeout` (a Prefect worker can
+    ignore SIGTERM, notably while its server is down)."""
     pid_file = _pid_file(name)
     if not pid_file.exists():
         return False
     pid = json.loads(pid_file.read_text())["pid"]
-    try:
-        os.killpg(pid, signal.SIGTERM)
+    groups = [pid, *_children(pid)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for group in groups:
+            try:
+                os.killpg(group, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            os.killpg(pid, 0)
+        while groups and time.monotonic() < deadline:
+            groups = [g for g in groups if _group_alive(g)]
             time.sleep(0.1)
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        if not groups:
+            break
     pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
     return True
 
 
