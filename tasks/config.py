@@ -76,7 +76,7 @@ class GpuConfig(_Strict):
     routing: bool = Field(default=True, description="false: every family trains in the stage process on CPU")
     pool: str = Field(default="gpu", description="work pool served by workers on CUDA hosts")
     deployment: str = Field(default="train-gpu/train-gpu", description="flow/deployment run on that pool")
-    wait_seconds: float = Field(default=60, ge=0, description="bound on waiting for a live worker to take the run")
+    wait_seconds: float = Field(default=20, ge=0, description="bound on waiting for a live worker to take the run")
     slots: int = Field(default=1, ge=1, description="global concurrency limit named after the pool: runs per GPU")
     retries: int = Field(default=1, ge=0, description="resubmissions after a GPU run crashed, before CPU")
 
