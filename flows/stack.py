@@ -23,8 +23,27 @@ ROOT = Path(__file__).resolve().parent.parent
 TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "DVC_NO_ANALYTICS": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 DEFAULT_PORT = 4200
 POOLS = ("cpu", "gpu")
-# Workers: heartbeat often enough that a dead one is noticed in 30 s, and poll for runs every few seconds.
-WORKER_DEFAULTS = {"PREFECT_WORKER_HEARTBEAT_SECONDS": "10", "PREFECT_WORKER_QUERY_SECONDS": "3"}
+# Workers heartbeat often enough that a dead one is noticed in 30 s and poll for runs every few seconds; the flow
+# runs they start send a heartbeat every 30 s (Prefect's minimum), which ZOMBIE_AUTOMATION watches.
+WORKER_DEFAULTS = {"PREFECT_WORKER_HEARTBEAT_SECONDS": "10", "PREFECT_WORKER_QUERY_SECONDS": "3",
+                   "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
+# Prefect's recipe for runs whose infrastructure vanished (a worker host killed): no heartbeat or final state
+# within 90 s of a heartbeat marks the run Crashed, so it does not stay Running in the UI.
+ZOMBIE_AUTOMATION = {
+    "name": "crash flow runs whose heartbeats stopped",
+    "description": "Created by `python -m flows.stack up` (Prefect's zombie flow run recipe).",
+    "enabled": True,
+    "trigger": {
+        "type": "event", "posture": "Proactive", "threshold": 1, "within": 90,
+        "match": {"prefect.resource.id": ["prefect.flow-run.*"]}, "match_related": {},
+        "after": ["prefect.flow-run.heartbeat"],
+        "expect": ["prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+                   "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"],
+        "for_each": ["prefect.resource.id"],
+    },
+    "actions": [{"type": "change-flow-run-state", "state": "CRASHED",
+                 "message": "No heartbeat for 90 s: the process running this flow is gone."}],
+}
 
 
 def state_dir() -> Path:
@@ -84,6 +103,11 @@ def ensure_pools(url: str, pools: tuple[str, ...] = POOLS) -> None:
         except urllib.error.HTTPError as exc:
             if exc.code != 409:  # 409: it exists already
                 raise
+
+
+def ensure_zombie_automation(url: str) -> None:
+    if not any(a["name"] == ZOMBIE_AUTOMATION["name"] for a in _api(url, "automations/filter")):
+        _api(url, "automations/", ZOMBIE_AUTOMATION)
 
 
 def pool_workers(url: str, pool: str) -> list[dict]:
@@ -169,6 +193,7 @@ def up(workers: list[str], port: int | None = None) -> dict[str, float]:
         raise RuntimeError(f"Prefect server at {url} is not answering")
     timings = {"server": time.monotonic() - started}
     ensure_pools(url)
+    ensure_zombie_automation(url)
     for pool in workers:
         start_worker(pool, url)
     deployed = deploy(url)

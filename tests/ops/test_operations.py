@@ -148,6 +148,8 @@ def test_up_starts_the_server_both_workers_and_the_deployments(stack):
     assert [(s["schedule"]["cron"], s["active"]) for s in retrain["schedules"]] == [("0 2 * * *", True)]
     assert stack.deployment("drift-check", "drift-check")["work_pool_name"] == "cpu"
     assert stack.deployment("train-gpu", "train-gpu")["work_pool_name"] == "gpu"
+    [zombies] = [a for a in stack.call("automations/filter") if a["name"].startswith("crash flow runs")]
+    assert zombies["enabled"] and zombies["actions"][0]["state"] == "CRASHED"
     pids = (stack.pid("server"), stack.pid("worker-cpu"), stack.pid("worker-gpu"))
     again = stack.run("-m", "flows.stack", "up").stdout
     assert "deployments: all present" in again, "a second `up` keeps deployments (and UI schedule edits) as they are"
