@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
 
@@ -72,7 +73,8 @@ def train_on_gpu_pool(model: str, parameters: dict[str, str], cfg: GpuConfig) ->
     return outcome if outcome.model is not None else fallback(model, cfg, outcome)
 
 
-def submit_and_wait(prefect_client, model: str, parameters: dict[str, str], cfg: GpuConfig) -> Attempt:
+def submit_and_wait(prefect_client: SyncPrefectClient, model: str, parameters: dict[str, str],
+                    cfg: GpuConfig) -> Attempt:
     """Wait (bounded) for a live worker, submit, wait (same bound) until a worker takes the run, then follow it to
     the end, marking it crashed if its worker stops heartbeating."""
     started = time.monotonic()
@@ -110,7 +112,7 @@ def submit_and_wait(prefect_client, model: str, parameters: dict[str, str], cfg:
     raise PipelineError(f"train {model}: GPU run {run.name} ended {run.state.type.value}: {run.state.message}")
 
 
-def wait_for_live_worker(prefect_client, pool: str, deadline: float) -> list[str] | None:
+def wait_for_live_worker(prefect_client: SyncPrefectClient, pool: str, deadline: float) -> list[str] | None:
     """Names of the pool's live workers as soon as there is one; [] (or None: no such pool) at the deadline."""
     while True:
         beats = deploy.pool_workers(prefect_client, pool)

@@ -106,11 +106,13 @@ def ensure_pools(url: str, pools: tuple[str, ...] = POOLS) -> None:
 
 
 def ensure_zombie_automation(url: str) -> None:
+    """Register ZOMBIE_AUTOMATION unless an automation of that name exists."""
     if not any(a["name"] == ZOMBIE_AUTOMATION["name"] for a in _api(url, "automations/filter")):
         _api(url, "automations/", ZOMBIE_AUTOMATION)
 
 
 def pool_workers(url: str, pool: str) -> list[dict]:
+    """The workers registered in `pool` ([] if there is no such pool)."""
     try:
         return _api(url, f"work_pools/{pool}/workers/filter")
     except urllib.error.HTTPError:
