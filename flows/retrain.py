@@ -90,7 +90,10 @@ def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lo
     cfg = params.retrain
     name = retrain.experiment_name(datetime.now(UTC))
     wait = cfg.lock_wait_seconds if lock_wait_seconds is None else lock_wait_seconds
-    with exclusive(LOCK_FILE, wait, holder=f"flow run {flow_run.name} ({name})"):
+    def waiting(holder: str) -> None:
+        log.warning("retrain: waiting up to %g s for the pipeline lock held by %s", wait, holder)
+
+    with exclusive(LOCK_FILE, wait, holder=f"flow run {flow_run.name} ({name})", on_wait=waiting):
         baseline = git_commit()  # the experiment's parent; `+dirty` if the working copy had uncommitted changes
         run_experiment(name, targets or [])
         pushed = push.with_options(retries=cfg.push_retries, retry_delay_seconds=cfg.retry_delay_seconds)() \

@@ -41,9 +41,10 @@ def test_a_second_run_fails_clearly_after_the_bound_naming_the_holder(tmp_path):
 def test_a_second_run_waits_for_the_first_and_a_killed_holder_releases_the_lock(tmp_path):
     lock = tmp_path / "pipeline.lock"
     first = hold(lock, 1.0)
-    started = time.monotonic()
-    with exclusive(lock, 30, holder="second"):
+    started, heard = time.monotonic(), []
+    with exclusive(lock, 30, holder="second", on_wait=heard.append):
         assert time.monotonic() - started > 0.3, "waited for the first run"
+    assert len(heard) == 1 and heard[0].startswith("flow run first, pid")
     first.wait()
     killed = hold(lock, 60)
     killed.kill()  # SIGKILL: no cleanup code runs, the kernel drops the lock
