@@ -177,6 +177,8 @@ def test_retrain_trains_gpu_families_on_the_gpu_worker_and_pushes_a_new_model_ve
     [gpu_run] = gpu_runs
     assert gpu_run["state_type"] == "COMPLETED" and gpu_run["work_pool_name"] == "gpu"
     assert gpu_run["labels"]["prefect.worker.name"] == f"gpu-{HOST}"
+    slots = stack.call("v2/concurrency_limits/gpu", method="GET")
+    assert (slots["limit"], slots["active_slots"]) == (1, 0), "one training per GPU; the slot was given back"
 
     model = load_model(stack.work / "models/employment-xgboost")
     assert model.meta["device"] == "cpu", "cuda requested, no GPU here: the device actually used is recorded"
