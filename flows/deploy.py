@@ -12,7 +12,7 @@ from uuid import UUID
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import PrefectHTTPStatusError
 from prefect.settings import get_current_settings
 from prefect.states import Cancelled, Crashed
 
@@ -34,8 +34,10 @@ def pool_workers(prefect_client: SyncPrefectClient, pool: str) -> list[WorkerBea
     """The workers registered in `pool` (None if the pool does not exist)."""
     try:
         workers = prefect_client.read_workers_for_work_pool(pool)
-    except ObjectNotFound:
-        return None
+    except PrefectHTTPStatusError as exc:  # this call does not map a missing pool to ObjectNotFound
+        if exc.response.status_code == 404:
+            return None
+        raise
     return [WorkerBeat(name=w.name, status=str(getattr(w.status, "value", w.status)),
                        last_heartbeat=w.last_heartbeat_time, heartbeat_seconds=w.heartbeat_interval_seconds)
             for w in workers]
