@@ -209,7 +209,7 @@ def test_gpu_worker_killed_mid_run_is_marked_crashed_and_the_retry_succeeds(stac
     """The worker dies while fitting: the train stage notices its heartbeats stop, marks the run Crashed,
     retries (no GPU worker left, so on CPU after the bound) and writes a whole model, never a partial one."""
     params = yaml.safe_load((stack.work / "params.yaml").read_text())
-    params["train"]["employment-xgboost"]["hyperparameters"]["n_estimators"] = 400  # long enough to be caught
+    params["train"]["employment-xgboost"]["hyperparameters"]["n_estimators"] = 800  # long enough to be caught
     (stack.work.parent / "params-kill.yaml").write_text(yaml.safe_dump(params))
     out = stack.work.parent / "models-kill" / "employment-xgboost"
     since = datetime.now(UTC)
@@ -221,7 +221,7 @@ def test_gpu_worker_killed_mid_run_is_marked_crashed_and_the_retry_succeeds(stac
         deadline = time.monotonic() + 180
         while not (running := [r for r in stack.runs_of("train-gpu", since) if r["state_type"] == "RUNNING"]):
             assert stage.poll() is None and time.monotonic() < deadline, "the GPU run never started"
-            time.sleep(0.3)
+            time.sleep(0.1)
         _kill_host(stack, "worker-gpu")
         stdout, stderr = stage.communicate(timeout=300)
     finally:
