@@ -4,13 +4,13 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
-from tasks.preprocess import make_preprocessor
+from tasks.families._common import design
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     cls = RandomForestRegressor if ctx.spec.problem_type == "regression" else RandomForestClassifier
     return Pipeline([
-        ("preprocess", make_preprocessor(ctx.spec, encoding="ordinal", scale=False)),
+        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False)),
         ("model", cls(random_state=ctx.seed, **hp)),
     ])
 

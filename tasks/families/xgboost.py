@@ -1,19 +1,26 @@
-"""XGBoost gradient-boosted trees (histogram method; `device` is "cuda" when routed to a GPU)."""
+"""XGBoost gradient-boosted trees (histogram method; `device` is "cuda" when routed to a GPU).
+
+XGBoost needs class labels 0..K-1, so classifiers are wrapped to encode and decode the labels.
+"""
 
 from sklearn.pipeline import Pipeline
 
+from tasks.estimators import LabelEncodedClassifier
 from tasks.families import BuildContext, Family
-from tasks.preprocess import make_preprocessor
+from tasks.families._common import design, reject_unknown
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     from xgboost import XGBClassifier, XGBRegressor
 
-    cls = XGBRegressor if ctx.spec.problem_type == "regression" else XGBClassifier
-    params = {"tree_method": "hist", "random_state": ctx.seed, "device": ctx.device, **hp}
+    regression = ctx.spec.problem_type == "regression"
+    model = (XGBRegressor if regression else XGBClassifier)(tree_method="hist", random_state=ctx.seed,
+                                                             device=ctx.device)
+    reject_unknown(model, hp)
+    model.set_params(**hp)
     return Pipeline([
-        ("preprocess", make_preprocessor(ctx.spec, encoding="ordinal", scale=False)),
-        ("model", cls(**params)),
+        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False)),
+        ("model", model if regression else LabelEncodedClassifier(model)),
     ])
 
 

@@ -1,0 +1,83 @@
+"""Helpers shared by the classic families (not a family: the registry skips modules starting with "_").
+
+`design` is the preprocessing step: the shared tabular preprocessor, plus what it does not (yet) do. Text columns
+(`spec.text`) become TF-IDF features; numeric columns can be cut into quantile bins for models that need counts or
+discrete codes (multinomial naive Bayes, Jaccard and Hamming distances). Everything is fitted inside the model's
+pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer
+
+from tasks.featurize import FeatureSpec
+from tasks.preprocess import Encoding, as_float, make_preprocessor
+
+SPARSE_TEXT_FEATURES = 50_000
+DENSE_TEXT_FEATURES = 2_000
+
+
+def as_text(frame: pd.DataFrame) -> np.ndarray:
+    """One text column as a 1-D array of strings, missing values as empty documents."""
+    return frame.iloc[:, 0].fillna("").astype(str).to_numpy()
+
+
+def text_vectorizer(max_features: int) -> Pipeline:
+    """TF-IDF of word unigrams and bigrams seen in at least two documents, sublinear term frequency."""
+    return make_pipeline(
+        FunctionTransformer(as_text, feature_names_out="one-to-one"),
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=max_features),
+    )
+
+
+def binned(n_bins: int, encoding: Encoding) -> Pipeline:
+    """Numeric columns imputed with the median, then cut into quantile bins (one-hot or ordinal bin codes)."""
+    return make_pipeline(
+        FunctionTransformer(as_float, feature_names_out="one-to-one"),
+        SimpleImputer(strategy="median", keep_empty_features=True),
+        KBinsDiscretizer(n_bins=n_bins, encode="onehot" if encoding == "onehot" else "ordinal",
+                         strategy="quantile"),
+    )
+
+
+def design(spec: FeatureSpec, *, encoding: Encoding, scale: bool, numeric_bins: int | None = None,
+           dense: bool = False) -> ColumnTransformer:
+    """The preprocessing step of a family's pipeline.
+
+    Without text columns or binning this is exactly `make_preprocessor`. Otherwise the tabular part, the binned
+    numeric columns and one TF-IDF block per text column are stacked (feature names prefixed by the block);
+    `dense=True` caps each text vocabulary at DENSE_TEXT_FEATURES and returns a dense array, for estimators that
+    reject sparse input.
+    """
+    if not spec.text and numeric_bins is None:
+        return make_preprocessor(spec, encoding=encoding, scale=scale)
+    numeric = [*spec.numeric, *spec.ordinal]
+    tabular = replace(spec, text=[], numeric=[], ordinal=[]) if numeric_bins else replace(spec, text=[])
+    blocks = []
+    if tabular.features:
+        blocks.append(("tabular", make_preprocessor(tabular, encoding=encoding, scale=scale), tabular.features))
+    if numeric_bins and numeric:
+        blocks.append(("bins", binned(numeric_bins, encoding), numeric))
+    max_features = DENSE_TEXT_FEATURES if dense else SPARSE_TEXT_FEATURES
+    blocks.extend((f"text_{column}", text_vectorizer(max_features), [column]) for column in spec.text)
+    return ColumnTransformer(blocks, sparse_threshold=0.0 if dense else 1.0)
+
+
+def reject_unknown(estimator: BaseEstimator, hp: dict[str, Any]) -> None:
+    """Raise TypeError (a ConfigError from `build_estimator`) for hyperparameters `estimator` does not declare.
+
+    For libraries whose constructors accept arbitrary `**kwargs` (XGBoost, LightGBM) and only warn at fit time.
+    """
+    unknown = sorted(set(hp) - set(estimator.get_params(deep=False)))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {unknown} for {type(estimator).__name__}")

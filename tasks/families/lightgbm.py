@@ -1,0 +1,21 @@
+"""LightGBM leaf-wise gradient-boosted trees on ordinal-encoded features."""
+
+from sklearn.pipeline import Pipeline
+
+from tasks.families import BuildContext, Family
+from tasks.families._common import design, reject_unknown
+
+
+def build(ctx: BuildContext, hp: dict) -> Pipeline:
+    from lightgbm import LGBMClassifier, LGBMRegressor
+
+    cls = LGBMRegressor if ctx.spec.problem_type == "regression" else LGBMClassifier
+    model = cls(random_state=ctx.seed, verbose=-1)
+    reject_unknown(model, hp)
+    return Pipeline([
+        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False)),
+        ("model", model.set_params(**hp)),
+    ])
+
+
+FAMILY = Family(name="lightgbm", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build)

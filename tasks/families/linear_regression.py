@@ -1,0 +1,20 @@
+"""Ordinary least squares with statsmodels inference (coefficients, p-values, intervals, R2, VIF, residuals).
+
+Features are one-hot and unscaled, so a coefficient is the change in the target per unit of its feature.
+"""
+
+from sklearn.pipeline import Pipeline
+
+from tasks.estimators import StatsmodelsOLS
+from tasks.families import BuildContext, Family
+from tasks.families._common import design
+
+
+def build(ctx: BuildContext, hp: dict) -> Pipeline:
+    return Pipeline([
+        ("preprocess", design(ctx.spec, encoding="onehot", scale=False, dense=True)),
+        ("model", StatsmodelsOLS(**hp)),
+    ])
+
+
+FAMILY = Family(name="linear_regression", problem_types=frozenset({"regression"}), build=build)
