@@ -40,14 +40,16 @@ def text_vectorizer(max_features: int) -> Pipeline:
     )
 
 
+def imputed() -> Pipeline:
+    """Numeric columns as floats, missing values replaced by the training median (no missing-value indicators)."""
+    return make_pipeline(FunctionTransformer(as_float, feature_names_out="one-to-one"),
+                         SimpleImputer(strategy="median", keep_empty_features=True))
+
+
 def binned(n_bins: int, encoding: Encoding) -> Pipeline:
-    """Numeric columns imputed with the median, then cut into quantile bins (one-hot or ordinal bin codes)."""
-    return make_pipeline(
-        FunctionTransformer(as_float, feature_names_out="one-to-one"),
-        SimpleImputer(strategy="median", keep_empty_features=True),
-        KBinsDiscretizer(n_bins=n_bins, encode="onehot" if encoding == "onehot" else "ordinal",
-                         strategy="quantile"),
-    )
+    """Imputed numeric columns cut into quantile bins (one-hot or ordinal bin codes)."""
+    encode = "onehot" if encoding == "onehot" else "ordinal"
+    return Pipeline([*imputed().steps, ("bins", KBinsDiscretizer(n_bins=n_bins, encode=encode, strategy="quantile"))])
 
 
 def design(spec: FeatureSpec, *, encoding: Encoding, scale: bool, numeric_bins: int | None = None,
