@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import numpy as np
@@ -23,6 +24,7 @@ from tasks.estimators import (
 from tasks.families import BuildContext, build_estimator, get_family
 from tasks.featurize import FeatureSpec
 from tasks.metrics import score
+from tasks.model_insights import insights
 
 CLASSIC = [
     "adaboost", "bagging", "decision_tree", "gradient_boosting", "knn", "lasso", "lightgbm", "linear_regression",
@@ -181,3 +183,38 @@ def test_independent_columns_keeps_the_first_of_duplicates() -> None:
 )
 def test_estimator_contract(estimator, check) -> None:
     check(estimator)
+
+
+@pytest.mark.parametrize(("name", "problem"), CASES)
+def test_insights_are_json_tables_and_figures(name: str, problem: str) -> None:
+    from matplotlib.figure import Figure
+
+    model, data, _ = fitted(name, problem)
+    result = insights(model, name, x=data.drop(columns="y"), y=data["y"], top=5)
+    assert json.loads(json.dumps(result.tables))["summary"]["family"] == name
+    assert all(isinstance(figure, Figure) for figure in result.figures.values())
+    expected = {"decision_tree": {"tree", "feature_importances"}, "linear_regression": {"ols", "ols_fit"},
+                "knn": {"neighbours"}, "svm_rbf": {"support_vectors"}, "logistic_sgd": {"coefficients", "training"},
+                "naive_bayes_multinomial": {"class_evidence"}}
+    assert expected.get(name, set()) <= result.tables.keys()
+    if name in ENSEMBLES:
+        assert len(result.tables["feature_importances"]) == 5
+
+
+def test_logistic_insights_give_odds_ratios_and_mcfadden_r2() -> None:
+    model, data, _ = fitted("logistic_regression", "binary")
+    tables = insights(model, "logistic_regression", x=data.drop(columns="y"), y=data["y"], figures=False).tables
+    fit = tables["logit_fit"]
+    assert 0 < fit["mcfadden_pseudo_r2"] < 1 and fit["converged"] and fit["reference_class"] == "no"
+    x1 = next(row for row in tables["odds_ratios"] if row["feature"] == "x1")
+    assert 1 < x1["ci_low"] < x1["odds_ratio"] < x1["ci_high"]  # x1 raises the odds of "yes"
+    assert [n for n in fit["aliased_features"] if n.startswith("colour")] == ["colour_red"]  # the last level
+
+
+def test_ols_insights_and_residual_figure() -> None:
+    model, _, _ = fitted("linear_regression", "regression")
+    result = insights(model, "linear_regression")
+    rows = {row["feature"]: row for row in result.tables["ols"]}
+    assert rows["x1"]["p_value"] < 1e-6 and rows["x1"]["ci_low"] < rows["x1"]["coefficient"] < rows["x1"]["ci_high"]
+    assert 0.5 < result.tables["ols_fit"]["adjusted_r2"] <= result.tables["ols_fit"]["r2"] < 1
+    assert "residuals" in result.figures
