@@ -10,6 +10,7 @@ import logging
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, RegressorMixin, clone, is_classifier
+from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, get_tags, indexable, resample
 from sklearn.utils.metaestimators import available_if
@@ -17,6 +18,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 LOG = logging.getLogger("mlplatform.train")
+
+
+def progress_period(total: int) -> int:
+    """Log every tenth of a long loop (at least every step)."""
+    return max(1, total // 10)
 
 
 def _inner_has(method: str):
@@ -252,7 +258,7 @@ class GradientDescentLogisticRegression(ClassifierMixin, BaseEstimator):
             stale = 0 if monitored < best[0] - self.tol else stale + 1
             if monitored < best[0]:
                 best = (monitored, weights.copy(), bias.copy(), epoch)
-            if epoch % 10 == 0 or stale >= self.n_iter_no_change:
+            if epoch % progress_period(self.max_epochs) == 0 or stale >= self.n_iter_no_change:
                 LOG.info("gradient descent epoch %d: train loss %.5f, monitored loss %.5f", epoch,
                          self.loss_curve_[-1], monitored)
             if stale >= self.n_iter_no_change:
@@ -283,3 +289,27 @@ class GradientDescentLogisticRegression(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class GradientBoostingProgress:
+    """A scikit-learn gradient-boosting `monitor` that logs the training loss every tenth of the stages."""
+
+    def __call__(self, stage: int, estimator: BaseEstimator, _locals: dict) -> bool:
+        if (stage + 1) % progress_period(estimator.n_estimators) == 0:
+            LOG.info("%s: stage %d/%d, training loss %.5f", type(estimator).__name__, stage + 1,
+                     estimator.n_estimators, estimator.train_score_[stage])
+        return False
+
+
+class LoggedGradientBoostingClassifier(GradientBoostingClassifier):
+    """GradientBoostingClassifier that logs its progress (GradientBoostingProgress) unless given a monitor."""
+
+    def fit(self, X, y, sample_weight=None, monitor=None) -> LoggedGradientBoostingClassifier:
+        return super().fit(X, y, sample_weight=sample_weight, monitor=monitor or GradientBoostingProgress())
+
+
+class LoggedGradientBoostingRegressor(GradientBoostingRegressor):
+    """GradientBoostingRegressor that logs its progress (GradientBoostingProgress) unless given a monitor."""
+
+    def fit(self, X, y, sample_weight=None, monitor=None) -> LoggedGradientBoostingRegressor:
+        return super().fit(X, y, sample_weight=sample_weight, monitor=monitor or GradientBoostingProgress())

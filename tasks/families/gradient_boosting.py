@@ -1,14 +1,15 @@
-"""scikit-learn gradient-boosted trees on ordinal-encoded features."""
+"""scikit-learn gradient-boosted trees on ordinal-encoded features; progress logged every tenth of the stages."""
 
-from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 
+from tasks.estimators import LoggedGradientBoostingClassifier, LoggedGradientBoostingRegressor
 from tasks.families import BuildContext, Family
 from tasks.families._common import design
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
-    cls = GradientBoostingRegressor if ctx.spec.problem_type == "regression" else GradientBoostingClassifier
+    regression = ctx.spec.problem_type == "regression"
+    cls = LoggedGradientBoostingRegressor if regression else LoggedGradientBoostingClassifier
     return Pipeline([
         ("preprocess", design(ctx.spec, encoding="ordinal", scale=False)),
         ("model", cls(random_state=ctx.seed, **hp)),
