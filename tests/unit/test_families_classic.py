@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -77,6 +78,7 @@ def test_family_fits_and_predicts(name: str, problem: str) -> None:
     x, y = data.drop(columns="y"), data["y"]
     predictions = model.predict(x)
     assert len(predictions) == len(data)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(x), predictions)  # as train saves it
     metrics = score(model, x, y, spec)
     if problem == "regression":
         assert metrics["r2"] > 0.5
