@@ -57,6 +57,7 @@ SUGGESTED: dict[str, dict[str, dict]] = {
         "knn": {"n_neighbors": 5, "weights": "distance", "metric": "euclidean"},
     },
     "reviews": {
+        "bagging": {"n_estimators": 50, "max_features": 0.1},
         "naive_bayes_multinomial": {"alpha": 0.3},
         "naive_bayes_bernoulli": {"alpha": 0.3},
     },

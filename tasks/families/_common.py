@@ -23,8 +23,8 @@ from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer
 from tasks.featurize import FeatureSpec
 from tasks.preprocess import Encoding, as_float, make_preprocessor
 
-SPARSE_TEXT_FEATURES = 50_000
-DENSE_TEXT_FEATURES = 2_000
+TEXT_FEATURES = 50_000  # vocabulary cap of each text column for linear models, naive Bayes and kNN
+COMPACT_TEXT_FEATURES = 2_000  # for dense-only estimators and trees (which scan every feature at every split)
 
 
 def as_text(frame: pd.DataFrame) -> np.ndarray:
@@ -53,13 +53,12 @@ def binned(n_bins: int, encoding: Encoding) -> Pipeline:
 
 
 def design(spec: FeatureSpec, *, encoding: Encoding, scale: bool, numeric_bins: int | None = None,
-           dense: bool = False) -> ColumnTransformer:
+           dense: bool = False, text_features: int = TEXT_FEATURES) -> ColumnTransformer:
     """The preprocessing step of a family's pipeline.
 
     Without text columns or binning this is exactly `make_preprocessor`. Otherwise the tabular part, the binned
-    numeric columns and one TF-IDF block per text column are stacked (feature names prefixed by the block);
-    `dense=True` caps each text vocabulary at DENSE_TEXT_FEATURES and returns a dense array, for estimators that
-    reject sparse input.
+    numeric columns and one TF-IDF block per text column (at most `text_features` terms each) are stacked, feature
+    names prefixed by the block; `dense=True` returns a dense array, for estimators that reject sparse input.
     """
     if not spec.text and numeric_bins is None:
         return make_preprocessor(spec, encoding=encoding, scale=scale)
@@ -70,8 +69,7 @@ def design(spec: FeatureSpec, *, encoding: Encoding, scale: bool, numeric_bins: 
         blocks.append(("tabular", make_preprocessor(tabular, encoding=encoding, scale=scale), tabular.features))
     if numeric_bins and numeric:
         blocks.append(("bins", binned(numeric_bins, encoding), numeric))
-    max_features = DENSE_TEXT_FEATURES if dense else SPARSE_TEXT_FEATURES
-    blocks.extend((f"text_{column}", text_vectorizer(max_features), [column]) for column in spec.text)
+    blocks.extend((f"text_{column}", text_vectorizer(text_features), [column]) for column in spec.text)
     return ColumnTransformer(blocks, sparse_threshold=0.0 if dense else 1.0)
 
 

@@ -5,7 +5,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from tasks.families import BuildContext, Family
-from tasks.families._common import design
+from tasks.families._common import COMPACT_TEXT_FEATURES, design
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
@@ -14,7 +14,7 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     tree = (DecisionTreeRegressor if regression else DecisionTreeClassifier)(max_depth=max_depth)
     cls = AdaBoostRegressor if regression else AdaBoostClassifier
     return Pipeline([
-        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False)),
+        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False, text_features=COMPACT_TEXT_FEATURES)),
         ("model", cls(estimator=tree, random_state=ctx.seed, **hp)),
     ])
 

@@ -4,14 +4,14 @@ from sklearn.pipeline import Pipeline
 
 from tasks.estimators import LoggedGradientBoostingClassifier, LoggedGradientBoostingRegressor
 from tasks.families import BuildContext, Family
-from tasks.families._common import design
+from tasks.families._common import COMPACT_TEXT_FEATURES, design
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     regression = ctx.spec.problem_type == "regression"
     cls = LoggedGradientBoostingRegressor if regression else LoggedGradientBoostingClassifier
     return Pipeline([
-        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False)),
+        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False, text_features=COMPACT_TEXT_FEATURES)),
         ("model", cls(random_state=ctx.seed, **hp)),
     ])
 

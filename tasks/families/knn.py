@@ -11,7 +11,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from tasks.errors import ConfigError
 from tasks.families import BuildContext, Family
-from tasks.families._common import design
+from tasks.families._common import COMPACT_TEXT_FEATURES, design
 
 METRICS = ("euclidean", "manhattan", "jaccard", "hamming")
 
@@ -29,10 +29,12 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     if metric in ("euclidean", "manhattan"):
         steps = [("preprocess", design(ctx.spec, encoding="onehot", scale=True))]
     elif metric == "jaccard":
-        steps = [("preprocess", design(ctx.spec, encoding="onehot", scale=False, numeric_bins=n_bins, dense=True)),
+        steps = [("preprocess", design(ctx.spec, encoding="onehot", scale=False, numeric_bins=n_bins, dense=True,
+                                          text_features=COMPACT_TEXT_FEATURES)),
                  ("present", FunctionTransformer(is_positive))]
     else:
-        steps = [("preprocess", design(ctx.spec, encoding="ordinal", scale=False, numeric_bins=n_bins, dense=True))]
+        steps = [("preprocess", design(ctx.spec, encoding="ordinal", scale=False, numeric_bins=n_bins, dense=True,
+                                          text_features=COMPACT_TEXT_FEATURES))]
     return Pipeline([*steps, ("model", cls(metric=metric, **hp))])
 
 

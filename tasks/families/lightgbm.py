@@ -3,7 +3,7 @@
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
-from tasks.families._common import design, reject_unknown
+from tasks.families._common import COMPACT_TEXT_FEATURES, design, reject_unknown
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
@@ -13,7 +13,7 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     model = cls(random_state=ctx.seed, verbose=-1)
     reject_unknown(model, hp)
     return Pipeline([
-        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False)),
+        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False, text_features=COMPACT_TEXT_FEATURES)),
         ("model", model.set_params(**hp)),
     ])
 

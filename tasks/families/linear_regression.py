@@ -7,12 +7,13 @@ from sklearn.pipeline import Pipeline
 
 from tasks.estimators import StatsmodelsOLS
 from tasks.families import BuildContext, Family
-from tasks.families._common import design
+from tasks.families._common import COMPACT_TEXT_FEATURES, design
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     return Pipeline([
-        ("preprocess", design(ctx.spec, encoding="onehot", scale=False, dense=True)),
+        ("preprocess", design(ctx.spec, encoding="onehot", scale=False, dense=True,
+                                     text_features=COMPACT_TEXT_FEATURES)),
         ("model", StatsmodelsOLS(**hp)),
     ])
 

@@ -11,13 +11,13 @@ from sklearn.pipeline import Pipeline
 
 from tasks.errors import ConfigError
 from tasks.families import BuildContext, Family
-from tasks.families._common import DENSE_TEXT_FEATURES, imputed, text_vectorizer
+from tasks.families._common import COMPACT_TEXT_FEATURES, imputed, text_vectorizer
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     continuous = [*ctx.spec.numeric, *ctx.spec.ordinal]
     blocks = [("numeric", imputed(), continuous)] if continuous else []
-    blocks += [(f"text_{column}", text_vectorizer(DENSE_TEXT_FEATURES), [column]) for column in ctx.spec.text]
+    blocks += [(f"text_{column}", text_vectorizer(COMPACT_TEXT_FEATURES), [column]) for column in ctx.spec.text]
     if not blocks:
         raise ConfigError("family 'naive_bayes_gaussian' models numeric, ordinal and text columns; "
                           "this problem declares none")

@@ -4,13 +4,13 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
-from tasks.families._common import design
+from tasks.families._common import COMPACT_TEXT_FEATURES, design
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     cls = RandomForestRegressor if ctx.spec.problem_type == "regression" else RandomForestClassifier
     return Pipeline([
-        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False)),
+        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False, text_features=COMPACT_TEXT_FEATURES)),
         ("model", cls(random_state=ctx.seed, **hp)),
     ])
 

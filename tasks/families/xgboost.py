@@ -8,7 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from tasks.estimators import LabelEncodedClassifier, progress_period
 from tasks.families import BuildContext, Family
-from tasks.families._common import design, reject_unknown
+from tasks.families._common import COMPACT_TEXT_FEATURES, design, reject_unknown
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
@@ -24,7 +24,7 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     if model.callbacks is None:
         model.set_params(callbacks=[LogProgress(every=progress_period(model.n_estimators or 100))])
     return Pipeline([
-        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False)),
+        ("preprocess", design(ctx.spec, encoding="ordinal", scale=False, text_features=COMPACT_TEXT_FEATURES)),
         ("model", model if regression else LabelEncodedClassifier(model)),
     ])
 
