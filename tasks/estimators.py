@@ -87,11 +87,11 @@ class Subsample(MetaEstimatorMixin, BaseEstimator):
     def fit(self, X, y) -> Subsample:
         X, y = indexable(X, y)
         if self.max_rows is not None and len(y) > self.max_rows:
+            LOG.info("%s: fitting on a sample of %d of the %d training rows", type(self.estimator).__name__,
+                     self.max_rows, len(y))
             stratify = y if is_classifier(self.estimator) else None
             X, y = resample(X, y, replace=False, n_samples=self.max_rows, stratify=stratify,
                             random_state=self.random_state)
-            LOG.info("%s: fitting on a sample of %d of the training rows", type(self.estimator).__name__,
-                     self.max_rows)
         self.estimator_ = clone(self.estimator).fit(X, y)
         self.n_train_rows_ = len(y)
         if hasattr(self.estimator_, "classes_"):
