@@ -21,7 +21,7 @@ from tasks.metrics import score
 from tests.model.problems import PROBLEMS, load_split
 
 ENSEMBLE = {"n_estimators": 300}
-BOOSTING = {"n_estimators": 400, "learning_rate": 0.05, "subsample": 0.8}
+BOOSTING = {"n_estimators": 400, "learning_rate": 0.05, "subsample": 0.8, "n_jobs": 1}
 DEFAULT: dict[str, dict] = {
     "naive_bayes_gaussian": {},
     "naive_bayes_multinomial": {"alpha": 1.0, "n_bins": 5},
@@ -60,13 +60,14 @@ SUGGESTED: dict[str, dict[str, dict]] = {
         "bagging": {"n_estimators": 50, "max_features": 0.1},
         "naive_bayes_multinomial": {"alpha": 0.3},
         "naive_bayes_bernoulli": {"alpha": 0.3},
+        "logistic_regression": {"C": 4.0, "max_iter": 1000},
+        "logistic_sgd": {"batch_size": 64, "learning_rate": 1.0, "max_epochs": 100, "alpha": 1e-5},
     },
 }
 VARIANTS: dict[str, list[dict]] = {
     "knn": [{"metric": "manhattan"}, {"metric": "jaccard"}, {"metric": "hamming"}],
     "logistic_regression": [{"penalty": "l1", "C": 0.5}],
-    "logistic_sgd": [{"batch_size": None, "learning_rate": 0.5, "max_epochs": 500},
-                     {"batch_size": 1, "learning_rate": 0.01, "max_epochs": 10}],
+    "logistic_sgd": [{"batch_size": None, "max_epochs": 500}, {"batch_size": 1, "max_epochs": 10}],
 }
 
 

@@ -192,8 +192,9 @@ class GradientDescentLogisticRegression(ClassifierMixin, BaseEstimator):
     `batch_size=None` is batch gradient descent (one step per epoch over all rows), 1 is stochastic gradient
     descent, k is mini-batch. Each step moves the weights by `learning_rate` times the mean cross-entropy
     gradient plus `alpha` times the weights (L2). Training stops after `max_epochs`, or when the monitored loss
-    (on a `validation_fraction` hold-out if `early_stopping`, else on the training rows) has not improved by
-    `tol` for `n_iter_no_change` epochs; the best epoch's weights are kept. Accepts sparse input.
+    (on a `validation_fraction` hold-out if `early_stopping`, else on the training rows) has gone
+    `n_iter_no_change` epochs without beating, by `tol`, the last loss that did (so slow, steady progress
+    continues); the best epoch's weights are kept. Accepts sparse input.
     """
 
     def __init__(self, batch_size: int | None = None, learning_rate: float = 0.1, max_epochs: int = 200,
@@ -242,7 +243,7 @@ class GradientDescentLogisticRegression(ClassifierMixin, BaseEstimator):
         batch = len(train) if self.batch_size is None else self.batch_size
         best = (np.inf, weights.copy(), bias.copy(), 0)
         self.loss_curve_, self.validation_loss_curve_ = [], []
-        stale = 0
+        reference, stale = np.inf, 0  # the loss that must be beaten by `tol` to reset the patience count
         for epoch in range(1, self.max_epochs + 1):
             shuffled = rng.permutation(len(train))
             for start in range(0, len(train), batch):
@@ -255,7 +256,7 @@ class GradientDescentLogisticRegression(ClassifierMixin, BaseEstimator):
             monitored = self._loss(x_mon, t_mon, weights, bias) if n_valid else self.loss_curve_[-1]
             if n_valid:
                 self.validation_loss_curve_.append(monitored)
-            stale = 0 if monitored < best[0] - self.tol else stale + 1
+            reference, stale = (monitored, 0) if monitored < reference - self.tol else (reference, stale + 1)
             if monitored < best[0]:
                 best = (monitored, weights.copy(), bias.copy(), epoch)
             if epoch % progress_period(self.max_epochs) == 0 or stale >= self.n_iter_no_change:
