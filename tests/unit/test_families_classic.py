@@ -36,6 +36,7 @@ CLASSIC = [
 CASES = [(name, problem) for name in CLASSIC for problem in sorted(get_family(name).problem_types)]
 WORDS = {"yes": ["great", "fine", "superb", "lovely"], "no": ["dull", "poor", "awful", "bland"]}
 ENSEMBLES = {"adaboost", "bagging", "gradient_boosting", "lightgbm", "random_forest", "xgboost"}
+OPENMP = {"lightgbm", "xgboost"}  # one thread: OpenMP spin-waits make them crawl on a busy machine
 
 
 def frame(problem: str, rows: int = 300, seed: int = 0) -> tuple[pd.DataFrame, FeatureSpec]:
@@ -64,7 +65,8 @@ def frame(problem: str, rows: int = 300, seed: int = 0) -> tuple[pd.DataFrame, F
 def fitted(name: str, problem: str, spec: FeatureSpec | None = None, **hp):
     data, default = frame(problem)
     spec = spec or default
-    hyperparameters = {**({"n_estimators": 10} if name in ENSEMBLES else {}), **hp}  # quick ensembles
+    quick = {"n_estimators": 10, **({"n_jobs": 1} if name in OPENMP else {})} if name in ENSEMBLES else {}
+    hyperparameters = {**quick, **hp}
     estimator = build_estimator(get_family(name), BuildContext(spec=spec, seed=0), hyperparameters)
     return estimator.fit(data.drop(columns="y"), data["y"]), data, spec
 
