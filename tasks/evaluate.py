@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix, roc_curve
 
 from tasks.featurize import FeatureSpec
-from tasks.metrics import predict_proba_aligned, score
+from tasks.metrics import metrics_from_predictions, predictions
 from tasks.train import TrainedModel, split_xy
 
 
@@ -34,10 +34,10 @@ def evaluate_model(
     metrics, curves, confusion = {}, [], {}
     for batch, frame in batches.items():
         x, y = split_xy(frame, spec)
-        metrics[batch] = {"rows": len(frame), **score(model.pipeline, x, y, spec, threshold)}
+        proba = predictions(model.pipeline, x, spec)  # scored once: the metrics, curve and matrix all use it
+        metrics[batch] = {"rows": len(frame), **metrics_from_predictions(y, proba, spec, threshold)}
         if spec.problem_type == "regression":
             continue
-        proba = predict_proba_aligned(model.pipeline, x, spec.classes)
         if len(spec.classes) == 2:
             fpr, tpr, _ = roc_curve(y.to_numpy() == spec.classes[1], proba[:, 1])
             grid, values = thin_curve(fpr, tpr, roc_points)

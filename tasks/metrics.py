@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -44,18 +45,39 @@ def regression_metrics(y_true: np.ndarray, pred: np.ndarray) -> dict:
     }
 
 
+SCORE_CHUNK_ROWS = 200_000  # rows preprocessed and scored at a time: bounds the memory scoring takes on big batches
+
+
+def predict_chunked(predict: Callable[[pd.DataFrame], np.ndarray], x: pd.DataFrame,
+                    chunk_rows: int = SCORE_CHUNK_ROWS) -> np.ndarray:
+    """`predict(x)` on at most `chunk_rows` rows at a time (rows are scored independently), concatenated."""
+    if len(x) <= chunk_rows:
+        return predict(x)
+    return np.concatenate([predict(x.iloc[start:start + chunk_rows]) for start in range(0, len(x), chunk_rows)])
+
+
 def predict_proba_aligned(estimator: Any, x: pd.DataFrame, classes: list) -> np.ndarray:
     """Class probabilities with columns in `classes` order, whatever order the estimator learned."""
-    proba = estimator.predict_proba(x)
     learned = list(estimator.classes_)
-    return proba[:, [learned.index(c) for c in classes]]
+    return predict_chunked(estimator.predict_proba, x)[:, [learned.index(c) for c in classes]]
+
+
+def predictions(estimator: Any, x: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
+    """What the metrics are computed from: class probabilities in `spec.classes` order, or regression values."""
+    if spec.problem_type == "regression":
+        return predict_chunked(estimator.predict, x)
+    return predict_proba_aligned(estimator, x, spec.classes)
+
+
+def metrics_from_predictions(y: pd.Series, predicted: np.ndarray, spec: FeatureSpec, threshold: float = 0.5) -> dict:
+    """The headline metrics of `predictions(...)` against the truth, rounded for stable diffs."""
+    if spec.problem_type == "regression":
+        values = regression_metrics(y.to_numpy(), predicted)
+    else:
+        values = classification_metrics(y.to_numpy(), predicted, spec.classes, threshold)
+    return {k: round(float(v), 6) for k, v in values.items()}
 
 
 def score(estimator: Any, x: pd.DataFrame, y: pd.Series, spec: FeatureSpec, threshold: float = 0.5) -> dict:
-    """The headline metrics of a fitted estimator on one split, rounded for stable diffs."""
-    if spec.problem_type == "regression":
-        values = regression_metrics(y.to_numpy(), estimator.predict(x))
-    else:
-        values = classification_metrics(y.to_numpy(), predict_proba_aligned(estimator, x, spec.classes),
-                                         spec.classes, threshold)
-    return {k: round(float(v), 6) for k, v in values.items()}
+    """The headline metrics of a fitted estimator on one split."""
+    return metrics_from_predictions(y, predictions(estimator, x, spec), spec, threshold)
