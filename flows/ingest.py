@@ -10,7 +10,7 @@ from prefect import flow
 from flows.common import log, stage_task
 from tasks import ingest
 from tasks.config import load_params
-from tasks.io import atomic_dir, file_sha256, write_json
+from tasks.io import atomic_dir, path_sha256, write_json
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +34,7 @@ def ingest_flow(problem: str, out: Path, params_path: Path = Path("params.yaml")
     source = Path(cfg.source)
     frame = stage_task(ingest.load_raw)(source, cfg)
     splits = stage_task(ingest.split)(frame, cfg, params.seed)
-    meta = {"problem": problem, "source": cfg.source, "sha256": file_sha256(source),
+    meta = {"problem": problem, "source": cfg.source, "sha256": path_sha256(source),
             "rows": {name: len(part) for name, part in splits.items()},
             "evaluation_batches": ingest.evaluation_batches(cfg)}
     rows = write_splits(splits, out, meta)

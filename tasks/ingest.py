@@ -23,12 +23,13 @@ def load_raw(source: Path, cfg: IngestConfig) -> pd.DataFrame:
     if not source.exists():
         raise DataError(f"{source}: data file not found (ingest.source); expected a Parquet or CSV file")
     try:
-        if source.suffix == ".parquet":
+        if source.suffix == ".parquet" or source.is_dir():  # a directory: partitioned Parquet, read as one table
             frame = pd.read_parquet(source)
         elif source.name.endswith((".csv", ".csv.gz")):
             frame = pd.read_csv(source)
         else:
-            raise DataError(f"{source}: unsupported file type; expected .parquet, .csv or .csv.gz")
+            raise DataError(f"{source}: unsupported file type; expected .parquet, .csv, .csv.gz or a directory "
+                            "of Parquet files")
     except DataError:
         raise
     except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
