@@ -59,7 +59,7 @@ def read_file(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise DataError(f"{path}: data file not found; expected {EXPECTED}")
     try:
-        if path.suffix == ".parquet":
+        if path.suffix == ".parquet" or path.is_dir():  # a directory: partitioned Parquet, read as one table
             return pd.read_parquet(path)
         if path.name.endswith((".csv", ".csv.gz")):
             return pd.read_csv(path)
