@@ -26,7 +26,7 @@ from tasks.preprocess import feature_summary
 from tasks.resample import resample
 
 MODEL_FILE, META_FILE, FEATURES_FILE = "model.joblib", "meta.json", "features.json"
-_LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "tensorflow-cpu", "keras", "pandas", "numpy")
+_LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "statsmodels", "tensorflow-cpu", "keras", "pandas", "numpy")
 
 
 @dataclass(frozen=True)
