@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,7 +27,7 @@ from tasks.featurize import FeatureSpec
 from tasks.lock import exclusive
 from tasks.metrics import score
 from tasks.train import load_model, split_xy
-from tests.conftest import ROOT
+from tests.conftest import copy_repo, small_params
 
 pytestmark = pytest.mark.e2e
 HOST = socket.gethostname()
@@ -103,18 +102,8 @@ class Stack:
 def stack(tmp_path_factory):
     base = tmp_path_factory.mktemp("ops")
     work = base / "repo"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                           check=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, work / name)
-    params = yaml.safe_load((work / "params.yaml").read_text())
-    params["ingest"]["employment"]["sample_fraction"] = 0.05
-    params["validate"]["employment"]["min_rows"] = 100
-    for model in params["train"].values():
-        if "n_estimators" in model["hyperparameters"]:
-            model["hyperparameters"]["n_estimators"] = 40
+    copy_repo(work)
+    params = small_params(yaml.safe_load((work / "params.yaml").read_text()))
     params["gpu"]["wait_seconds"] = GPU_WAIT
     params["retrain"].update(retry_delay_seconds=2, push_retries=2)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
