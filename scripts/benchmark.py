@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import socket
 import subprocess
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,11 @@ class Workspace:
         """Stop warm runners (not the server), so the next pipeline run starts cold like a fresh `make run`."""
         self.python("-c", "from flows import stack; [stack.stop(p.stem) for p in stack.state_dir().glob('runner-*')]")
 
+    def pids(self, pattern: str) -> list[int]:
+        """PIDs recorded by flows.stack in the copy's Prefect home (server.pid, runner-*.pid)."""
+        home = Path(self.env["PREFECT_HOME"])
+        return [json.loads(f.read_text())["pid"] for f in home.glob(pattern)]
+
     def stats_lines(self) -> int:
         return len(self.stats.read_text().splitlines()) if self.stats.exists() else 0
 
@@ -115,6 +122,28 @@ class Workspace:
         from tasks.config import load_params
 
         return load_params(self.repo / "params.yaml")
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished (waited-for) descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a live process and its live descendants (0 when it is gone)."""
+    import psutil
+
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        with suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def free_port() -> int:
@@ -157,28 +186,48 @@ def warm_up(ws: Workspace) -> float:
     return seconds
 
 
-def pipeline_run(ws: Workspace, *extra: str) -> tuple[float, list[dict[str, Any]]]:
-    """`dvc repro -f` from a cold runner: wall seconds and each stage's own record."""
+def pipeline_run(ws: Workspace) -> tuple[float, float, list[dict[str, Any]]]:
+    """`dvc repro -f` from a cold runner: wall seconds, CPU seconds and each stage's own record.
+
+    CPU counts DVC and the stage commands (waited-for descendants), stages forked by the warm runner (their own
+    records), the runner's imports and the Prefect server's work during the run."""
     ws.stop_runners()
-    line = ws.stats_lines()
-    seconds = ws.run(["dvc", "repro", "-f", *extra])
-    return seconds, ws.stats_since(line)
+    line, cpu, server = ws.stats_lines(), children_cpu(), sum(map(tree_cpu, ws.pids("server.pid")))
+    seconds = ws.run(["dvc", "repro", "-f"])
+    records = ws.stats_since(line)
+    runners = ws.pids("runner-*.pid")
+    cpu = (children_cpu() - cpu + sum(map(tree_cpu, runners)) + sum(map(tree_cpu, ws.pids("server.pid"))) - server
+           + sum(r["cpu_seconds"] for r in records if r["ppid"] in runners))
+    return seconds, cpu, records
+
+
+def plain_run(ws: Workspace, out: Path) -> tuple[float, float]:
+    """scripts/plain_baseline.py: wall and CPU seconds."""
+    cpu = children_cpu()
+    seconds = ws.python("scripts/plain_baseline.py", "--out", str(out))
+    return seconds, children_cpu() - cpu
 
 
 def overhead(ws: Workspace, repeats: int, log: Callable[[str], None]) -> tuple[dict[str, Any], list[dict]]:
     """Pipeline and plain script, interleaved; also each model's fit seconds from the pipeline runs."""
-    pipeline, plain, stages, fits, loads = [], [], [], [], []
+    pipeline, plain, cpu, stages, fits, loads = [], [], {"pipeline": [], "plain": []}, [], [], []
     for rep in range(repeats):
         loads.append(load_average())
-        seconds, records = pipeline_run(ws)
+        seconds, cpu_seconds, records = pipeline_run(ws)
         pipeline.append(seconds)
+        cpu["pipeline"].append(cpu_seconds)
         stages.append(report.stage_seconds(records))
         fits.append({m: json.loads((ws.repo / "models" / m / "meta.json").read_text())
                      for m in ws.params().train})
         plain_out = ws.base / f"plain-{rep}.json"
-        plain.append(ws.python("scripts/plain_baseline.py", "--out", str(plain_out)))
-        log(f"  run {rep + 1}/{repeats}: pipeline {seconds:.1f} s, plain {plain[-1]:.1f} s (load {loads[-1]})")
+        seconds, cpu_seconds = plain_run(ws, plain_out)
+        plain.append(seconds)
+        cpu["plain"].append(cpu_seconds)
+        log(f"  run {rep + 1}/{repeats}: pipeline {pipeline[-1]:.1f} s ({cpu['pipeline'][-1]:.0f} CPU s), plain "
+            f"{plain[-1]:.1f} s ({cpu['plain'][-1]:.0f} CPU s) (load {loads[-1]})")
     summary = report.overhead_summary(pipeline, plain, stages)
+    summary["cpu_seconds"] = cpu
+    summary["cpu_ratio"] = report.median(cpu["pipeline"]) / report.median(cpu["plain"])
     baseline = json.loads(plain_out.read_text())["models"]
     summary["metrics_match"] = all(
         json.loads((ws.repo / "reports/evaluate" / m / "metrics.json").read_text()) == r["metrics"]
@@ -284,7 +333,7 @@ def scale(ws: Workspace, factors: Sequence[int], models: Sequence[str], log: Cal
 
         ws.edit_params(point_at)
         load = load_average()
-        seconds, records = pipeline_run(ws)
+        seconds, _, records = pipeline_run(ws)
         meta = json.loads((ws.repo / "data/interim" / PROBLEM / "meta.json").read_text())
         rows.append(sum(meta["rows"].values()))
         runs.append(records)

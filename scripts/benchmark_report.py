@@ -113,6 +113,10 @@ def figures(result: Mapping[str, Any]) -> list[Figure]:
         out.append(Figure("orchestration overhead: pipeline / plain script (medians)", overhead["ratio"], "x",
                           GOALS["overhead_ratio"], f"{overhead['pipeline_median']:.1f} s / "
                           f"{overhead['plain_median']:.1f} s, {len(overhead['pipeline_seconds'])} runs each"))
+        if "cpu_ratio" in overhead:
+            out.append(Figure("CPU time: pipeline / plain script (medians)", overhead["cpu_ratio"], "x", None,
+                              "less sensitive than wall time to other load on the machine; includes the "
+                              "Prefect server and the warm runner"))
     noop = result.get("noop")
     if noop:
         out.append(Figure("no-op dvc repro (median)", noop["median"], "s", GOALS["noop_seconds"],
