@@ -53,7 +53,7 @@ def median(values: Sequence[float]) -> float:
 
 def loglog_slope(rows: Sequence[float], seconds: Sequence[float]) -> float | None:
     """Least-squares slope of log(seconds) on log(rows): 1 is linear growth; None with fewer than two sizes."""
-    if len(set(rows)) < 2:
+    if len(set(rows)) < 2 or not np.all(np.isfinite(seconds)):
         return None
     return float(np.polyfit(np.log(rows), np.log(np.maximum(seconds, 1e-6)), 1)[0])
 
@@ -91,12 +91,15 @@ def scale_summary(factors: Sequence[int], rows: Sequence[int], runs: Sequence[Se
     stages: dict[str, dict[str, list]] = {}
     for run in runs:
         for record in run:
-            entry = stages.setdefault(stage_label(record), {"seconds": [], "peak_rss_mb": [], "rss_start_mb": []})
+            entry = stages.setdefault(stage_label(record), {"seconds": [], "cpu_seconds": [], "peak_rss_mb": [],
+                                                            "rss_start_mb": []})
             entry["seconds"].append(float(record["seconds"]))
+            entry["cpu_seconds"].append(float(record.get("cpu_seconds", "nan")))
             entry["peak_rss_mb"].append(float(record["peak_rss_mb"]))
             entry["rss_start_mb"].append(float(record["rss_start_mb"]))
     for entry in stages.values():
         entry["slope"] = loglog_slope(rows[:len(entry["seconds"])], entry["seconds"])
+        entry["cpu_slope"] = loglog_slope(rows[:len(entry["cpu_seconds"])], entry["cpu_seconds"])
     peak = max((max(e["peak_rss_mb"]) for e in stages.values() if len(e["peak_rss_mb"]) == len(factors)),
                default=None)
     last = {name: e["peak_rss_mb"][-1] for name, e in stages.items() if len(e["peak_rss_mb"]) == len(factors)}
@@ -128,8 +131,10 @@ def figures(result: Mapping[str, Any]) -> list[Figure]:
     if scale:
         for name, stage in scale["stages"].items():
             if stage["slope"] is not None:
+                cpu = stage.get("cpu_slope")
                 out.append(Figure(f"scale slope: {name}", stage["slope"], "", GOALS["scale_slope"],
-                                  f"{stage['seconds'][0]:.1f} s -> {stage['seconds'][-1]:.1f} s"))
+                                  f"{stage['seconds'][0]:.1f} s -> {stage['seconds'][-1]:.1f} s"
+                                  + ("" if cpu is None else f"; CPU-time slope {cpu:.2f}")))
         if scale["pipeline_slope"] is not None:
             out.append(Figure("scale slope: whole pipeline", scale["pipeline_slope"], "", GOALS["scale_slope"],
                               f"{scale['pipeline_seconds'][0]:.0f} s -> {scale['pipeline_seconds'][-1]:.0f} s"))
@@ -195,8 +200,10 @@ def html_page(result: Mapping[str, Any], lineage: Mapping[str, Any]) -> str:
     if scale:
         rows = []
         for name, stage in scale["stages"].items():
-            for factor, seconds, peak in zip(scale["factors"], stage["seconds"], stage["peak_rss_mb"], strict=False):
-                rows.append({"stage": name, "scale": f"x{factor}", "seconds": seconds, "peak RSS (MiB)": peak})
+            for factor, seconds, cpu, peak in zip(scale["factors"], stage["seconds"], stage["cpu_seconds"],
+                                                  stage["peak_rss_mb"], strict=False):
+                rows.append({"stage": name, "scale": f"x{factor}", "seconds": seconds, "CPU seconds": cpu,
+                             "peak RSS (MiB)": peak})
         fig, ax = figure(6, 4)
         for name, stage in scale["stages"].items():
             ax.loglog(scale["rows"][:len(stage["seconds"])], stage["seconds"], marker="o", label=name)

@@ -13,6 +13,7 @@ def test_loglog_slope_reads_growth():
     assert report.loglog_slope(rows, [1.0, 2.0, 4.0]) == pytest.approx(0.5)
     assert report.loglog_slope(rows, [1.0, 16.0, 256.0]) == pytest.approx(2.0)
     assert report.loglog_slope([1_000], [1.0]) is None
+    assert report.loglog_slope(rows, [1.0, float("nan"), 4.0]) is None
 
 
 def test_stage_labels_carry_the_foreach_key():
@@ -24,7 +25,8 @@ def test_stage_labels_carry_the_foreach_key():
 
 
 def record(stage: str, seconds: float, peak: float) -> dict:
-    return {"stage": stage, "argv": [stage], "seconds": seconds, "peak_rss_mb": peak, "rss_start_mb": 50.0}
+    return {"stage": stage, "argv": [stage], "seconds": seconds, "cpu_seconds": seconds, "peak_rss_mb": peak,
+            "rss_start_mb": 50.0}
 
 
 def test_summaries_and_verdicts():
