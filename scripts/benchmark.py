@@ -321,7 +321,7 @@ def scale(ws: Workspace, factors: Sequence[int], models: Sequence[str], log: Cal
     cfg, roles = params.ingest[PROBLEM], params.featurize[PROBLEM]
     raw = load_raw(ws.repo / cfg.source, cfg)
     keep = [m for m in params.train if m in models or params.train[m].family in models]
-    rows, runs, walls = [], [], []
+    rows, runs, walls, plain = [], [], [], []
     for factor in factors:
         target = f"data/scaled/x{factor}"
         write_scaled(raw, ws.repo / target, factor, seed=params.seed, id_column=cfg.id_column,
@@ -338,12 +338,13 @@ def scale(ws: Workspace, factors: Sequence[int], models: Sequence[str], log: Cal
         rows.append(sum(meta["rows"].values()))
         runs.append(records)
         walls.append(seconds)
+        plain.append(plain_run(ws, ws.base / f"plain-x{factor}.json")[0])
         peak = max(r["peak_rss_mb"] for r in records)
-        log(f"  x{factor}: {rows[-1]:,} rows, pipeline {seconds:.1f} s, largest stage peak RSS {peak:.0f} MiB "
-            f"(load {load})")
+        log(f"  x{factor}: {rows[-1]:,} rows, pipeline {seconds:.1f} s, plain script {plain[-1]:.1f} s, largest "
+            f"stage peak RSS {peak:.0f} MiB (load {load})")
         shutil.rmtree(ws.repo / target)
     summary = report.scale_summary(factors, rows, runs, walls)
-    summary["models"] = keep
+    summary["models"], summary["plain_seconds"] = keep, plain
     return summary
 
 

@@ -138,6 +138,10 @@ def figures(result: Mapping[str, Any]) -> list[Figure]:
         if scale["pipeline_slope"] is not None:
             out.append(Figure("scale slope: whole pipeline", scale["pipeline_slope"], "", GOALS["scale_slope"],
                               f"{scale['pipeline_seconds'][0]:.0f} s -> {scale['pipeline_seconds'][-1]:.0f} s"))
+        for factor, wall, plain in zip(scale["factors"], scale["pipeline_seconds"], scale.get("plain_seconds", []),
+                                       strict=False):
+            out.append(Figure(f"orchestration overhead at x{factor} ({', '.join(scale['models'])})", wall / plain,
+                              "x", GOALS["overhead_ratio"], f"{wall:.0f} s / {plain:.0f} s, one run each"))
         if scale["peak_rss_mb_at_largest"] is not None:
             out.append(Figure(f"peak memory at x{scale['factors'][-1]}", scale["peak_rss_mb_at_largest"] / 1024,
                               "GiB", GOALS["peak_memory_gib"], f"largest: {scale['peak_stage_at_largest']}"))

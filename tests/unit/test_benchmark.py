@@ -38,6 +38,7 @@ def test_summaries_and_verdicts():
                                                       [record("a", 8.0, 900), record("b", 2.0, 600)]], [3.0, 10.0])
     assert scale["stages"]["a"]["slope"] == pytest.approx(1.5) and scale["stages"]["b"]["slope"] == pytest.approx(0)
     assert scale["peak_rss_mb_at_largest"] == 900 and scale["peak_stage_at_largest"] == "a"
+    scale |= {"models": ["m"], "plain_seconds": [2.0, 10.0]}
     result = {"overhead": overhead, "scale": scale, "noop": {"median": 1.2},
               "stage_overhead": {"check": {"dvc": 1.4, "work": 0.1, "overhead": 1.3}},
               "gpu": {"available": False, "reason": "no GPU here"}}
@@ -46,6 +47,8 @@ def test_summaries_and_verdicts():
     assert verdicts["scale slope: a"] == "MISSED" and verdicts["scale slope: b"] == "ok"
     assert verdicts["no-op dvc repro (median)"] == "ok" and verdicts["per-stage overhead: check"] == "ok"
     assert verdicts["GPU vs CPU (XGBoost, Keras CNN)"] == "not run"
+    assert verdicts["orchestration overhead at x1 (m)"] == "MISSED"
+    assert verdicts["orchestration overhead at x4 (m)"] == "ok"
     text = report.text_table(report.figures(result))
     assert "<= 1.15 x" in text and "no GPU here" in text
     assert all(math.isfinite(r["value"]) for r in report.figure_records(report.figures(result)) if r["value"])
