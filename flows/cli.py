@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "report")
+STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion",
+          "report", "recommend")
 
 
 def parser(stages: tuple[str, ...] = STAGES) -> argparse.ArgumentParser:

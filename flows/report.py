@@ -1,8 +1,9 @@
-"""report flow: leaderboard metrics and the offline HTML hub over every evaluated model."""
+"""report flow: the offline HTML hub over every problem, model and gate."""
 
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -10,58 +11,100 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.common import log, read_meta, stage_task
-from flows.evaluate import CONFUSION_FILE, METRICS_FILE, ROC_FILE
+from flows.evaluate import CURVES_FILE, DETAILS_FILE, METRICS_FILE
+from flows.fairness import GROUPS_FILE
+from flows.featurize import SPEC_FILE
+from flows.gates import link_files
 from tasks import report
-from tasks.config import load_params
+from tasks.config import Params, load_params
 from tasks.io import atomic_dir, atomic_write_text, read_json, stable_hash, write_json
 from tasks.lineage import lineage
+from tasks.metrics import nan_to_null
 from tasks.train import META_FILE
+
+INSIGHTS_FILE = "insights.json"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", type=Path, required=True, help="directory of trained models")
+    parser.add_argument("--models", type=Path, required=True, help="directory of trained models and champions")
     parser.add_argument("--evaluations", type=Path, required=True, help="directory of evaluate outputs")
-    parser.add_argument("--data", type=Path, required=True, help="directory of ingested problems")
+    parser.add_argument("--fairness", type=Path, required=True, help="directory of fairness outputs")
+    parser.add_argument("--drift", type=Path, required=True, help="directory of drift outputs")
+    parser.add_argument("--data", type=Path, required=True, help="directory of validated problems")
+    parser.add_argument("--features", type=Path, required=True, help="directory of feature specifications")
+    parser.add_argument("--validations", type=Path, required=True, help="directory of validation reports")
+    parser.add_argument("--featurize-reports", type=Path, required=True, help="directory of features reports")
+    parser.add_argument("--others", type=Path, nargs="*", default=[],
+                        help="directories of reports from stages outside the problems, linked from the index")
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--pages", type=Path, required=True)
     parser.add_argument("--leaderboard", type=Path, required=True)
 
 
-def load_record(name: str, models: Path, evaluations: Path) -> report.ModelRecord:
-    ev = evaluations / name
-    return report.ModelRecord(name=name, meta=read_json(models / name / META_FILE),
-                              metrics=read_json(ev / METRICS_FILE), roc=pd.read_csv(ev / ROC_FILE),
-                              confusion=read_json(ev / CONFUSION_FILE))
+def champion_file(models: Path, problem: str) -> Path:
+    return models / f"{problem}-champion.json"
+
+
+def load_model(name: str, models: Path, evaluations: Path, fairness: Path) -> report.ModelRecord:
+    """A model's records; `insights.json` and `*.svg` in its directory are optional."""
+    directory, evaluated, audited = models / name, evaluations / name, fairness / name
+    insights = directory / INSIGHTS_FILE
+    return report.ModelRecord(
+        name=name, meta=read_json(directory / META_FILE), metrics=read_json(evaluated / METRICS_FILE),
+        details=read_json(evaluated / DETAILS_FILE), curves=pd.read_csv(evaluated / CURVES_FILE),
+        fairness=read_json(audited / METRICS_FILE), groups=pd.read_csv(audited / GROUPS_FILE),
+        insights=read_json(insights) if insights.exists() else {},
+        figures={p.stem: (text := p.read_text())[text.index("<svg"):] for p in sorted(directory.glob("*.svg"))})
+
+
+def html_links(directory: Path, start: Path) -> list[tuple[str, str]]:
+    """Every HTML file under `directory` (reports other stages wrote), as (label, link relative to `start`)."""
+    return [(str(p.relative_to(directory).with_suffix("")).removesuffix("index") or "report",
+             os.path.relpath(p, start)) for p in sorted(directory.rglob("*.html"))]
+
+
+def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: Path) -> report.ProblemRecord:
+    """Everything the stages wrote about a problem; `sources` are the directories named by the arguments."""
+    spec = read_json(sources["features"] / problem / SPEC_FILE)
+    drift = read_json(sources["drift"] / f"{problem}.json")
+    return report.ProblemRecord(
+        name=problem, problem_type=spec["problem_type"], data=read_meta(sources["data"] / problem), spec=spec,
+        champion=read_json(champion_file(sources["models"], problem)), drift=drift,
+        drift_pages={batch: os.path.relpath(sources["drift"] / problem / f"{batch}.html", pages)
+                     for batch in drift.get("batches", {})},
+        models=[load_model(name, sources["models"], sources["evaluations"], sources["fairness"])
+                for name, model in params.train.items() if model.problem == problem],
+        other_reports={"data docs": html_links(sources["validations"] / problem, pages),
+                       "features": html_links(sources["featurize_reports"] / problem, pages)})
 
 
 @flow(name="report")
-def report_flow(models: Path, evaluations: Path, data: Path, index: Path, pages: Path, leaderboard: Path,
+def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages: Path, leaderboard: Path,
                 params_path: Path = Path("params.yaml")) -> str:
     params = load_params(params_path)
-    primary = params.report.primary_metric
-    records = [stage_task(load_record)(name, models, evaluations) for name in params.train]
-    board = report.leaderboard(records, primary)
-    data_hash = stable_hash({p: read_meta(data / p)["sha256"] for p in params.ingest})
-    stamp = lineage(data_hash, params.model_dump(by_alias=True))
-    headlines, links = {}, {}
+    problems = [stage_task(load_problem)(problem, params, sources, pages) for problem in params.ingest]
+    hashes = {p: read_meta(sources["data"] / p)["sha256"] for p in params.ingest}
+    everything = params.model_dump(by_alias=True)
+    stamp = lineage(stable_hash(hashes), everything)
+    written = stage_task(report.build_pages)(problems, {p: {**stamp, "data": h[:12]} for p, h in hashes.items()},
+                                             params.evaluate.confidence)
     with atomic_dir(pages) as tmp:
-        for problem in params.ingest:
-            mine = [r for r in records if r.meta["problem"] == problem]
-            rows = board[board["problem"] == problem]
-            page = f"evaluation-{problem}.html"
-            atomic_write_text(tmp / page, report.evaluation_page(problem, mine, rows, primary, stamp))
-            headlines[problem] = report.summary(rows, primary)
-            links[problem] = [("evaluation", f"{pages.name}/{page}")]
-    write_json(leaderboard, {r["model"] + "/" + r["batch"]: {k: v for k, v in r.items()
-                                                            if k not in ("model", "batch", "problem", "family")}
-                             for r in board.to_dict("records")})
-    atomic_write_text(index, report.index_page(params.report.title, headlines, links, stamp))
-    best = board.iloc[0] if not board.empty else None
-    create_markdown_artifact(key="leaderboard", markdown=board.to_markdown(index=False) if not board.empty else "",
-                             description=f"Reports written to {index.resolve()}")
-    log.info("report: %d models; best %s; hub at %s", len(records), None if best is None else best["model"], index)
+        for name, text in written.items():
+            atomic_write_text(tmp / name, text)
+    write_json(leaderboard, nan_to_null(report.leaderboard_metrics(problems)))
+    standalone = [(f"{directory.name}: {label}", href) for directory in others
+                  for label, href in html_links(directory, index.parent)]
+    atomic_write_text(index, report.index_page_html(params.report.title, problems, stamp, pages.name, standalone))
+    link_files("report", "hub", [index, *(pages / report.problem_page(p.name) for p in problems)])
+    gates = pd.DataFrame(report.gate_rows(problems))
+    create_markdown_artifact(key="gate-status", markdown=gates.to_markdown(index=False) if not gates.empty else "",
+                             description=f"Gates and champions; hub at {index.resolve().as_uri()}")
+    log.info("report: %d problems, %d pages; champions %s; hub at %s", len(problems), len(written) + 1,
+             {p.name: p.champion.get("champion") for p in problems}, index)
     return str(index)
 
 
 def run(args: argparse.Namespace) -> None:
-    report_flow(args.models, args.evaluations, args.data, args.index, args.pages, args.leaderboard, args.params)
+    sources = {name: getattr(args, name) for name in ("models", "evaluations", "fairness", "drift", "data",
+                                                      "features", "validations", "featurize_reports")}
+    report_flow(sources, args.others, args.index, args.pages, args.leaderboard, args.params)

@@ -256,7 +256,8 @@ def stage_overhead(ws: Workspace, repeats: int) -> dict[str, dict[str, float]]:
     def ingest_work() -> None:
         params = load_params(params_path)
         cfg = params.ingest[PROBLEM]
-        splits = ingest.split(ingest.load_raw(ws.repo / cfg.source, cfg), cfg, params.seed)
+        splits = ingest.split(ingest.load_raw(cfg.model_copy(update={"source": str(ws.repo / cfg.source)})), cfg,
+                              params.seed)
         with tempfile.TemporaryDirectory() as tmp:
             for name, frame in splits.items():
                 frame.to_parquet(Path(tmp) / f"{name}.parquet", index=False)
@@ -325,7 +326,7 @@ def scale(ws: Workspace, factors: Sequence[int], models: Sequence[str], log: Cal
 
     params = ws.params()
     cfg, roles = params.ingest[PROBLEM], params.featurize[PROBLEM]
-    raw = load_raw(ws.repo / cfg.source, cfg)
+    raw = load_raw(cfg.model_copy(update={"source": str(ws.repo / cfg.source)}))
     keep = [m for m in params.train if m in models or params.train[m].family in models]
     rows, runs, walls, plain = [], [], [], []
     for factor in factors:

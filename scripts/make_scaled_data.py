@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(args.params)
     ingest, roles = params.ingest[args.problem], params.featurize[args.problem]
     started = time.perf_counter()
-    frame = load_raw(ROOT / ingest.source if not Path(ingest.source).is_absolute() else Path(ingest.source), ingest)
+    frame = load_raw(ingest.model_copy(update={"source": str(ROOT / ingest.source)}))
     rows = write_scaled(frame, args.out, args.factor, seed=params.seed, id_column=ingest.id_column,
                         numeric=roles.numeric, categorical=[*roles.ordinal, *roles.categorical],
                         jitter=Jitter(redraw_probability=args.redraw))

@@ -23,9 +23,10 @@ sys.path.insert(0, str(ROOT))
 def run(params_path: Path) -> dict[str, dict]:
     from tasks import ingest
     from tasks.config import load_params
-    from tasks.families import BuildContext, build_estimator, feature_options, get_family
+    from tasks.families import BuildContext, build_estimator, explicit_features, get_family
+    from tasks.feature_options import FeatureOptions
     from tasks.featurize import build_spec
-    from tasks.metrics import metrics_from_predictions, predictions
+    from tasks.metrics import score
     from tasks.resample import resample
     from tasks.train import split_xy
 
@@ -36,12 +37,13 @@ def run(params_path: Path) -> dict[str, dict]:
                   if m.problem == problem and get_family(m.family).kind == "supervised"}
         if not models:
             continue
-        parts = ingest.split(ingest.load_raw(Path(cfg.source), cfg), cfg, params.seed)
+        parts = ingest.split(ingest.load_raw(cfg), cfg, params.seed)
         spec = build_spec(parts[ingest.TRAIN], cfg, params.featurize[problem], cfg.source)
         for name, model in models.items():
             family = get_family(model.family)
-            options = feature_options(family, params.featurize[problem].options, model.features)
-            estimator = build_estimator(family, BuildContext(spec=spec, seed=params.seed, features=options),
+            chosen = explicit_features(params.featurize[problem].options, model.features)
+            options = FeatureOptions().merged(chosen)
+            estimator = build_estimator(family, BuildContext(spec=spec, seed=params.seed, features=chosen),
                                         model.hyperparameters)
             sampled = resample(parts[ingest.TRAIN], spec.target, options.resampling, seed=params.seed)
             weights = {} if sampled.sample_weight is None else {
@@ -52,8 +54,7 @@ def run(params_path: Path) -> dict[str, dict]:
             metrics = {}
             for batch in ingest.evaluation_batches(cfg):
                 x, y = split_xy(parts[batch], spec)
-                metrics[batch] = {"rows": len(x), **metrics_from_predictions(
-                    y, predictions(estimator, x, spec), spec, params.evaluate.threshold)}
+                metrics[batch] = {"rows": len(x), **score(estimator, x, y, spec)}
             results[name] = {"fit_seconds": round(fit_seconds, 3), "metrics": metrics}
     return results
 

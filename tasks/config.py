@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tasks.errors import ConfigError
 from tasks.feature_options import FeatureOptions
+from tasks.recommend.config import RecommendConfig
 
 ProblemType = Literal["binary", "multiclass", "regression"]
 
@@ -62,8 +63,10 @@ class ValidateConfig(_Strict):
 
 
 class FeaturizeConfig(_Strict):
-    """Column roles; anything not listed (besides target, id and time) is rejected as unexpected."""
+    """Column roles. Columns given no role are dropped (and listed in the spec), unless `infer` is on: then
+    numeric dtypes become numeric features and everything else categorical."""
 
+    infer: bool = False
     numeric: list[str] = []
     ordinal: list[str] = []
     categorical: list[str] = []
@@ -82,13 +85,117 @@ class ModelConfig(_Strict):
 
 
 class EvaluateConfig(_Strict):
-    threshold: float = Field(default=0.5, gt=0, lt=1)
-    roc_points: int = Field(default=101, ge=11, le=1001, description="points kept on each ROC curve")
+    """Scoring every model on the holdout and later batches; intervals are percentile bootstrap intervals."""
+
+    threshold_rule: str = Field(default="fixed:0.5", description='binary decision threshold, chosen on the '
+                                'validation split: "fixed:<t>", "f1", "youden" or "precision>=<x>"')
+    sweep_points: int = Field(default=101, ge=11, le=1001, description="thresholds in the sweep over [0, 1]")
+    roc_points: int = Field(default=101, ge=11, le=1001, description="points kept on each ROC and PR curve")
+    calibration_bins: int = Field(default=10, ge=2, le=100)
+    bootstrap_resamples: int = Field(default=1000, ge=10)
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    images: dict[str, list[int]] = Field(default={}, description="problem -> [height, width] of its pixel columns "
+                                         "(the numeric features in order): a grid of misclassified examples")
+
+    @field_validator("threshold_rule")
+    @classmethod
+    def _known_rule(cls, rule: str) -> str:
+        from tasks.stats import parse_threshold_rule
+
+        parse_threshold_rule(rule)
+        return rule
+
+
+class GatePolicy(_Strict):
+    """What a failing gate does: the flow run ends Completed named 'Warning' (warn) or Failed (fail); the DVC
+    stage exits non-zero, stopping `dvc repro`, only with `fail_pipeline`."""
+
+    on_fail: Literal["warn", "fail"] = "warn"
+    fail_pipeline: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GatePolicy:
+        if self.fail_pipeline and self.on_fail != "fail":
+            raise ValueError("fail_pipeline: true needs on_fail: fail")
+        return self
+
+
+class FairnessLimits(_Strict):
+    """Disparity limits; null skips a check."""
+
+    max_demographic_parity_difference: float | None = Field(default=None, ge=0, le=1)
+    min_demographic_parity_ratio: float | None = Field(default=None, ge=0, le=1)
+    max_equalized_odds_difference: float | None = Field(default=None, ge=0, le=1)
+
+
+class FairnessGate(FairnessLimits, GatePolicy):
+    attributes: dict[str, FairnessLimits] = Field(default={}, description="per-attribute limits replacing the "
+                                                  "defaults above for that attribute")
+
+
+class FairnessConfig(_Strict):
+    """Group metrics of binary classifiers over `featurize.<problem>.sensitive`, on every evaluation batch."""
+
+    bootstrap_resamples: int = Field(default=300, ge=10)
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+    bands: dict[str, list[float]] = Field(default={}, description="numeric attribute -> band edges [lo, hi)")
+    min_group_size: int = Field(default=100, ge=0, description="smaller groups are reported, not gated")
+    gate: FairnessGate = FairnessGate()
+
+
+class DriftGate(GatePolicy):
+    max_share_drifted: float = Field(default=0.3, ge=0, le=1)
+    fail_on_target_drift: bool = False
+    fail_on_prediction_drift: bool = False
+
+
+class DriftConfig(_Strict):
+    """Evidently drift of each later batch against the reference period's holdout."""
+
+    max_rows: int = Field(default=20000, ge=100, description="each frame is sampled to this many rows")
+    gate: DriftGate = DriftGate()
+
+
+class ChampionConfig(_Strict):
+    """Per problem, the best model by `metric` on the holdout that passes the quality floor, drift and fairness."""
+
+    metric: dict[ProblemType, str] = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "rmse"}
+    quality_floor: dict[ProblemType, dict[str, float]] = Field(
+        default={}, description="problem type -> {min_<metric> | max_<metric>: limit} on the holdout")
+    gate: GatePolicy = GatePolicy()
 
 
 class ReportConfig(_Strict):
     title: str = "ML platform reports"
-    primary_metric: str = "roc_auc"
+
+
+class GpuConfig(_Strict):
+    """Where GPU-capable families train: a `gpu` work pool when a worker is alive there, else here on CPU."""
+
+    routing: bool = Field(default=True, description="false: every family trains in the stage process on CPU")
+    pool: str = Field(default="gpu", description="work pool served by workers on CUDA hosts")
+    deployment: str = Field(default="train-gpu/train-gpu", description="flow/deployment run on that pool")
+    wait_seconds: float = Field(default=20, ge=0, description="bound on waiting for a live worker to take the run")
+    slots: int = Field(default=1, ge=1, description="global concurrency limit named after the pool: runs per GPU")
+    retries: int = Field(default=1, ge=0, description="resubmissions after a GPU run crashed, before CPU")
+
+
+class RetrainConfig(_Strict):
+    """The `retrain` deployment; its schedule lives in prefect.yaml (and the UI)."""
+
+    lock_wait_seconds: float = Field(default=600, ge=0, description="a second run in this working copy waits")
+    push_retries: int = Field(default=3, ge=0)
+    retry_delay_seconds: float = Field(default=10, ge=0)
+
+
+class DriftCheckConfig(_Strict):
+    """The `drift-check` deployment: newest batch vs the training split, scored by the champion."""
+
+    max_share_drifted: float = Field(default=0.5, ge=0, le=1)
+    fail_on_target_drift: bool = False
+    fail_on_prediction_drift: bool = True
+    max_rows: int = Field(default=5000, ge=100)
+    trigger_retrain: bool = True
 
 
 class DistributedConfig(_Strict):
@@ -110,7 +217,14 @@ class Params(_Strict):
     featurize: dict[str, FeaturizeConfig]
     train: dict[str, ModelConfig]
     evaluate: EvaluateConfig = EvaluateConfig()
+    fairness: FairnessConfig = FairnessConfig()
+    drift: DriftConfig = DriftConfig()
+    champion: ChampionConfig = ChampionConfig()
     report: ReportConfig = ReportConfig()
+    recommend: RecommendConfig | None = Field(default=None, description="MovieLens recommendation and ranking")
+    gpu: GpuConfig = GpuConfig()
+    retrain: RetrainConfig = RetrainConfig()
+    drift_check: DriftCheckConfig = DriftCheckConfig()
     distributed: DistributedConfig = DistributedConfig()
 
     @model_validator(mode="after")
@@ -130,6 +244,25 @@ class Params(_Strict):
             except ValidationError as exc:
                 details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
                 raise ValueError(f"train.{key}.features: {details}") from None
+        unknown = sorted(set(self.evaluate.images) - problems)
+        if unknown:
+            raise ValueError(f"evaluate.images: unknown problem(s) {unknown}; expected some of {sorted(problems)}")
+        return self
+
+    @model_validator(mode="after")
+    def _champion_metrics_known(self) -> Params:
+        from tasks.metrics import headline
+
+        for kind, metric in self.champion.metric.items():
+            if metric not in headline(kind):
+                raise ValueError(f"champion.metric.{kind}: unknown metric {metric!r}; expected one of "
+                                 f"{sorted(headline(kind))}")
+        for kind, limits in self.champion.quality_floor.items():
+            for key in limits:
+                bound, _, metric = key.partition("_")
+                if bound not in ("min", "max") or metric not in headline(kind):
+                    raise ValueError(f"champion.quality_floor.{kind}.{key}: expected min_<metric> or max_<metric> "
+                                     f"with a metric among {sorted(headline(kind))}")
         return self
 
 

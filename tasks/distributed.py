@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 
 from tasks.config import DistributedConfig, IngestConfig, ModelConfig
 from tasks.errors import ConfigError
-from tasks.families import BuildContext, build_estimator, feature_options, get_family
+from tasks.families import BuildContext, build_estimator, explicit_features, get_family
 from tasks.feature_options import FeatureOptions
 from tasks.featurize import FeatureSpec
 from tasks.metrics import score
@@ -137,8 +137,8 @@ def train_booster(
     if cfg.family not in DASK_FAMILIES:
         raise ConfigError(f"train.{name}: family {cfg.family!r} has no Dask interface; expected one of "
                           f"{list(DASK_FAMILIES)}")
-    options = feature_options(get_family(cfg.family), problem_features, cfg.features)
-    unfitted = build_estimator(get_family(cfg.family), BuildContext(spec=spec, seed=seed, features=options),
+    chosen = explicit_features(problem_features, cfg.features)
+    unfitted = build_estimator(get_family(cfg.family), BuildContext(spec=spec, seed=seed, features=chosen),
                                cfg.hyperparameters)
     preprocess = unfitted.named_steps["preprocess"]
     started = time.perf_counter()
@@ -153,7 +153,8 @@ def train_booster(
     fit_seconds = time.perf_counter() - started
     meta = {
         "name": name, "problem": cfg.problem, "family": cfg.family, "problem_type": spec.problem_type,
-        "hyperparameters": cfg.hyperparameters, "feature_options": options.model_dump(mode="json"), "seed": seed,
+        "hyperparameters": cfg.hyperparameters,
+        "feature_options": FeatureOptions().merged(chosen).model_dump(mode="json"), "seed": seed,
         "device": "cpu", "engine": "dask", "workers": len(client.scheduler_info()["workers"]),
         "train_rows": total, "preprocess_fit_rows": len(x_sample),
         "features": spec.features, "fit_seconds": round(fit_seconds, 3), "kind": "supervised",

@@ -7,7 +7,7 @@ that metric's id), never by position, so adding a metric cannot shift what is re
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,29 +34,27 @@ class DriftSummary:
     reference_rows: int
     current_rows: int
 
-    def _role(self, role: str) -> dict[str, Any] | None:
-        rows = self.columns[self.columns["role"] == role]
+    def column(self, name: str) -> dict[str, Any] | None:
+        rows = self.columns[self.columns["column"] == name]
+        return rows.iloc[0].to_dict() if len(rows) else None
+
+    def _target(self) -> dict[str, Any] | None:
+        rows = self.columns[self.columns["role"] == "target"]
         return rows.iloc[0].to_dict() if len(rows) else None
 
     @property
     def target_drift(self) -> bool | None:
-        row = self._role("target")
+        row = self._target()
         return None if row is None else bool(row["drifted"])
 
     @property
     def target_score(self) -> float | None:
-        row = self._role("target")
+        row = self._target()
         return None if row is None else float(row["drift_score"])
 
     @property
-    def prediction_drift(self) -> bool | None:
-        row = self._role("prediction")
-        return None if row is None else bool(row["drifted"])
-
-    @property
-    def prediction_score(self) -> float | None:
-        row = self._role("prediction")
-        return None if row is None else float(row["drift_score"])
+    def drifted_features(self) -> list[str]:
+        return self.columns.loc[(self.columns["role"] == "feature") & self.columns["drifted"], "column"].tolist()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, for a DVC metrics file."""
@@ -64,7 +62,6 @@ class DriftSummary:
             "share_of_drifted_columns": round(self.share_of_drifted_columns, 6),
             "number_of_drifted_columns": self.number_of_drifted_columns,
             "target_drift": self.target_drift,
-            "prediction_drift": self.prediction_drift,
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,
             "columns": {
@@ -110,18 +107,21 @@ def _read_snapshot(result: dict, features: list[str], roles: dict[str, str]) -> 
 
 def drift_report(
     reference: pd.DataFrame, current: pd.DataFrame, *, columns: Sequence[str], target: str | None,
-    prediction: str | None, max_rows: int, seed: int, html_path: Path,
+    predictions: Sequence[str] = (), max_rows: int, seed: int, html_path: Path, header: str = "",
 ) -> DriftSummary:
-    """Evidently data drift of `columns` (share over these features) and of the target and prediction columns,
-    each frame sampled to at most `max_rows` rows (seeded). Column types are inferred by Evidently from the
-    reference sample. Writes a self-contained HTML report to `html_path` atomically."""
+    """Evidently data drift of `columns` (share over these features) and of the target and prediction columns
+    (one per model), each frame sampled to at most `max_rows` rows (seeded). Column types are inferred by Evidently
+    from the reference sample. Writes a self-contained HTML report to `html_path` atomically, with `header` markup
+    inserted at the top of its body."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import ValueDrift
     from evidently.presets import DataDriftPreset
 
     features = list(columns)
     roles = {c: "feature" for c in features}
-    roles.update({c: role for role, c in (("target", target), ("prediction", prediction)) if c is not None})
+    if target is not None:
+        roles[target] = "target"
+    roles.update({c: "prediction" for c in predictions})
     for name, frame in (("reference", reference), ("current", current)):
         missing = [c for c in roles if c not in frame.columns]
         if missing:
@@ -138,24 +138,45 @@ def drift_report(
     external = external_references(html)
     if external:
         raise RuntimeError(f"evidently's HTML would load from the network: {external[:3]}")
-    atomic_write_text(html_path, html)
+    atomic_write_text(html_path, re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + header, html, count=1))
     return DriftSummary(share_of_drifted_columns=float(count["share"]), number_of_drifted_columns=int(count["count"]),
                         columns=table, reference_rows=len(ref), current_rows=len(cur))
 
 
 def drift_gate(
     summary: DriftSummary, *, max_share_drifted: float, fail_on_target_drift: bool,
-    fail_on_prediction_drift: bool = False,
+    fail_on_prediction_drift: bool = False, prediction: str | None = None,
 ) -> tuple[str, list[str]]:
-    """('pass' | 'fail', reasons): fails when more than `max_share_drifted` of the features drifted, and on
-    target (or prediction) drift when asked to."""
+    """('pass' | 'fail', reasons): fails when more than `max_share_drifted` of the features drifted, on target drift
+    when asked to, and on drift of the `prediction` column (one model's) when asked to."""
     reasons = []
     if summary.share_of_drifted_columns > max_share_drifted:
-        drifted = summary.columns.loc[(summary.columns["role"] == "feature") & summary.columns["drifted"], "column"]
         reasons.append(f"{summary.share_of_drifted_columns:.1%} of features drifted (max {max_share_drifted:.1%}): "
-                       f"{', '.join(drifted)}")
+                       f"{', '.join(summary.drifted_features)}")
     if fail_on_target_drift and summary.target_drift:
         reasons.append(f"target drifted (score {summary.target_score:.4g})")
-    if fail_on_prediction_drift and summary.prediction_drift:
-        reasons.append(f"prediction drifted (score {summary.prediction_score:.4g})")
+    row = summary.column(prediction) if prediction is not None else None
+    if fail_on_prediction_drift and row is not None and row["drifted"]:
+        reasons.append(f"prediction drifted (score {row['drift_score']:.4g})")
     return ("fail" if reasons else "pass"), reasons
+
+
+def summarize(
+    results: Mapping[str, DriftSummary], predictions: Mapping[str, str], *, reference: str,
+    max_share_drifted: float, fail_on_target_drift: bool, fail_on_prediction_drift: bool,
+) -> dict[str, Any]:
+    """The drift summary of a problem (JSON-ready): each batch with its gate, and each model's gate (`predictions`:
+    model -> its prediction column), which fails on the batch-level reasons too."""
+    batches, shared = {}, []
+    for batch, result in results.items():
+        status, reasons = drift_gate(result, max_share_drifted=max_share_drifted,
+                                     fail_on_target_drift=fail_on_target_drift)
+        batches[batch] = {**result.to_dict(), "status": status, "reasons": reasons}
+        shared += [f"{batch}: {reason}" for reason in reasons]
+    models = {}
+    for model, column in predictions.items():
+        own = [f"{batch}: {reason}" for batch, result in results.items() for reason in drift_gate(
+            result, max_share_drifted=1.0, fail_on_target_drift=False,
+            fail_on_prediction_drift=fail_on_prediction_drift, prediction=column)[1]]
+        models[model] = {"status": "fail" if shared or own else "pass", "reasons": shared + own, "own": own}
+    return {"applicable": True, "reference": reference, "batches": batches, "models": models}

@@ -7,7 +7,8 @@ Inputs are binary: `y_true` 0/1, `proba` = P(positive), predictions are `proba >
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,3 +140,52 @@ def evaluate_fairness_gate(summary: pd.DataFrame, thresholds: FairnessThresholds
                                f"{'>' if kind == 'max' else '<'} {kind} {limit} "
                                f"over {row['groups_compared']} groups of >= {thresholds.min_group_size} rows")
     return ("fail" if reasons else "pass"), reasons
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Group metrics and disparities of one model on every batch, and the gate over all of them."""
+
+    groups: pd.DataFrame        # batch + `group_metrics` columns
+    disparities: pd.DataFrame   # batch + `disparities` columns
+    status: str                 # 'pass' | 'fail'
+    reasons: list[str]
+    failed_attributes: list[str]
+
+    def to_dict(self, threshold: float, limits: Mapping[str, FairnessThresholds]) -> dict[str, Any]:
+        """JSON-ready summary (a DVC metrics file): the gate, its limits and each batch's disparities."""
+        return {
+            "applicable": True, "threshold": threshold, "status": self.status, "reasons": self.reasons,
+            "failed_attributes": self.failed_attributes,
+            "limits": {name: asdict(limit) for name, limit in limits.items()},
+            "batches": {batch: {row.pop("attribute"): row for row in rows.drop(columns="batch").to_dict("records")}
+                        for batch, rows in self.disparities.groupby("batch", sort=False)},
+        }
+
+
+def audit(
+    batches: Mapping[str, tuple[pd.DataFrame, np.ndarray, np.ndarray]], *, threshold: float,
+    bands: Mapping[str, Sequence[float]], n_resamples: int, confidence: float, seed: int,
+    limits: Mapping[str, FairnessThresholds],
+) -> Audit:
+    """`batches`: name -> (sensitive columns, y 0/1, P(positive)). Each attribute is gated by its entry in
+    `limits` (every sensitive column has one); a failure names its batch."""
+    groups, gaps, reasons, failed_attributes = [], [], [], []
+    for batch, (sensitive, y_true, proba) in batches.items():
+        table = group_metrics(sensitive, y_true, proba, threshold=threshold, bands=bands, n_resamples=n_resamples,
+                              confidence=confidence, seed=seed)
+        for attribute in sensitive.columns:
+            rows = table[table["attribute"] == attribute]
+            _, failed = evaluate_fairness_gate(rows, limits[attribute])
+            reasons += [f"{batch}: {reason}" for reason in failed]
+            if failed and attribute not in failed_attributes:
+                failed_attributes.append(attribute)
+            gaps.append(disparities(rows, limits[attribute].min_group_size).assign(batch=batch))
+        groups.append(table.assign(batch=batch))
+
+    def batch_first(parts: list[pd.DataFrame]) -> pd.DataFrame:
+        frame = pd.concat(parts, ignore_index=True)
+        return frame[["batch", *frame.columns.drop("batch")]]
+
+    return Audit(groups=batch_first(groups), disparities=batch_first(gaps), status="fail" if reasons else "pass",
+                 reasons=reasons, failed_attributes=failed_attributes)

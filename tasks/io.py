@@ -72,14 +72,12 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def path_sha256(path: str | Path) -> str:
-    """`file_sha256` of a file; of a directory, a digest over its files' relative paths and contents."""
-    path = Path(path)
-    if not path.is_dir():
-        return file_sha256(path)
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(f"{file.relative_to(path).as_posix()}\0{file_sha256(file)}\n".encode())
+def frame_sha256(frame: Any) -> str:
+    """Content hash of a DataFrame (values, column names and order), whatever file or package it came from."""
+    import pandas as pd
+
+    digest = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
 

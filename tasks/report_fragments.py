@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -30,18 +32,21 @@ def leaderboard_table(intervals: pd.DataFrame, sort_by: str, ascending: bool = F
 
 
 def paired_table(comparisons: pd.DataFrame, confidence: float = 0.95) -> str:
-    """Pairwise comparisons from `stats.compare_models`: difference with interval, bootstrap and McNemar p-values."""
+    """Pairwise comparisons from `stats.compare_models`: difference with interval, bootstrap p-value and, where the
+    models are classifiers, McNemar's counts and p-value; a difference is real when its interval excludes 0."""
     frame = pd.DataFrame({
         "model A": comparisons["model_a"],
         "model B": comparisons["model_b"],
         "metric": comparisons["metric"],
         f"A - B [{confidence:.0%} CI]": [ci_cell(d, lo, hi) for d, lo, hi in
                                         comparisons[["diff", "low", "high"]].itertuples(index=False)],
+        "difference": ["real" if lo > 0 or hi < 0 else "within noise"
+                       for lo, hi in comparisons[["low", "high"]].itertuples(index=False)],
         "bootstrap p": comparisons["p_value"],
-        "only A right": comparisons["mcnemar_b"],
-        "only B right": comparisons["mcnemar_c"],
-        "McNemar p": comparisons["mcnemar_p_value"],
     })
+    if "mcnemar_p_value" in comparisons:
+        frame = frame.assign(**{"only A right": comparisons["mcnemar_b"], "only B right": comparisons["mcnemar_c"],
+                                "McNemar p": comparisons["mcnemar_p_value"]})
     return table(frame)
 
 
@@ -70,11 +75,21 @@ def threshold_figure(sweep: pd.DataFrame, chosen: float | None = None) -> str:
     return svg(fig)
 
 
-def calibration_figure(calibration: pd.DataFrame) -> str:
-    """Reliability diagram: observed positive rate against mean predicted probability per bin."""
+def calibration_figure(tables: Mapping[str, pd.DataFrame]) -> str:
+    """Reliability diagram, one line per batch: observed positive rate against mean predicted probability per bin."""
     fig, ax = figure()
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect")
-    ax.plot(calibration["mean_predicted"], calibration["observed_rate"], marker="o", label="model")
+    for name, calibration in tables.items():
+        ax.plot(calibration["mean_predicted"], calibration["observed_rate"], marker="o", markersize=3, label=name)
     ax.set(xlabel="mean predicted probability", ylabel="observed positive rate", xlim=(0, 1), ylim=(0, 1))
     ax.legend(fontsize=8)
     return svg(fig)
+
+
+def banner(lineage: Mapping[str, Any], crumbs: Sequence[tuple[str, str]]) -> str:
+    """Lineage line and breadcrumb links, styled inline, for the top of a page another tool wrote."""
+    style = "font:12px/1.6 ui-monospace,Menlo,monospace;padding:6px 16px;"
+    facts = " &middot; ".join(f"{esc(k)} <b>{esc(v)}</b>" for k, v in lineage.items())
+    links = " / ".join(f'<a style="color:#9cc2ff" href="{esc(href)}">{esc(label)}</a>' for label, href in crumbs)
+    return (f'<header class="mlp-lineage" style="{style}background:#1d2330;color:#d8dde8">{facts}'
+            f"{' &middot; ' + links if links else ''}</header>")

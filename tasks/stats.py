@@ -81,6 +81,60 @@ def roc_auc(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray) -> np.ndarra
     return _ratio(twice_wins / 2, pos.sum(axis=1) * neg.sum(axis=1))
 
 
+def row_mean(y_true: np.ndarray, values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Mean of a per-row quantity (e.g. each row's log loss) over each resample; `y_true` is unused."""
+    return np.asarray(values, dtype=float)[idx].mean(axis=1)
+
+
+def log_loss_per_row(proba_of_truth: np.ndarray, eps: float = 1e-15) -> np.ndarray:
+    """-log P(true class) per row, clipped like scikit-learn; its `row_mean` is the log loss."""
+    return -np.log(np.clip(np.asarray(proba_of_truth, dtype=float), eps, 1.0))
+
+
+def macro(kind: str, n_classes: int) -> MetricFn:
+    """Macro-averaged 'precision', 'recall' or 'f1' over classes coded 0..n_classes-1 (labels and predictions),
+    an undefined class counting 0 as in scikit-learn's `zero_division=0`."""
+    if kind not in ("precision", "recall", "f1"):
+        raise ValueError(f"macro: unknown kind {kind!r}")
+
+    def metric(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        y_true, pred = np.asarray(y_true), np.asarray(pred)
+        total = np.zeros(idx.shape[0])
+        for c in range(n_classes):
+            truth, chosen = y_true == c, pred == c
+            tp = _count(truth & chosen, idx)
+            den = {"precision": _count(chosen, idx), "recall": _count(truth, idx),
+                   "f1": _count(truth, idx) + _count(chosen, idx)}[kind]
+            total += np.nan_to_num(_ratio((2 if kind == "f1" else 1) * tp, den))
+        return total / n_classes
+
+    return metric
+
+
+def ovr_roc_auc(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Macro one-vs-rest ROC AUC of an (n, classes) probability matrix against class codes 0..classes-1."""
+    proba = np.asarray(proba, dtype=float)
+    per_class = [roc_auc(np.asarray(y_true) == c, proba[:, c], idx) for c in range(proba.shape[1])]
+    return np.nanmean(np.vstack(per_class), axis=0) if per_class else np.full(idx.shape[0], np.nan)
+
+
+def rmse(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return np.sqrt(((np.asarray(pred, dtype=float) - np.asarray(y_true, dtype=float)) ** 2)[idx].mean(axis=1))
+
+
+def mae(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return np.abs(np.asarray(pred, dtype=float) - np.asarray(y_true, dtype=float))[idx].mean(axis=1)
+
+
+def r2(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """1 - SSE / SST per resample; NaN where the resampled target is constant."""
+    y = np.asarray(y_true, dtype=float)
+    sse = ((np.asarray(pred, dtype=float) - y) ** 2)[idx].sum(axis=1)
+    ys = y[idx]
+    sst = ((ys - ys.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    return 1 - _ratio(sse, sst)
+
+
 def per_resample(fn: Callable[[np.ndarray, np.ndarray], float]) -> MetricFn:
     """Adapt any `fn(y_true, y_score) -> float` (e.g. a scikit-learn metric) to the batched contract; slow."""
     def metric(y_true: np.ndarray, y_score: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -88,20 +142,6 @@ def per_resample(fn: Callable[[np.ndarray, np.ndarray], float]) -> MetricFn:
         return np.array([fn(y_true[rows], y_score[rows]) for rows in idx], dtype=float)
 
     return metric
-
-
-# name -> (function, takes probabilities rather than 0/1 predictions)
-METRICS: dict[str, tuple[MetricFn, bool]] = {
-    "accuracy": (accuracy, False),
-    "precision": (precision, False),
-    "recall": (recall, False),
-    "specificity": (specificity, False),
-    "fpr": (false_positive_rate, False),
-    "f1": (f1, False),
-    "selection_rate": (selection_rate, False),
-    "roc_auc": (roc_auc, True),
-    "brier": (brier, True),
-}
 
 
 def resample_indices(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
@@ -217,27 +257,35 @@ def threshold_sweep(y_true: np.ndarray, proba: np.ndarray, thresholds: Sequence[
 _RULES = '"f1", "youden", "fixed:<threshold>", "precision>=<x>"'
 
 
+def parse_threshold_rule(rule: str) -> tuple[str, float | None]:
+    """('f1' | 'youden' | 'fixed' | 'precision', its number or None); a ConfigError names the valid forms."""
+    if rule in ("f1", "youden"):
+        return rule, None
+    for kind, prefix in (("fixed", r"fixed:"), ("precision", r"precision\s*>=")):
+        if match := re.fullmatch(prefix + r"\s*([0-9]*\.?[0-9]+)", rule):
+            value = float(match.group(1))
+            if not 0 <= value <= 1:
+                raise ConfigError(f"threshold rule {rule!r}: the number must lie in [0, 1]")
+            return kind, value
+    raise ConfigError(f"unknown threshold rule {rule!r}; valid forms: {_RULES}")
+
+
 def choose_threshold(sweep: pd.DataFrame, rule: str) -> float:
     """The threshold a rule picks from a sweep; ties go to the smallest threshold."""
+    kind, value = parse_threshold_rule(rule)
     sweep = sweep.sort_values("threshold", ignore_index=True)
-    if rule == "f1":
-        return float(sweep["threshold"][sweep["f1"].fillna(-1).idxmax()])
-    if rule == "youden":
-        return float(sweep["threshold"][(sweep["recall"] + sweep["specificity"] - 1).fillna(-2).idxmax()])
-    if match := re.fullmatch(r"fixed:\s*([0-9]*\.?[0-9]+)", rule):
-        value = float(match.group(1))
-        if not 0 <= value <= 1:
-            raise ConfigError(f"threshold rule {rule!r}: the fixed threshold must lie in [0, 1]")
+    if kind == "fixed":
         return value
-    if match := re.fullmatch(r"precision\s*>=\s*([0-9]*\.?[0-9]+)", rule):
-        target = float(match.group(1))
-        reached = sweep[sweep["precision"] >= target]
-        if reached.empty:
-            best = sweep["precision"].max()
-            raise ConfigError(f"threshold rule {rule!r}: no threshold in the sweep reaches precision {target} "
-                              f"(best {best:.4f}); lower the target or use another rule ({_RULES})")
-        return float(reached["threshold"].iloc[0])
-    raise ConfigError(f"unknown threshold rule {rule!r}; valid forms: {_RULES}")
+    if kind == "f1":
+        return float(sweep["threshold"][sweep["f1"].fillna(-1).idxmax()])
+    if kind == "youden":
+        return float(sweep["threshold"][(sweep["recall"] + sweep["specificity"] - 1).fillna(-2).idxmax()])
+    reached = sweep[sweep["precision"] >= value]
+    if reached.empty:
+        best = sweep["precision"].max()
+        raise ConfigError(f"threshold rule {rule!r}: no threshold in the sweep reaches precision {value} "
+                          f"(best {best:.4f}); lower the target or use another rule ({_RULES})")
+    return float(reached["threshold"].iloc[0])
 
 
 def calibration_table(y_true: np.ndarray, proba: np.ndarray, n_bins: int) -> pd.DataFrame:
@@ -271,43 +319,26 @@ def per_class_report(y_true: np.ndarray, pred: np.ndarray, labels: Sequence) -> 
     })
 
 
-def model_intervals(
-    y_true: np.ndarray, proba: np.ndarray, *, threshold: float, metrics: Sequence[str],
-    n_resamples: int, confidence: float = 0.95, seed: int,
-) -> pd.DataFrame:
-    """Named metrics of one binary model with bootstrap intervals: columns metric, value, low, high.
-
-    Called with the same seed and rows for every model, all models are scored on the same resamples."""
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown:
-        raise ConfigError(f"unknown metric(s) {unknown}; known: {sorted(METRICS)}")
-    proba = np.asarray(proba, dtype=float)
-    pred = (proba >= threshold).astype(int)
-    chosen = {m: (METRICS[m][0], proba if METRICS[m][1] else pred) for m in metrics}
-    cis = bootstrap_cis(chosen, y_true, n_resamples=n_resamples, confidence=confidence, seed=seed)
-    return pd.DataFrame([{"metric": m, "value": v, "low": lo, "high": hi} for m, (v, lo, hi) in cis.items()])
-
-
 def compare_models(
-    y_true: np.ndarray, probas: Mapping[str, np.ndarray], *, threshold: float, metric: str,
+    y_true: np.ndarray, scores: Mapping[str, np.ndarray], *, metric: str, metric_fn: MetricFn,
+    pairs: Sequence[tuple[str, str]] | None = None, predictions: Mapping[str, np.ndarray] | None = None,
     n_resamples: int, confidence: float = 0.95, seed: int,
 ) -> pd.DataFrame:
-    """Every pair of models on the same rows: paired-bootstrap difference of `metric` (a - b) and McNemar's test
-    on their thresholded predictions."""
-    if metric not in METRICS:
-        raise ConfigError(f"unknown metric {metric!r}; known: {sorted(METRICS)}")
-    fn, uses_proba = METRICS[metric]
-    probas = {m: np.asarray(p, dtype=float) for m, p in probas.items()}
-    preds = {m: (p >= threshold).astype(int) for m, p in probas.items()}
-    points, values = bootstrap_distributions(
-        {m: (fn, probas[m] if uses_proba else preds[m]) for m in probas}, y_true,
-        n_resamples=n_resamples, seed=seed)
-    names = list(probas)
+    """Pairs of models on the same rows: paired-bootstrap difference of `metric` (a - b), every model scored once on
+    shared resamples; with `predictions` (labels), also McNemar's test on which rows each got right.
+
+    `scores` holds what `metric_fn` takes for each model; `pairs` defaults to every pair in order."""
+    names = list(scores)
+    if pairs is None:
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    points, values = bootstrap_distributions({m: (metric_fn, np.asarray(s)) for m, s in scores.items()}, y_true,
+                                             n_resamples=n_resamples, seed=seed)
     rows = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            test = mcnemar(y_true, preds[a], preds[b])
-            rows.append({"model_a": a, "model_b": b, "metric": metric,
-                         **_paired(points[a], points[b], values[a], values[b], confidence),
-                         "mcnemar_b": test["b"], "mcnemar_c": test["c"], "mcnemar_p_value": test["p_value"]})
+    for a, b in pairs:
+        row = {"model_a": a, "model_b": b, "metric": metric,
+               **_paired(points[a], points[b], values[a], values[b], confidence)}
+        if predictions is not None:
+            test = mcnemar(y_true, predictions[a], predictions[b])
+            row.update({"mcnemar_b": test["b"], "mcnemar_c": test["c"], "mcnemar_p_value": test["p_value"]})
+        rows.append(row)
     return pd.DataFrame(rows)

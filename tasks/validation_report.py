@@ -86,13 +86,14 @@ def render_validation_report(
 
 def offline_data_docs(outcome: ValidationOutcome) -> str:
     """GX's own Data Docs page for `outcome`, made to work offline: scripts removed (they all need jQuery or
-    Bootstrap from a CDN; the content is rendered server-side), external stylesheets, images and CSS urls
-    dropped, GX's bundled stylesheet inlined. Charts that need Vega are lost; tables and texts remain."""
+    Bootstrap from a CDN; the content is rendered server-side), every <link> (CDN stylesheets, and a favicon
+    under GX's own static/ path that does not exist here), external images and CSS urls dropped, GX's bundled
+    stylesheet inlined. Charts that need Vega are lost; tables and texts remain."""
     if not outcome.gx_result:
         raise ValueError(f"{outcome.dataset_name}: the outcome carries no GX result to render")
     text = data_docs_html(outcome.gx_result)
     text = re.sub(r"<script\b.*?</script\s*>", "", text, flags=re.S | re.I)
-    text = re.sub(rf"<link\b[^>]*href\s*=\s*{_EXTERNAL}[^>]*>", "", text, flags=re.I)
+    text = re.sub(r"<link\b[^>]*>", "", text, flags=re.I)
     text = re.sub(rf"<img\b[^>]*src\s*=\s*{_EXTERNAL}[^>]*>", "", text, flags=re.I)
     css = data_docs_css() + _GX_EXTRA_CSS
     text = re.sub(r"</head\s*>", lambda _: f"<style>{css}</style></head>", text, count=1, flags=re.I)

@@ -35,7 +35,8 @@ def report(frames, tmp_path_factory) -> tuple[DriftSummary, Path]:
     reference, current = frames
     html = tmp_path_factory.mktemp("drift") / "report.html"
     summary = drift_report(reference, current, columns=["shifted", "stable", "colour"], target="label",
-                           prediction="score", max_rows=400, seed=0, html_path=html)
+                           predictions=["score"], max_rows=400, seed=0, html_path=html,
+                           header="<header id='lineage'>commit abc</header>")
     return summary, html
 
 
@@ -51,8 +52,8 @@ def test_shifted_column_drifts_and_unshifted_do_not(report):
 
 def test_target_and_prediction_flags(report):
     summary, _ = report
-    assert summary.target_drift is False and summary.prediction_drift is True
-    assert summary.prediction_score < 0.05
+    assert summary.target_drift is False and bool(summary.column("score")["drifted"])
+    assert summary.column("score")["drift_score"] < 0.05 and summary.drifted_features == ["shifted"]
     as_dict = summary.to_dict()
     assert as_dict["columns"]["score"]["role"] == "prediction" and as_dict["target_drift"] is False
 
@@ -67,6 +68,7 @@ def test_html_is_self_contained(report):
     text = html.read_text(encoding="utf-8")
     assert text.lstrip().lower().startswith("<!doctype html") or "<html" in text[:500].lower()
     assert "<script" in text and external_references(text) == []
+    assert text.index("<header id='lineage'>commit abc</header>") > text.index("<body")
     assert not list(html.parent.glob(".report.html.*")), "temporary file left behind"
 
 
@@ -83,14 +85,16 @@ def test_gate(report):
     assert drift_gate(summary, max_share_drifted=0.5, fail_on_target_drift=True) == ("pass", [])
     status, reasons = drift_gate(summary, max_share_drifted=0.2, fail_on_target_drift=True)
     assert status == "fail" and reasons == ["33.3% of features drifted (max 20.0%): shifted"]
+    assert drift_gate(summary, max_share_drifted=0.5, fail_on_target_drift=False,
+                      fail_on_prediction_drift=True) == ("pass", []), "no model's prediction named"
     status, reasons = drift_gate(summary, max_share_drifted=0.5, fail_on_target_drift=False,
-                                 fail_on_prediction_drift=True)
+                                 fail_on_prediction_drift=True, prediction="score")
     assert status == "fail" and reasons[0].startswith("prediction drifted")
 
 
 def test_missing_column_is_a_data_error(frames, tmp_path):
     reference, current = frames
     with pytest.raises(DataError, match=r"current data lacks column\(s\) \['extra'\]"):
-        drift_report(reference.assign(extra=1), current, columns=["extra"], target=None, prediction=None,
-                     max_rows=100, seed=0, html_path=tmp_path / "r.html")
+        drift_report(reference.assign(extra=1), current, columns=["extra"], target=None, max_rows=100, seed=0,
+                     html_path=tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()

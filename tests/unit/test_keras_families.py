@@ -173,8 +173,8 @@ def test_unknown_hyperparameter_and_unsupported_problem_type_fail_clearly():
     case = tabular("binary")
     with pytest.raises(ConfigError, match="invalid hyperparameters"):
         build_estimator(get_family("keras_dense"), BuildContext(case.spec, seed=0), {"hidden_units": [4]})
-    with pytest.raises(ConfigError, match="does not support 'binary'"):
-        build_estimator(get_family("keras_gan"), BuildContext(case.spec, seed=0), {})
+    with pytest.raises(ConfigError, match="does not support 'regression'"):
+        build_estimator(get_family("keras_cnn"), BuildContext(tabular("regression").spec, seed=0), {})
     with pytest.raises(ConfigError, match="text column"):
         build_estimator(get_family("keras_lstm"), BuildContext(case.spec, seed=0), {})
 

@@ -1,34 +1,157 @@
+"""tasks/report.py: the hub's pages from real stage outputs on small data; offline, linked, lineage on every page."""
+
+from __future__ import annotations
+
 import re
 
+import numpy as np
 import pandas as pd
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.pipeline import make_pipeline
 
 from tasks import report
+from tasks.champion import Candidate, compare_to_best, decide, quality_gate
+from tasks.config import EvaluateConfig
+from tasks.drift import DriftSummary, summarize
+from tasks.evaluate import evaluate_model, scores_from_predictions
+from tasks.fairness import FairnessThresholds, audit
+from tasks.featurize import FeatureSpec
+from tasks.train import TrainedModel
+
+LINEAGE = {"commit": "abc123", "data": "d1", "params": "p1", "time": "now"}
+CFG = EvaluateConfig(bootstrap_resamples=50, roc_points=11, sweep_points=11)
+BATCHES = ("holdout", "batch_1")
 
 
-def record(name, auc, family="xgboost"):
-    roc = pd.DataFrame({"batch": ["holdout"] * 3, "fpr": [0, 0.5, 1], "tpr": [0, 0.8, 1]})
-    meta = {"problem": "p", "family": family, "fit_seconds": 1.0, "train_rows": 10, "device": "cpu",
-            "seed": 1, "hyperparameters": {}, "validation": {}}
-    return report.ModelRecord(name=name, meta=meta, metrics={"holdout": {"roc_auc": auc, "log_loss": 0.3}},
-                              roc=roc, confusion={"labels": [0, 1], "matrices": {"holdout": [[5, 1], [2, 4]]}})
+def meta(name: str, problem: str, family: str) -> dict:
+    return {"name": name, "problem": problem, "family": family, "train_rows": 300, "fit_seconds": 0.1,
+            "device": "cpu", "seed": 0, "hyperparameters": {}, "validation": {}}
 
 
-def test_leaderboard_orders_by_primary_metric():
-    board = report.leaderboard([record("a", 0.7), record("b", 0.9)], "roc_auc")
-    assert board["model"].tolist() == ["b", "a"]
-    board = report.leaderboard([record("a", 0.7), record("b", 0.9)], "log_loss")
-    assert set(board["model"]) == {"a", "b"}
+def drift_summary(models: list[str]) -> dict:
+    columns = pd.DataFrame([
+        {"column": "a", "role": "feature", "stattest": "K-S p_value", "threshold": 0.05, "drift_score": 0.01,
+         "drifted": True},
+        {"column": "b", "role": "feature", "stattest": "K-S p_value", "threshold": 0.05, "drift_score": 0.4,
+         "drifted": False},
+        {"column": "y", "role": "target", "stattest": "chi-square", "threshold": 0.05, "drift_score": 0.3,
+         "drifted": False},
+        *({"column": f"prediction {m}", "role": "prediction", "stattest": "K-S p_value", "threshold": 0.05,
+           "drift_score": 0.2, "drifted": False} for m in models)])
+    result = DriftSummary(share_of_drifted_columns=0.5, number_of_drifted_columns=1, columns=columns,
+                          reference_rows=200, current_rows=200)
+    return summarize({"batch_1": result}, {m: f"prediction {m}" for m in models}, reference="the holdout",
+                     max_share_drifted=0.3, fail_on_target_drift=False, fail_on_prediction_drift=False)
 
 
-def test_pages_are_self_contained():
-    records = [record("a", 0.7), record("b", 0.9)]
-    board = report.leaderboard(records, "roc_auc")
-    lineage = {"commit": "abc", "data": "d1", "params": "p1", "time": "now"}
-    page = report.evaluation_page("p", records, board, "roc_auc", lineage)
-    index = report.index_page("hub", {"p": report.summary(board, "roc_auc")}, {"p": [("evaluation", "x.html")]},
-                              lineage)
-    for doc in (page, index):
-        assert "commit <b>abc</b>" in doc and "data <b>d1</b>" in doc
-        assert not re.search(r"<(script|link|img)[^>]+(src|href)=['\"]?https?:", doc)
-    assert page.count("<svg") == 4  # a ROC curve and a confusion matrix per model
-    assert 'href="x.html"' in index
+@pytest.fixture(scope="module")
+def problems() -> list[report.ProblemRecord]:
+    rng = np.random.default_rng(0)
+    n = 600
+    x = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "g": rng.choice(["u", "v"], n)})
+    y_bin = pd.Series((x["a"] + rng.normal(size=n) > 0).astype(int))
+    y_reg = pd.Series(2 * x["a"] + rng.normal(size=n))
+    out = []
+    for problem, kind, y, estimators in (
+        ("clf", "binary", y_bin, {"clf-lr": LogisticRegression(), "clf-weak": LogisticRegression(C=1e-4)}),
+        ("reg", "regression", y_reg, {"reg-ols": LinearRegression()}),
+    ):
+        spec = FeatureSpec(problem_type=kind, target="y", numeric=["a", "b"], ordinal=[], categorical=[],
+                           sensitive=["g"] if kind == "binary" else [], classes=[0, 1] if kind == "binary" else [])
+        frame = x.assign(y=y)
+        batches = {"holdout": frame[300:450], "batch_1": frame[450:]}
+        models, candidates, scored = [], [], {}
+        for name, estimator in estimators.items():
+            pipeline = make_pipeline(ColumnTransformer([("numeric", "passthrough", ["a", "b"])]), estimator)
+            model = TrainedModel(pipeline.fit(x[:300], y[:300]), meta(name, problem, "lr"))
+            result = evaluate_model(model, spec, frame[:300], batches, CFG, seed=0)
+            fairness = {"applicable": False}
+            groups = pd.DataFrame(columns=["batch", "attribute", "group", "size"])
+            if kind == "binary":
+                limits = {"g": FairnessThresholds(max_equalized_odds_difference=0.5, min_group_size=10)}
+                found = audit({b: (batches[b][["g"]], batches[b]["y"].to_numpy(),
+                                   result.predictions.query(f"batch == '{b}'")["score"].to_numpy())
+                               for b in BATCHES}, threshold=0.5, bands={}, n_resamples=20, confidence=0.95, seed=0,
+                              limits=limits)
+                fairness, groups = found.to_dict(0.5, limits), found.groups
+            insights = {"coefficients": [{"feature": "a", "value": 1.0}], "summary": {"r2": 0.8}} if kind == \
+                "regression" else {}
+            figures = {"residual_plot": "<svg xmlns='http://www.w3.org/2000/svg'><circle r='2'/></svg>"} if \
+                insights else {}
+            models.append(report.ModelRecord(name, model.meta, result.metrics, result.details, result.curves,
+                                             fairness, groups, insights, figures))
+            holdout = result.details["batches"]["holdout"]["intervals"]
+            metric = "roc_auc" if kind == "binary" else "rmse"
+            candidates.append(Candidate(name, "lr", {k: v["value"] for k, v in holdout.items()}, holdout[metric], {
+                "quality": quality_gate({k: v["value"] for k, v in holdout.items()}, {}),
+                "drift": drift_summary([name])["models"][name],
+                "fairness": {"status": fairness.get("status", "n/a"), "reasons": fairness.get("reasons", [])}}))
+            scored[name] = scores_from_predictions(result.predictions.query("batch == 'holdout'"), spec, 0.5)
+        comparisons = compare_to_best(scored, [c.model for c in candidates], metric, n_resamples=50,
+                                      confidence=0.95, seed=0)
+        out.append(report.ProblemRecord(
+            name=problem, problem_type=kind, data={"source": "x.csv", "sha256": "f00", "rows": {"train": 300},
+                                                   "quarantined": 2},
+            spec=spec.to_dict(), champion=decide(problem, kind, metric, candidates, comparisons),
+            drift=drift_summary(list(estimators)), drift_pages={"batch_1": f"../drift/{problem}/batch_1.html"},
+            models=models + ([clusters()] if kind == "regression" else []),
+            other_reports={"data docs": [("gx.html", f"../validate/{problem}/gx.html")]}))
+    return out
+
+
+def clusters() -> report.ModelRecord:
+    """An unsupervised model's records, as evaluate writes them."""
+    details = {"problem_type": "regression", "kind": "clustering", "classes": [], "batches": {},
+               "summary": {"algorithm": "kmeans", "chosen_k": 3, "inertia_by_k": {"2": 9.0, "3": 5.0, "4": 4.5},
+                           "cluster_sizes": {"0": 10, "1": 12, "2": 8}}}
+    return report.ModelRecord("reg-kmeans", meta("reg-kmeans", "reg", "kmeans"), {"holdout": {"rows": 150}}, details,
+                              pd.DataFrame(columns=["curve", "series", "x", "y"]),
+                              {"applicable": False, "reason": "an unsupervised model makes no predictions"},
+                              pd.DataFrame(columns=["batch", "attribute", "group", "size"]))
+
+
+def test_every_page_is_offline_with_lineage_and_resolving_links(problems):
+    pages = report.build_pages(problems, {"clf": LINEAGE, "reg": LINEAGE}, 0.95)
+    index = report.index_page_html("hub", problems, LINEAGE, "pages")
+    expected = {"problem-clf.html", "data-clf.html", "features-clf.html", "evaluation-clf-lr.html",
+                "evaluation-clf-weak.html", "fairness-clf-lr.html", "fairness-clf-weak.html", "problem-reg.html",
+                "data-reg.html", "features-reg.html", "evaluation-reg-ols.html", "evaluation-reg-kmeans.html"}
+    assert set(pages) == expected
+    elsewhere = {"../index.html", "../drift/clf/batch_1.html", "../drift/reg/batch_1.html", "../validate/clf/gx.html",
+                 "../validate/reg/gx.html"}
+    for name, doc in {**pages, "../index.html": index}.items():
+        assert "commit <b>abc123</b>" in doc and "params <b>p1</b>" in doc, name
+        assert not re.search(r"<(script|link|img|iframe)\b", doc), name
+        for href in re.findall(r'<a [^>]*href="([^"]+)"', doc):
+            target = href.removeprefix("pages/") if name == "../index.html" else href
+            assert target in pages or target in elsewhere, (name, href)
+
+
+def test_problem_page_shows_leaderboard_gates_and_drift(problems):
+    page = report.problem_page_html(problems[0], LINEAGE, 0.95)
+    assert "Leaderboard" in page and "Paired tests: best model vs each runner-up" in page
+    assert "<td>real</td>" in page or "<td>within noise</td>" in page
+    assert 'href="../drift/clf/batch_1.html"' in page and "50.0% of features drifted" in page
+    assert "Champion: <b class='fail'>none</b>" in page, "drift fails every model, so there is no champion"
+    gates = report.gate_rows(problems)
+    assert {(g["model"], g["drift"], g["outcome"]) for g in gates if g["problem"] == "clf"} == {
+        ("clf-lr", "fail", "rejected"), ("clf-weak", "fail", "rejected")}
+    board = report.leaderboard_metrics(problems)
+    assert board["clf"]["champion"] == "none" and board["reg"]["reg-ols"]["rank"] == 1
+
+
+def test_model_pages_render_each_problem_type_and_model_insights(problems):
+    binary = report.model_page_html(problems[0].models[0], "clf", LINEAGE, 0.95)
+    for text in ("Decision threshold", "ROC", "Precision-recall", "Confusion matrices", "Per class", "[95%"):
+        assert text in binary
+    assert binary.index("<th>holdout</th>") < binary.index("<th>batch_1</th>"), "holdout first, whatever JSON's order"
+    regression = report.model_page_html(problems[1].models[0], "reg", LINEAGE, 0.95)
+    assert "Residuals" in regression and "Model insights" in regression and "<td>coefficients</td>" not in regression
+    assert "<circle r='2'/>" in regression and "<th>feature</th>" in regression
+    clustering = report.model_page_html(problems[1].models[1], "reg", LINEAGE, 0.95)
+    assert "Clustering model" in clustering and "inertia by k" in clustering and "<td>chosen_k</td>" in clustering
+    assert "Unsupervised models" in report.problem_page_html(problems[1], LINEAGE, 0.95)
+    fairness = report.fairness_page_html(problems[0].models[0], "clf", LINEAGE)
+    assert "<details open><summary><b>Groups: holdout</b>" in fairness and "equalized_odds_difference" in fairness

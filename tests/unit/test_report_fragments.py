@@ -29,9 +29,11 @@ def test_paired_and_fairness_tables_and_figures():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200)
     proba = np.clip(0.4 * y + 0.6 * rng.random(200), 0, 1)
-    pairs = stats.compare_models(y, {"m1": proba, "m2": 1 - proba}, threshold=0.5, metric="roc_auc",
-                                 n_resamples=50, seed=0)
-    assert "<th>McNemar p</th>" in rf.paired_table(pairs) and "<td>m2</td>" in rf.paired_table(pairs)
+    pairs = stats.compare_models(y, {"m1": proba, "m2": 1 - proba}, metric="roc_auc", metric_fn=stats.roc_auc,
+                                 predictions={"m1": proba >= 0.5, "m2": proba < 0.5}, n_resamples=50, seed=0)
+    html = rf.paired_table(pairs)
+    assert "<th>McNemar p</th>" in html and "<td>m2</td>" in html and "<td>real</td>" in html
+    assert "McNemar" not in rf.paired_table(pairs.drop(columns=["mcnemar_b", "mcnemar_c", "mcnemar_p_value"]))
     groups = group_metrics(pd.DataFrame({"SEX": rng.choice(["1", "2"], 200)}), y, proba, threshold=0.5,
                            n_resamples=20, seed=0)
     small = int(groups["size"].min())
@@ -39,4 +41,6 @@ def test_paired_and_fairness_tables_and_figures():
     assert html.count("(not gated)") == 1 and "<th>auc</th>" in html
     sweep = stats.threshold_sweep(y, proba, np.linspace(0, 1, 21))
     assert rf.threshold_figure(sweep, chosen=0.4).startswith("<svg")
-    assert rf.calibration_figure(stats.calibration_table(y, proba, 10)).startswith("<svg")
+    assert rf.calibration_figure({"holdout": stats.calibration_table(y, proba, 10)}).startswith("<svg")
+    banner = rf.banner({"commit": "abc"}, [("reports", "../index.html")])
+    assert "commit <b>abc</b>" in banner and 'href="../index.html"' in banner

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from tasks import ingest
-from tasks.io import path_sha256
+from tasks.io import frame_sha256
 from tasks.scale import Jitter, jitter_copy, write_scaled
 
 CATEGORICAL = ["SCHL", "MAR", "RELP", "SEX"]
@@ -41,11 +41,12 @@ def test_ingest_reads_the_partitioned_copies(tmp_path, acs_sample, params):
     rows = write_scaled(acs_sample, tmp_path / "x3", 3, seed=0, id_column="id", numeric=["AGEP"],
                         categorical=CATEGORICAL)
     assert rows == 3 * len(acs_sample) and len(list((tmp_path / "x3").glob("part-*.parquet"))) == 3
-    frame = ingest.load_raw(tmp_path / "x3", cfg)
+    frame = ingest.load_raw(cfg.model_copy(update={"source": str(tmp_path / "x3")}))
     assert len(frame) == rows and frame["id"].is_unique
     assert (frame.dtypes == acs_sample.dtypes).all(), "categorical columns stay categorical"
     parts = ingest.split(frame, cfg, seed=0)
     assert len(parts["batch_2016"]) == 3 * (acs_sample["year"] == 2016).sum()
-    digest = path_sha256(tmp_path / "x3")
+    digest = frame_sha256(frame)
     write_scaled(acs_sample, tmp_path / "x3", 2, seed=0, id_column="id", numeric=["AGEP"], categorical=CATEGORICAL)
-    assert path_sha256(tmp_path / "x3") != digest
+    reread = ingest.load_raw(cfg.model_copy(update={"source": str(tmp_path / "x3")}))
+    assert frame_sha256(reread) != digest

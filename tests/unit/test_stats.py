@@ -166,23 +166,60 @@ def test_per_class_report():
     assert report.loc["b", "specificity"] == pytest.approx(4 / 5)
 
 
-def test_model_intervals_and_comparisons(binary):
+def test_compare_models_pairs_and_mcnemar(binary):
     y, proba = binary
-    table = stats.model_intervals(y, proba, threshold=0.5, metrics=["accuracy", "roc_auc"], n_resamples=100, seed=0)
-    assert list(table["metric"]) == ["accuracy", "roc_auc"]
-    assert (table["low"] <= table["value"]).all() and (table["value"] <= table["high"]).all()
-    with pytest.raises(ConfigError, match="unknown metric"):
-        stats.model_intervals(y, proba, threshold=0.5, metrics=["auc"], n_resamples=10, seed=0)
     probas = {"m1": proba, "m2": np.clip(proba + 0.1, 0, 1), "m3": 1 - proba}
-    pairs = stats.compare_models(y, probas, threshold=0.5, metric="accuracy", n_resamples=100, seed=0)
+    preds = {m: (p >= 0.5).astype(int) for m, p in probas.items()}
+    pairs = stats.compare_models(y, preds, metric="accuracy", metric_fn=stats.accuracy, predictions=preds,
+                                 n_resamples=100, seed=0)
     assert list(zip(pairs["model_a"], pairs["model_b"], strict=True)) == [("m1", "m2"), ("m1", "m3"), ("m2", "m3")]
     assert pairs.loc[1, "diff"] > 0 and pairs.loc[1, "p_value"] < 0.05
+    assert pairs.loc[1, "mcnemar_p_value"] == stats.mcnemar(y, preds["m1"], preds["m3"])["p_value"]
+    chosen = stats.compare_models(y, probas, metric="roc_auc", metric_fn=stats.roc_auc, pairs=[("m3", "m1")],
+                                  n_resamples=50, seed=0)
+    assert list(chosen["model_a"]) == ["m3"] and "mcnemar_p_value" not in chosen
 
 
 def test_compare_models_equals_pairwise_paired_bootstrap(binary):
     y, proba = binary
     other = np.clip(proba + 0.05 * np.sin(np.arange(len(y))), 0, 1)
-    pairs = stats.compare_models(y, {"a": proba, "b": other}, threshold=0.5, metric="roc_auc", n_resamples=80, seed=4)
+    pairs = stats.compare_models(y, {"a": proba, "b": other}, metric="roc_auc", metric_fn=stats.roc_auc,
+                                 n_resamples=80, seed=4)
     single = stats.paired_bootstrap(stats.roc_auc, y, proba, other, n_resamples=80, seed=4)
     assert pairs.loc[0, ["diff", "low", "high", "p_value"]].to_dict() == pytest.approx(single)
-    assert pairs.loc[0, "mcnemar_p_value"] == stats.mcnemar(y, proba >= 0.5, other >= 0.5)["p_value"]
+
+
+def test_multiclass_and_regression_metrics_match_sklearn():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 300)
+    proba = rng.dirichlet([1, 1, 1], 300) + np.eye(3)[y] * 0.5
+    proba /= proba.sum(axis=1, keepdims=True)
+    pred = proba.argmax(axis=1)
+    pred[:5] = 2                                   # class 2 over-predicted a little
+    idx = _all_rows(len(y))
+    for kind, fn in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
+        expected = fn(y, pred, average="macro", labels=[0, 1, 2], zero_division=0)
+        assert stats.macro(kind, 3)(y, pred, idx)[0] == pytest.approx(expected)
+    assert stats.macro("f1", 4)(y, pred, idx)[0] == pytest.approx(
+        skm.f1_score(y, pred, average="macro", labels=[0, 1, 2, 3], zero_division=0)), "an absent class counts 0"
+    assert stats.ovr_roc_auc(y, proba, idx)[0] == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovr"))
+    loss = stats.log_loss_per_row(proba[np.arange(len(y)), y])
+    assert stats.row_mean(y, loss, idx)[0] == pytest.approx(skm.log_loss(y, proba))
+    target = rng.normal(3, 2, 300)
+    estimate = target + rng.normal(0, 1, 300)
+    assert stats.rmse(target, estimate, idx)[0] == pytest.approx(np.sqrt(skm.mean_squared_error(target, estimate)))
+    assert stats.mae(target, estimate, idx)[0] == pytest.approx(skm.mean_absolute_error(target, estimate))
+    assert stats.r2(target, estimate, idx)[0] == pytest.approx(skm.r2_score(target, estimate))
+    resamples = next(stats.resample_indices(len(target), 30, seed=1))
+    assert np.allclose(stats.r2(target, estimate, resamples),
+                       [skm.r2_score(target[r], estimate[r]) for r in resamples])
+    assert np.allclose(stats.macro("f1", 3)(y, pred, resamples),
+                       [skm.f1_score(y[r], pred[r], average="macro", labels=[0, 1, 2], zero_division=0)
+                        for r in resamples])
+
+
+def test_threshold_rules_are_parsed_before_any_sweep():
+    assert stats.parse_threshold_rule("precision >= 0.9") == ("precision", 0.9)
+    assert stats.parse_threshold_rule("fixed:0.3") == ("fixed", 0.3)
+    with pytest.raises(ConfigError, match="must lie in"):
+        stats.parse_threshold_rule("fixed:1.5")

@@ -5,7 +5,6 @@ from sklearn.base import clone
 
 from tasks import families, ingest
 from tasks.errors import ConfigError
-from tasks.evaluate import evaluate_model
 from tasks.featurize import build_spec
 from tasks.train import load_model, save_model, train_model
 
@@ -47,24 +46,6 @@ def test_training_is_reproducible(problem, params):
     assert a.meta["validation"] == b.meta["validation"]
     assert joblib.hash(a.pipeline.predict_proba(parts["holdout"])) == joblib.hash(b.pipeline.predict_proba(
         parts["holdout"]))
-
-
-def test_evaluation_covers_every_batch(problem, params):
-    parts, spec = problem
-    cfg = params.train["employment-logreg"]
-    model = train_model("lr", cfg, spec, parts["train"], parts["valid"], seed=0)
-    batches = {b: parts[b] for b in ingest.evaluation_batches(params.ingest["employment"])}
-    result = evaluate_model(model, spec, batches, threshold=0.5, roc_points=21)
-    assert list(result.metrics) == ["holdout", "batch_2016", "batch_2017", "batch_2018"]
-    for batch, values in result.metrics.items():
-        assert set(values) == {"rows", "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"}
-        assert values["rows"] == len(parts[batch])
-        matrix = np.asarray(result.confusion[batch])
-        assert matrix.sum() == len(parts[batch])
-        assert values["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum(), abs=1e-6)
-    curve = result.roc[result.roc.batch == "holdout"]
-    assert len(curve) == 21 and curve.tpr.is_monotonic_increasing
-    assert curve.fpr.iloc[0] == 0 and curve.tpr.iloc[-1] == 1
 
 
 def test_registry_rejects_unknown_family_and_bad_hyperparameters(problem):

@@ -80,11 +80,15 @@ def test_svd_reconstruction_error_decreases_with_rank():
     assert pipeline.transform(frame).shape == (600, 4)
 
 
-def test_unsupervised_families_are_clone_able_and_reject_supervised_problem_types():
+def test_unsupervised_families_run_on_any_problems_features_and_are_clone_able():
     spec, _ = blobs("binary")
-    for family in ("kmeans", "agglomerative", "pca", "truncated_svd"):
-        with pytest.raises(ConfigError, match="does not support 'binary'"):
-            build_estimator(get_family(family), BuildContext(spec, seed=0), {})
+    kinds = {"kmeans": "clustering", "agglomerative": "clustering", "pca": "decomposition",
+             "truncated_svd": "decomposition"}
+    for family, kind in kinds.items():
+        assert get_family(family).kind == kind
+        build_estimator(get_family(family), BuildContext(spec, seed=0), {})  # a binary problem's features
+    with pytest.raises(ConfigError, match="invalid hyperparameters"):
+        build_estimator(get_family("kmeans"), BuildContext(spec, seed=0), {"clusters": 3})
     pipeline, _ = fit("kmeans", "clustering", {"k_range": [2, 3]})
     assert clone(pipeline)[-1].get_params() == pipeline[-1].get_params()
 

@@ -1,0 +1,101 @@
+"""drift flow: each later batch of a problem against its reference period (Evidently), and the drift gate.
+
+Reference = the reference period's holdout: rows from the training year that no model saw, so the models'
+predictions on it are an honest reference for prediction drift. One HTML report per batch covers every feature,
+the target and each model's prediction.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow
+from prefect.states import State
+
+from flows.common import log, read_meta, read_split, stage_task
+from flows.featurize import SPEC_FILE
+from flows.gates import conclude, gate_state, link_files
+from tasks import drift, report
+from tasks.config import load_params
+from tasks.errors import DataError
+from tasks.evaluate import prediction_column
+from tasks.featurize import FeatureSpec
+from tasks.ingest import HOLDOUT
+from tasks.io import atomic_dir, read_json, write_json
+from tasks.lineage import lineage
+from tasks.metrics import nan_to_null
+from tasks.report_fragments import banner
+
+PREDICTION = "prediction "
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--problem", required=True)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--features", type=Path, required=True)
+    parser.add_argument("--predictions", type=Path, required=True, help="directory of the problem's predictions")
+    parser.add_argument("--out", type=Path, required=True, help="directory of the HTML reports, one per batch")
+    parser.add_argument("--summary", type=Path, required=True, help="JSON summary (a DVC metrics file)")
+
+
+def with_predictions(frame: pd.DataFrame, batch: str, outputs: dict[str, pd.DataFrame],
+                     spec: FeatureSpec) -> pd.DataFrame:
+    """A batch's rows with one prediction column per model."""
+    columns = {}
+    for model, rows in outputs.items():
+        values = prediction_column(rows[rows["batch"] == batch], spec).to_numpy()
+        if len(values) != len(frame):
+            raise DataError(f"{model}: {len(values)} predictions for {len(frame)} rows of {batch}; "
+                                  "re-run its evaluate stage")
+        columns[f"{PREDICTION}{model}"] = values
+    return frame.assign(**columns)
+
+
+@flow(name="drift")
+def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out: Path, summary: Path,
+               params_path: Path = Path("params.yaml")) -> State:
+    params = load_params(params_path)
+    cfg, spec, meta = params.drift, FeatureSpec.from_dict(read_json(features / SPEC_FILE)), read_meta(data)
+    batches = [b for b in meta["evaluation_batches"] if b != HOLDOUT]
+    if not batches:
+        reason = f"no later periods (ingest.{problem}.current_periods)"
+        with atomic_dir(out):
+            pass
+        write_json(summary, {"applicable": False, "reason": reason})
+        link_files("drift", problem, [summary])
+        return gate_state("drift", problem, [{"subject": problem, "status": "n/a", "reasons": [reason]}], cfg.gate)
+    outputs = {m: pd.read_parquet(predictions / f"{m}.parquet") for m, c in params.train.items()
+               if c.problem == problem}
+    outputs = {m: rows for m, rows in outputs.items() if not rows.empty}  # unsupervised models predict nothing
+    models = list(outputs)
+    reference = with_predictions(read_split(data, HOLDOUT), HOLDOUT, outputs, spec)
+    header = banner(lineage(meta["sha256"], params.model_dump(by_alias=True)),
+                    [("reports", f"../../{report.INDEX}"), (problem, f"../../pages/{report.problem_page(problem)}")])
+    results = {}
+    with atomic_dir(out) as tmp:
+        for batch in batches:
+            results[batch] = stage_task(drift.drift_report)(
+                reference, with_predictions(read_split(data, batch), batch, outputs, spec),
+                columns=[*spec.numeric, *spec.ordinal, *spec.categorical], target=spec.target,
+                predictions=[f"{PREDICTION}{m}" for m in models], max_rows=cfg.max_rows, seed=params.seed,
+                html_path=tmp / f"{batch}.html", header=header)
+    gate = cfg.gate
+    result = drift.summarize(results, {m: f"{PREDICTION}{m}" for m in models},
+                             reference=f"the {HOLDOUT} of period {params.ingest[problem].reference_period}",
+                             **gate.model_dump(include={"max_share_drifted", "fail_on_target_drift",
+                                                        "fail_on_prediction_drift"}))
+    write_json(summary, nan_to_null(result))
+    link_files("drift", problem, [summary, *(out / f"{batch}.html" for batch in batches)])
+    log.info("drift %s: %s", problem, {b: (e["share_of_drifted_columns"], e["status"])
+                                       for b, e in result["batches"].items()})
+    rows = [{"subject": b, "status": e["status"], "reasons": e["reasons"]} for b, e in result["batches"].items()]
+    rows += [{"subject": m, "status": "fail", "reasons": v["own"]} for m, v in result["models"].items() if v["own"]]
+    return gate_state("drift", problem, rows, gate)
+
+
+def run(args: argparse.Namespace) -> None:
+    state = drift_flow(args.problem, args.data, args.features, args.predictions, args.out, args.summary,
+                       args.params, return_state=True)
+    conclude(state, load_params(args.params).drift.gate)

@@ -1,0 +1,70 @@
+"""One copy of the repository for every end-to-end test: a 5% sample, its own Prefect server, one first `dvc repro`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(cmd: list[str], cwd: Path, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def stages_run(output: str) -> list[str]:
+    return re.findall(r"Running stage '([^']+)'", output)
+
+
+@pytest.fixture(scope="session")
+def repo(tmp_path_factory):
+    """A committed copy of the working tree (tracked and unignored files), with a 5% sample and its own server."""
+    base = tmp_path_factory.mktemp("e2e")
+    work = base / "repo"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, work / name)
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["ingest"]["employment"]["sample_fraction"] = 0.05
+    params["recommend"]["data"]["sample_users"] = 150
+    params["recommend"]["ranker"]["n_estimators"] = 50
+    for model in params["train"].values():
+        if "n_estimators" in model["hyperparameters"]:
+            model["hyperparameters"]["n_estimators"] = 40
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PREFECT_HOME": str(base / "prefect-home"), "MLP_PREFECT_PORT": str(free_port()),
+           "MLP_RUNNER_IDLE": "120", "DVC_NO_ANALYTICS": "1", "DO_NOT_TRACK": "1"}
+    env.pop("PREFECT_API_URL", None)
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        run(cmd, work, env)
+    yield work, env
+    run([sys.executable, "-m", "flows.stack", "stop"], work, env, check=False)
+
+
+@pytest.fixture(scope="session")
+def first_repro(repo) -> subprocess.CompletedProcess:
+    """The first `dvc repro` of the copy: every stage runs and the hub exists afterwards."""
+    work, env = repo
+    return run(["dvc", "repro"], work, env)
