@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import socket
@@ -235,6 +236,7 @@ def plain_run(ws: Workspace, out: Path) -> tuple[float, float]:
 def overhead(ws: Workspace, repeats: int, log: Callable[[str], None]) -> tuple[dict[str, Any], list[dict]]:
     """Pipeline and plain script, interleaved; also each model's fit seconds from the pipeline runs."""
     pipeline, plain, cpu, stages, fits, loads = [], [], {"pipeline": [], "plain": []}, [], [], []
+    waits, scoring = [], []
     for rep in range(repeats):
         loads.append(load_average())
         seconds, cpu_seconds, records = pipeline_run(ws)
@@ -243,13 +245,15 @@ def overhead(ws: Workspace, repeats: int, log: Callable[[str], None]) -> tuple[d
         stages.append(report.stage_seconds(records))
         fits.append({m: json.loads((ws.repo / "models" / m / "meta.json").read_text())
                      for m in ws.params().train})
+        waits.append(sum(gpu_wait(meta) for meta in fits[-1].values()))
         plain_out = ws.base / f"plain-{rep}.json"
         seconds, cpu_seconds = plain_run(ws, plain_out)
         plain.append(seconds)
         cpu["plain"].append(cpu_seconds)
+        scoring.append(sum(r["score_seconds"] for r in json.loads(plain_out.read_text())["models"].values()))
         log(f"  run {rep + 1}/{repeats}: pipeline {pipeline[-1]:.1f} s ({cpu['pipeline'][-1]:.0f} CPU s), plain "
             f"{plain[-1]:.1f} s ({cpu['plain'][-1]:.0f} CPU s) (load {loads[-1]})")
-    summary = report.overhead_summary(pipeline, plain, stages)
+    summary = report.overhead_summary(pipeline, plain, stages, waits, scoring)
     summary["cpu_seconds"] = cpu
     summary["cpu_ratio"] = report.median(cpu["pipeline"]) / report.median(cpu["plain"])
     baseline = json.loads(plain_out.read_text())["models"]
@@ -257,6 +261,12 @@ def overhead(ws: Workspace, repeats: int, log: Callable[[str], None]) -> tuple[d
         (ws.repo / "reports/evaluate" / m / "metrics.json").read_text())) for m, r in baseline.items())
     summary["load_average"] = loads
     return summary, fits
+
+
+def gpu_wait(meta: dict[str, Any]) -> float:
+    """Seconds a train stage waited for a GPU worker before training on CPU (its placement note says so)."""
+    found = re.search(r"waited ([\d.]+) s", (meta.get("placement") or {}).get("note") or "")
+    return float(found.group(1)) if found else 0.0
 
 
 def same_metrics(plain: dict[str, dict], pipeline: dict[str, Any]) -> bool:

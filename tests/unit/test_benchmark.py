@@ -34,6 +34,10 @@ def test_summaries_and_verdicts():
                                        [{"a": 4.0, "b": 5.0}, {"a": 3.0, "b": 5.0}, {"a": 4.0, "b": 6.0}])
     assert overhead["ratio"] == pytest.approx(1.1) and overhead["stages"] == {"a": 4.0, "b": 5.0}
     assert overhead["between_stages_seconds"] == pytest.approx(2.0)
+    assert overhead["same_work_ratio"] == pytest.approx(10 / 9), "median of the per-run ratios"
+    split = report.overhead_summary([30.0], [10.0], [{"train@m": 15.0, "evaluate@m": 8.0, "report": 2.0}], [5.0], [1.0])
+    assert split["analysis_seconds"] == 10.0 and split["gpu_wait_seconds"] == 5.0
+    assert split["same_work_ratio"] == pytest.approx((30 - 10 - 5 + 1) / 10)
     scale = report.scale_summary([1, 4], [100, 400], [[record("a", 1.0, 300), record("b", 2.0, 500)],
                                                       [record("a", 8.0, 900), record("b", 2.0, 600)]], [3.0, 10.0])
     assert scale["stages"]["a"]["slope"] == pytest.approx(1.5) and scale["stages"]["b"]["slope"] == pytest.approx(0)
