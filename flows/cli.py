@@ -34,10 +34,14 @@ def peak_rss_mb() -> float:
 
 
 def record_stats(path: str, stage: str, argv: list[str], started: float, rss_start: float, code: int) -> None:
-    """Append one JSON line about this stage run to `path` (MLP_STAGE_STATS; the benchmark sets it). In a warm
-    runner's fork the peak includes the libraries shared with the runner, which `rss_start_mb` shows."""
+    """Append one JSON line about this stage run to `path` (MLP_STAGE_STATS; the benchmark sets it): wall and CPU
+    seconds, peak RSS, parent process. In a warm runner's fork the peak includes the libraries shared with the
+    runner, which `rss_start_mb` shows."""
+    cpu = sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF,
+                                                                        resource.RUSAGE_CHILDREN)))
     line = {"stage": stage, "argv": argv, "seconds": round(time.perf_counter() - started, 3),
-            "rss_start_mb": round(rss_start, 1), "peak_rss_mb": round(peak_rss_mb(), 1), "code": code}
+            "cpu_seconds": round(cpu, 3), "rss_start_mb": round(rss_start, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+            "ppid": os.getppid(), "code": code}
     with open(path, "a") as out:
         out.write(json.dumps(line) + "\n")
 

@@ -55,7 +55,8 @@ def run(params_path: Path) -> dict[str, dict]:
             for batch in ingest.evaluation_batches(cfg):
                 x, y = split_xy(parts[batch], spec)
                 metrics[batch] = {"rows": len(x), **score(estimator, x, y, spec)}
-            results[name] = {"fit_seconds": round(fit_seconds, 3), "metrics": metrics}
+            results[name] = {"fit_seconds": round(fit_seconds, 3),
+                             "score_seconds": round(time.perf_counter() - started - fit_seconds, 3), "metrics": metrics}
     return results
 
 

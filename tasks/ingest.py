@@ -51,12 +51,14 @@ def split(frame: pd.DataFrame, cfg: IngestConfig, seed: int) -> dict[str, pd.Dat
     """
     rng = np.random.default_rng(seed)
     parts: dict[int | None, pd.DataFrame] = {}
-    by_period = {p: g for p, g in frame.groupby(cfg.time_column, sort=True)} if cfg.time_column else {None: frame}
+    # row positions per period: each wanted period is copied out once (materialising every group and then
+    # resetting its index copied the data twice more; 4.4M rows peaked at 1.4 GiB)
+    rows = frame.groupby(cfg.time_column, sort=True).indices if cfg.time_column else {None: np.arange(len(frame))}
     for period in [cfg.reference_period, *cfg.current_periods]:
-        group = by_period[period]
+        group = frame.iloc[rows[period]]
         if cfg.sample_fraction < 1:
             group = group.sample(frac=cfg.sample_fraction, random_state=int(rng.integers(2**31)))
-        parts[period] = group.reset_index(drop=True)
+        parts[period] = _renumbered(group)
 
     reference = parts.pop(cfg.reference_period)
     stratify = None if cfg.problem_type == "regression" else reference[cfg.target]
@@ -67,9 +69,15 @@ def split(frame: pd.DataFrame, cfg: IngestConfig, seed: int) -> dict[str, pd.Dat
     train, valid = train_test_split(
         rest, test_size=cfg.validation_fraction, random_state=seed + 1, stratify=stratify
     )
-    out = {TRAIN: train, VALID: valid, HOLDOUT: holdout}
+    out = {TRAIN: _renumbered(train), VALID: _renumbered(valid), HOLDOUT: _renumbered(holdout)}
     out.update({batch_name(p): g for p, g in parts.items()})
-    return {name: part.reset_index(drop=True) for name, part in out.items()}
+    return out
+
+
+def _renumbered(part: pd.DataFrame) -> pd.DataFrame:
+    """`part` (a copy this module made) with a fresh 0..n-1 index, set in place: reset_index copies every column."""
+    part.index = pd.RangeIndex(len(part))
+    return part
 
 
 def evaluation_batches(cfg: IngestConfig) -> list[str]:

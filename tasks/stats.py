@@ -10,6 +10,7 @@ expect P(positive).
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -69,10 +70,27 @@ def brier(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return ((np.asarray(proba, dtype=float) - np.asarray(y_true)) ** 2)[idx].mean(axis=1)
 
 
+_LEVELS: dict[int, tuple[weakref.ref, int, np.ndarray]] = {}
+
+
+def _score_ranks(proba: np.ndarray) -> tuple[int, np.ndarray]:
+    """(number of distinct scores, each row's rank among them), sorted once per scores array: a bootstrap calls
+    the metric once per chunk of resamples with the same array, and chunks hold fewer resamples as rows grow, so
+    sorting on every call made n rows cost O(n^2 log n) (1.1M rows: ~330 sorts per batch). Keyed by the array
+    object, which metrics never modify; the entry goes when the array does."""
+    scores = np.asarray(proba, dtype=float)
+    cached = _LEVELS.get(id(scores))
+    if cached is not None and cached[0]() is scores:
+        return cached[1], cached[2]
+    levels, rank = np.unique(scores, return_inverse=True)
+    key = id(scores)
+    _LEVELS[key] = (weakref.ref(scores, lambda _: _LEVELS.pop(key, None)), len(levels), rank)
+    return len(levels), rank
+
+
 def roc_auc(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Mann-Whitney AUC (ties count one half) from per-resample counts of each distinct score; NaN for one class."""
-    levels, rank = np.unique(np.asarray(proba, dtype=float), return_inverse=True)
-    k = len(levels)
+    k, rank = _score_ranks(proba)
     key = rank + k * (np.asarray(y_true) == 1)  # negatives in cells [0, k), positives in [k, 2k)
     offsets = (np.arange(idx.shape[0]) * 2 * k)[:, None]
     counts = np.bincount((key[idx] + offsets).ravel(), minlength=idx.shape[0] * 2 * k).reshape(-1, 2, k)

@@ -13,6 +13,7 @@ def test_loglog_slope_reads_growth():
     assert report.loglog_slope(rows, [1.0, 2.0, 4.0]) == pytest.approx(0.5)
     assert report.loglog_slope(rows, [1.0, 16.0, 256.0]) == pytest.approx(2.0)
     assert report.loglog_slope([1_000], [1.0]) is None
+    assert report.loglog_slope(rows, [1.0, float("nan"), 4.0]) is None
 
 
 def test_stage_labels_carry_the_foreach_key():
@@ -24,7 +25,8 @@ def test_stage_labels_carry_the_foreach_key():
 
 
 def record(stage: str, seconds: float, peak: float) -> dict:
-    return {"stage": stage, "argv": [stage], "seconds": seconds, "peak_rss_mb": peak, "rss_start_mb": 50.0}
+    return {"stage": stage, "argv": [stage], "seconds": seconds, "cpu_seconds": seconds, "peak_rss_mb": peak,
+            "rss_start_mb": 50.0}
 
 
 def test_summaries_and_verdicts():
@@ -32,10 +34,15 @@ def test_summaries_and_verdicts():
                                        [{"a": 4.0, "b": 5.0}, {"a": 3.0, "b": 5.0}, {"a": 4.0, "b": 6.0}])
     assert overhead["ratio"] == pytest.approx(1.1) and overhead["stages"] == {"a": 4.0, "b": 5.0}
     assert overhead["between_stages_seconds"] == pytest.approx(2.0)
+    assert overhead["same_work_ratio"] == pytest.approx(10 / 9), "median of the per-run ratios"
+    split = report.overhead_summary([30.0], [10.0], [{"train@m": 15.0, "evaluate@m": 8.0, "report": 2.0}], [5.0], [1.0])
+    assert split["analysis_seconds"] == 10.0 and split["gpu_wait_seconds"] == 5.0
+    assert split["same_work_ratio"] == pytest.approx((30 - 10 - 5 + 1) / 10)
     scale = report.scale_summary([1, 4], [100, 400], [[record("a", 1.0, 300), record("b", 2.0, 500)],
                                                       [record("a", 8.0, 900), record("b", 2.0, 600)]], [3.0, 10.0])
     assert scale["stages"]["a"]["slope"] == pytest.approx(1.5) and scale["stages"]["b"]["slope"] == pytest.approx(0)
     assert scale["peak_rss_mb_at_largest"] == 900 and scale["peak_stage_at_largest"] == "a"
+    scale |= {"models": ["m"], "plain_seconds": [2.0, 10.0]}
     result = {"overhead": overhead, "scale": scale, "noop": {"median": 1.2},
               "stage_overhead": {"check": {"dvc": 1.4, "work": 0.1, "overhead": 1.3}},
               "gpu": {"available": False, "reason": "no GPU here"}}
@@ -44,6 +51,8 @@ def test_summaries_and_verdicts():
     assert verdicts["scale slope: a"] == "MISSED" and verdicts["scale slope: b"] == "ok"
     assert verdicts["no-op dvc repro (median)"] == "ok" and verdicts["per-stage overhead: check"] == "ok"
     assert verdicts["GPU vs CPU (XGBoost, Keras CNN)"] == "not run"
+    assert verdicts["orchestration overhead at x1 (m)"] == "MISSED"
+    assert verdicts["orchestration overhead at x4 (m)"] == "ok"
     text = report.text_table(report.figures(result))
     assert "<= 1.15 x" in text and "no GPU here" in text
     assert all(math.isfinite(r["value"]) for r in report.figure_records(report.figures(result)) if r["value"])
