@@ -207,28 +207,41 @@ def up(workers: list[str], port: int | None = None) -> dict[str, float]:
 
 
 def start_server(port: int | None = None, wait: float = 60.0) -> str:
-    """Start a Prefect server on 127.0.0.1 in its own session unless one already answers; return its API URL."""
+    """Start a Prefect server on 127.0.0.1 in its own session unless one already answers; return its API URL.
+
+    A server this checkout started that is still coming up, or too busy to answer a health check at once, is waited
+    for rather than started twice (a second one could not bind the port, and would orphan the first's PID file).
+    """
     url = local_api_url(port)
     if healthy(url):
         return url
     home = state_dir()
     home.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    apply_env_defaults(env)
-    env.pop("PREFECT_API_URL", None)
-    port = int(url.rsplit(":", 1)[1].split("/")[0])
-    with open(home / "server.log", "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-        )
-    _pid_file("server").write_text(json.dumps({"pid": process.pid, "url": url}))
+    process = None
+    if running("server"):
+        recorded = json.loads(_pid_file("server").read_text()).get("url")
+        if recorded != url:
+            raise RuntimeError(f"this checkout's Prefect server runs at {recorded}, not {url}; stop it first "
+                               "(python -m flows.stack down)")
+    else:
+        env = dict(os.environ)
+        apply_env_defaults(env)
+        env.pop("PREFECT_API_URL", None)
+        with open(home / "server.log", "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",
+                 url.rsplit(":", 1)[1].split("/")[0]],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+            )
+        _pid_file("server").write_text(json.dumps({"pid": process.pid, "url": url}))
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if healthy(url, timeout=0.5):
+        if healthy(url, timeout=2.0):
             return url
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise RuntimeError(f"Prefect server exited with code {process.returncode}; see {home / 'server.log'}")
+        if process is None and not running("server"):
+            raise RuntimeError(f"this checkout's Prefect server exited; see {home / 'server.log'}")
         time.sleep(0.2)
     raise RuntimeError(f"Prefect server did not become healthy at {url} within {wait:.0f} s; see {home / 'server.log'}")
 
@@ -292,7 +305,7 @@ def resolve_api(env: dict[str, str] | os._Environ = os.environ) -> str | None:
     """
     url = env.get("PREFECT_API_URL")
     if url:
-        if healthy(url):
+        if healthy(url, timeout=3.0):  # a refused connection fails at once; a busy server gets a few seconds
             return url
         print(f"warning: Prefect server at {url} is not answering; this stage runs on a temporary local API "
               "and its flow run will not appear in that server's UI", file=sys.stderr)

@@ -10,6 +10,35 @@ import pytest
 from tasks.config import load_params
 
 ROOT = Path(__file__).resolve().parent.parent
+SMALL_MODELS = ("employment-logreg", "employment-forest", "employment-xgboost")
+
+
+def copy_repo(work: Path) -> Path:
+    """The working tree's tracked and unignored files copied to `work` (tests run the pipeline there)."""
+    import shutil
+    import subprocess
+
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, work / name)
+    return work
+
+
+def small_params(params: dict) -> dict:
+    """The default problem only, on a 5% sample, with three small models and a 150-user MovieLens sample."""
+    for section in ("ingest", "validate", "featurize"):
+        params[section] = {"employment": params[section]["employment"]}
+    params["train"] = {name: params["train"][name] for name in SMALL_MODELS}
+    params["ingest"]["employment"]["sample_fraction"] = 0.05
+    params["recommend"]["data"]["sample_users"] = 150
+    params["recommend"]["ranker"]["n_estimators"] = 50
+    for model in params["train"].values():
+        if "n_estimators" in model["hyperparameters"]:
+            model["hyperparameters"]["n_estimators"] = 40
+    return params
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import copy_repo, small_params
 
 
 def free_port() -> int:
@@ -38,19 +37,8 @@ def repo(tmp_path_factory):
     """A committed copy of the working tree (tracked and unignored files), with a 5% sample and its own server."""
     base = tmp_path_factory.mktemp("e2e")
     work = base / "repo"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                           check=True).stdout.decode().split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, work / name)
-    params = yaml.safe_load((work / "params.yaml").read_text())
-    params["ingest"]["employment"]["sample_fraction"] = 0.05
-    params["recommend"]["data"]["sample_users"] = 150
-    params["recommend"]["ranker"]["n_estimators"] = 50
-    for model in params["train"].values():
-        if "n_estimators" in model["hyperparameters"]:
-            model["hyperparameters"]["n_estimators"] = 40
+    copy_repo(work)
+    params = small_params(yaml.safe_load((work / "params.yaml").read_text()))
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PREFECT_HOME": str(base / "prefect-home"), "MLP_PREFECT_PORT": str(free_port()),

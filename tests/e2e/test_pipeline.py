@@ -9,12 +9,13 @@ import urllib.request
 import pytest
 import yaml
 
+from tests.conftest import SMALL_MODELS
 from tests.e2e.conftest import run, stages_run
 
 pytestmark = pytest.mark.e2e
 STAGES = {"check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion", "report",
           "recommend"}
-MODELS = ("employment-logreg", "employment-forest", "employment-xgboost")
+MODELS = SMALL_MODELS
 
 
 def api_post(api: str, path: str, body: dict) -> list[dict]:

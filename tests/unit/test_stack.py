@@ -3,6 +3,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import yaml
 
 from flows import stack
@@ -53,3 +54,22 @@ def test_stop_kills_a_worker_that_ignores_sigterm_and_its_flow_run_processes(tmp
         time.sleep(0.1)
     assert not alive(child) and time.monotonic() - started < 10
     assert stack.running("worker-x") is None and not (tmp_path / "worker-x.pid").exists()
+
+
+def test_a_recorded_server_that_is_slow_to_answer_is_waited_for_not_started_twice(tmp_path, monkeypatch):
+    """Under load a health check can time out; starting a second server would orphan the first one's PID."""
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    port = stack.DEFAULT_PORT + 1  # nothing needs to listen: the recorded "server" is a sleeping process
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        record = {"pid": sleeper.pid, "url": stack.local_api_url(port)}
+        (tmp_path / "server.pid").write_text(json.dumps(record))
+        answers = [False, False, True]
+        monkeypatch.setattr(stack, "healthy", lambda url, timeout=1.0: bool(answers) and answers.pop(0))
+        assert stack.start_server(port, wait=10) == record["url"]
+        assert json.loads((tmp_path / "server.pid").read_text()) == record, "no second server was started"
+        with pytest.raises(RuntimeError, match="stop it first"):
+            stack.start_server(port + 1, wait=1)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
