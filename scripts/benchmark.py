@@ -331,7 +331,7 @@ def families(ws: Workspace, fits: list[dict[str, dict]], repeats: int) -> list[d
     import pandas as pd
 
     from tasks.featurize import FeatureSpec
-    from tasks.metrics import predictions
+    from tasks.metrics import model_output
     from tasks.train import load_model, split_xy
 
     rows = []
@@ -344,7 +344,7 @@ def families(ws: Workspace, fits: list[dict[str, dict]], repeats: int) -> list[d
         batches = json.loads((data / "meta.json").read_text())["evaluation_batches"]
         x, _ = split_xy(pd.concat([pd.read_parquet(data / f"{b}.parquet") for b in batches], ignore_index=True), spec)
         model = load_model(ws.repo / "models" / name)
-        seconds = report.median([timed(predictions, model.pipeline, x, spec) for _ in range(repeats)])
+        seconds = report.median([timed(model_output, model.pipeline, x, spec) for _ in range(repeats)])
         rows.append({"model": name, "family": meta["family"], "train_rows": meta["train_rows"],
                      "fit_seconds": report.median([f[name]["fit_seconds"] for f in fits]),
                      "validation_roc_auc": meta["validation"].get("roc_auc"), "scored_rows": len(x),
@@ -479,23 +479,28 @@ def main(argv: list[str] | None = None) -> int:
         log(f"benchmark in {ws.repo} (load average {load_average()})")
         result["server_start_seconds"] = warm_up(ws)
         fits: list[dict] = []
-        if "overhead" not in skip:
-            log("1. orchestration overhead")
-            result["overhead"], fits = overhead(ws, args.repeats, log)
-        if "families" not in skip and fits:
-            log("4. model families")
-            result["families"] = families(ws, fits, args.repeats)
-        if "stages" not in skip:
-            log("2. per-stage overhead")
-            result["stage_overhead"] = stage_overhead(ws, args.repeats)
-        if "noop" not in skip:
-            log("2. no-op dvc repro")
-            result["noop"] = noop(ws, args.repeats)
-        if "gpu" not in skip:
-            result["gpu"] = gpu(ws, log)
-        if "scale" not in skip:
-            log(f"3. scale curve: x{', x'.join(map(str, factors))}")
-            result["scale"] = scale(ws, factors, args.scale_models.split(","), log)
+        sections: list[tuple[str, str, Callable[[], Any]]] = [
+            ("overhead", "1. orchestration overhead", lambda: overhead(ws, args.repeats, log)),
+            ("families", "4. model families", lambda: families(ws, fits, args.repeats)),
+            ("stages", "2. per-stage overhead", lambda: stage_overhead(ws, args.repeats)),
+            ("noop", "2. no-op dvc repro", lambda: noop(ws, args.repeats)),
+            ("gpu", "5. GPU against CPU", lambda: gpu(ws, log)),
+            ("scale", f"3. scale curve: x{', x'.join(map(str, factors))}",
+             lambda: scale(ws, factors, args.scale_models.split(","), log)),
+        ]
+        for name, title, measure in sections:
+            if name in skip or (name == "families" and not fits):
+                continue
+            log(title)
+            try:
+                value = measure()
+            except Exception as exc:  # one failing section must not lose the others' measurements
+                log(f"  failed: {type(exc).__name__}: {exc}")
+                result.setdefault("errors", {})[name] = f"{type(exc).__name__}: {exc}"
+                continue
+            if name == "overhead":
+                value, fits = value
+            result[{"stages": "stage_overhead"}.get(name, name)] = value
     finally:
         result["machine"]["load average at end (1/5/15 min)"] = load_average()
         result["total_seconds"] = round(time.perf_counter() - started, 1)
@@ -503,12 +508,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     write_outputs(result, args.out)
+    for name, error in (result.get("errors") or {}).items():
+        log(f"section {name} failed: {error}")
     log("\n" + report.text_table(report.figures(result)))
     log(f"\nload average: start {result['machine']['load average at start (1/5/15 min)']}, end "
         f"{result['machine']['load average at end (1/5/15 min)']}; {result['total_seconds']:.0f} s in all")
     log(f"written: {args.out / 'benchmarks.json'}, {args.out / 'benchmarks.html'}"
         + (f"; copy kept at {ws.repo}" if args.keep else ""))
-    return 0
+    return 1 if result.get("errors") else 0
 
 
 def write_outputs(result: dict[str, Any], out: Path) -> None:
