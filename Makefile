@@ -11,7 +11,7 @@ export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test setup lock repro push server stop lint
+.PHONY: run test setup lock repro push server stop lint up down status deploy
 
 run: setup repro push  ## the main job: full default pipeline, outputs pushed to the DVC remote
 
@@ -40,6 +40,18 @@ server: setup  ## start (or reuse) the local Prefect server; UI at http://127.0.
 
 stop:  ## stop the Prefect server and warm stage runners started from this checkout
 	@test -x $(BIN)/python && $(BIN)/python -m flows.stack stop || true
+
+up: setup  ## the local stack: Prefect server, `cpu` and `gpu` work pools and workers, deployments from prefect.yaml
+	$(BIN)/python -m flows.stack up
+
+down:  ## stop everything `make up` started (workers, server, warm runners), by PID
+	@test -x $(BIN)/python && $(BIN)/python -m flows.stack down || true
+
+status:  ## server health, processes started from this checkout, workers per pool
+	@$(BIN)/python -m flows.stack status
+
+deploy: setup  ## re-apply every deployment in prefect.yaml (resets schedules edited in the UI)
+	$(BIN)/python -m flows.stack deploy --all
 
 lint: setup
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ from tasks.errors import PipelineError
 from tasks.io import read_json
 
 log = logging.getLogger("mlplatform")
+log.setLevel(logging.INFO)  # Prefect's root logger is at WARNING: the project's INFO lines would be dropped
 
 # Tasks pass frames in memory within one process; hashing them for Prefect's cache would cost more than the work.
 stage_task = task(cache_policy=NO_CACHE)

@@ -1,4 +1,5 @@
-"""The local Prefect server: environment defaults, start on demand, health checks, stop by PID.
+"""The local stack: a Prefect server and the `cpu` and `gpu` process workers; environment defaults, start on
+demand, health checks, stop by PID (each process in its own session, stopped with its process group).
 
 Standard library only, so the stage launcher can decide where flow runs are recorded before paying for any
 heavy import.
@@ -8,16 +9,41 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "DVC_NO_ANALYTICS": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 DEFAULT_PORT = 4200
+POOLS = ("cpu", "gpu")
+# Workers heartbeat often enough that a dead one is noticed in 30 s and poll for runs every few seconds; the flow
+# runs they start send a heartbeat every 30 s (Prefect's minimum), which ZOMBIE_AUTOMATION watches.
+WORKER_DEFAULTS = {"PREFECT_WORKER_HEARTBEAT_SECONDS": "10", "PREFECT_WORKER_QUERY_SECONDS": "3",
+                   "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30"}
+# Prefect's recipe for runs whose infrastructure vanished (a worker host killed): no heartbeat or final state
+# within 90 s of a heartbeat marks the run Crashed, so it does not stay Running in the UI.
+ZOMBIE_AUTOMATION = {
+    "name": "crash flow runs whose heartbeats stopped",
+    "description": "Created by `python -m flows.stack up` (Prefect's zombie flow run recipe).",
+    "enabled": True,
+    "trigger": {
+        "type": "event", "posture": "Proactive", "threshold": 1, "within": 90,
+        "match": {"prefect.resource.id": ["prefect.flow-run.*"]}, "match_related": {},
+        "after": ["prefect.flow-run.heartbeat"],
+        "expect": ["prefect.flow-run.heartbeat", "prefect.flow-run.Completed", "prefect.flow-run.Failed",
+                   "prefect.flow-run.Cancelled", "prefect.flow-run.Crashed"],
+        "for_each": ["prefect.resource.id"],
+    },
+    "actions": [{"type": "change-flow-run-state", "state": "CRASHED",
+                 "message": "No heartbeat for 90 s: the process running this flow is gone."}],
+}
 
 
 def state_dir() -> Path:
@@ -52,6 +78,134 @@ def _pid_file(name: str) -> Path:
     return state_dir() / f"{name}.pid"
 
 
+def running(name: str) -> int | None:
+    """PID of a process this module started and recorded as `name`, if it is still alive."""
+    try:
+        pid = json.loads(_pid_file(name).read_text())["pid"]
+        os.kill(pid, 0)
+    except (FileNotFoundError, ProcessLookupError, ValueError, KeyError):
+        return None
+    return pid
+
+
+def _api(url: str, path: str, body: dict | None = None, method: str = "POST") -> object:
+    request = urllib.request.Request(f"{url.rstrip('/')}/{path}", data=json.dumps(body or {}).encode(),
+                                     headers={"Content-Type": "application/json"}, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def ensure_pools(url: str, pools: tuple[str, ...] = POOLS) -> None:
+    """Create the process work pools that do not exist; the first worker fills in its default job template."""
+    for pool in pools:
+        try:
+            _api(url, "work_pools/", {"name": pool, "type": "process", "base_job_template": {}})
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:  # 409: it exists already
+                raise
+
+
+def ensure_zombie_automation(url: str) -> None:
+    """Register ZOMBIE_AUTOMATION unless an automation of that name exists."""
+    if not any(a["name"] == ZOMBIE_AUTOMATION["name"] for a in _api(url, "automations/filter")):
+        _api(url, "automations/", ZOMBIE_AUTOMATION)
+
+
+def pool_workers(url: str, pool: str) -> list[dict]:
+    """The workers registered in `pool` ([] if there is no such pool)."""
+    try:
+        return _api(url, f"work_pools/{pool}/workers/filter")
+    except urllib.error.HTTPError:
+        return []
+
+
+def worker_env(url: str) -> dict[str, str]:
+    """A worker's environment: the API, this checkout as the working copy its flow runs use (prefect.yaml's pull
+    step reads MLP_ROOT), this interpreter's bin directory first on PATH (dvc, python)."""
+    env = dict(os.environ)
+    apply_env_defaults(env)
+    for key, value in WORKER_DEFAULTS.items():
+        env.setdefault(key, value)
+    env["PREFECT_API_URL"] = url
+    env["MLP_ROOT"] = str(ROOT)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def start_worker(pool: str, url: str) -> int:
+    """Start a process worker for `pool` in its own session (unless one from this checkout runs); return its PID."""
+    name = f"worker-{pool}"
+    pid = running(name)
+    if pid:
+        return pid
+    home = state_dir()
+    home.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process",
+               "--name", f"{pool}-{socket.gethostname()}"]
+    with open(home / f"{name}.log", "ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=worker_env(url), start_new_session=True)
+    _pid_file(name).write_text(json.dumps({"pid": process.pid, "pool": pool, "url": url}))
+    return process.pid
+
+
+def wait_for_workers(url: str, pools: list[str], wait: float = 60.0) -> None:
+    """Until every pool has a worker whose status is ONLINE (it has sent its first heartbeat)."""
+    hostname = socket.gethostname()
+    deadline = time.monotonic() + wait
+    pending = list(pools)
+    while pending:
+        pending = [p for p in pending if not any(w["name"] == f"{p}-{hostname}" and w["status"] == "ONLINE"
+                                                 for w in pool_workers(url, p))]
+        for pool in pending:
+            if not running(f"worker-{pool}"):
+                raise RuntimeError(f"the {pool} worker exited; see {state_dir() / f'worker-{pool}.log'}")
+        if pending and time.monotonic() > deadline:
+            raise RuntimeError(f"worker(s) {pending} not online within {wait:.0f} s; see {state_dir()}/worker-*.log")
+        time.sleep(0.5)
+
+
+def declared_deployments(path: Path = ROOT / "prefect.yaml") -> list[str]:
+    """Deployment names in prefect.yaml (entries written `  - name: NAME` under `deployments:`)."""
+    _, _, entries = path.read_text().partition("\ndeployments:\n")
+    return re.findall(r"^  - name: *([\w.-]+)", entries, flags=re.MULTILINE)
+
+
+def deploy(url: str, force: bool = False) -> list[str]:
+    """`prefect deploy` for the deployments in prefect.yaml that the server lacks (all with `force`), so that a
+    schedule edited in the UI survives `up`. `prefect deploy` imports every flow: several seconds."""
+    names = declared_deployments()
+    if not force:
+        present = {d["name"] for d in _api(url, "deployments/filter", {"deployments": {"name": {"any_": names}}})}
+        names = [name for name in names if name not in present]
+    if names:
+        result = subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", "deploy",
+                                 *(f"--name={name}" for name in names)], cwd=ROOT, env=worker_env(url),
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"prefect deploy failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return names
+
+
+def up(workers: list[str], port: int | None = None) -> dict[str, float]:
+    """Server (this checkout's, or the one PREFECT_API_URL names), work pools, deployments, workers; timings."""
+    started = time.monotonic()
+    url = os.environ.get("PREFECT_API_URL") or start_server(port)
+    if not healthy(url):
+        raise RuntimeError(f"Prefect server at {url} is not answering")
+    timings = {"server": time.monotonic() - started}
+    ensure_pools(url)
+    ensure_zombie_automation(url)
+    for pool in workers:
+        start_worker(pool, url)
+    deployed = deploy(url)
+    print(f"deployed: {', '.join(deployed)}" if deployed else "deployments: all present")
+    timings["deployments"] = time.monotonic() - started
+    wait_for_workers(url, workers)
+    timings["workers"] = time.monotonic() - started
+    return timings
+
+
 def start_server(port: int | None = None, wait: float = 60.0) -> str:
     """Start a Prefect server on 127.0.0.1 in its own session unless one already answers; return its API URL."""
     url = local_api_url(port)
@@ -79,29 +233,53 @@ def start_server(port: int | None = None, wait: float = 60.0) -> str:
     raise RuntimeError(f"Prefect server did not become healthy at {url} within {wait:.0f} s; see {home / 'server.log'}")
 
 
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid` (a worker's flow-run processes run in sessions of their own)."""
+    try:
+        found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except OSError:
+        return []
+    return [int(p) for p in found.split()]
+
+
 def stop(name: str = "server", timeout: float = 15.0) -> bool:
-    """Stop a process this module started (its whole process group), by the PID it recorded."""
+    """Stop a process this module started, by the PID it recorded: its process group and those of its children
+    (a worker's flow runs, which then end Crashed), SIGTERM first, SIGKILL after `timeout` (a Prefect worker can
+    ignore SIGTERM, notably while its server is down)."""
     pid_file = _pid_file(name)
     if not pid_file.exists():
         return False
     pid = json.loads(pid_file.read_text())["pid"]
-    try:
-        os.killpg(pid, signal.SIGTERM)
+    groups = [pid, *_children(pid)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for group in groups:
+            try:
+                os.killpg(group, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            os.killpg(pid, 0)
+        while groups and time.monotonic() < deadline:
+            groups = [g for g in groups if _group_alive(g)]
             time.sleep(0.1)
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        if not groups:
+            break
     pid_file.unlink(missing_ok=True)
     return True
 
 
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
 def stop_all() -> list[str]:
-    """Stop the server and every warm runner recorded in this checkout's state directory."""
-    names = sorted(p.stem for p in state_dir().glob("*.pid"))
-    return [name for name in names if stop(name)]
+    """Stop the workers, then the server, then every warm runner recorded in this checkout's state directory."""
+    order = {"worker": 0, "server": 1}
+    names = sorted((p.stem for p in state_dir().glob("*.pid")), key=lambda n: (order.get(n.split("-")[0], 2), n))
+    return [name for name in names if stop(name, timeout=5.0 if name.startswith("worker-") else 15.0)]
 
 
 def resolve_api(env: dict[str, str] | os._Environ = os.environ) -> str | None:
@@ -130,22 +308,52 @@ def resolve_api(env: dict[str, str] | os._Environ = os.environ) -> str | None:
     return env["PREFECT_API_URL"]
 
 
+def status() -> list[str]:
+    """One line for the server and one per process this checkout started, with each pool's workers."""
+    url = os.environ.get("PREFECT_API_URL") or local_api_url()
+    up_ = healthy(url)
+    lines = [f"server {url}: {'healthy' if up_ else 'not answering'}"]
+    for pid_file in sorted(state_dir().glob("*.pid")):
+        pid = running(pid_file.stem)
+        lines.append(f"{pid_file.stem}: {f'running (pid {pid})' if pid else 'not running'}")
+    if up_:
+        for pool in POOLS:
+            workers = ", ".join(f"{w['name']} {w['status']}" for w in pool_workers(url, pool)) or "no workers"
+            lines.append(f"pool {pool}: {workers}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m flows.stack {start,stop,status}`: manage this checkout's Prefect server."""
+    """`python -m flows.stack ACTION`: manage this checkout's Prefect server and workers.
+
+    up: server, work pools, deployments missing from the server, workers; down: stop what `up` started (or the
+    named processes); status; deploy [--all]: re-apply prefect.yaml; start/stop: the server alone / everything.
+    """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m flows.stack", description=main.__doc__)
-    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser = argparse.ArgumentParser(prog="python -m flows.stack", description=main.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["up", "down", "status", "deploy", "start", "stop"])
+    parser.add_argument("names", nargs="*", help="down: processes to stop (e.g. worker-gpu); default all")
+    parser.add_argument("--workers", default=",".join(POOLS), help="up: pools to start workers for (%(default)s)")
+    parser.add_argument("--all", action="store_true", help="deploy: re-apply every deployment, schedules included")
     args = parser.parse_args(argv)
     apply_env_defaults()
-    if args.action == "start":
+    if args.action == "up":
+        timings = up([p for p in args.workers.split(",") if p])
+        print("\n".join(status()))
+        print("ready in " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    elif args.action == "start":
         print(f"Prefect server: {start_server()} (UI at {local_api_url().removesuffix('/api')})")
-    elif args.action == "stop":
-        stopped = stop_all()
+    elif args.action in ("down", "stop"):
+        stopped = [n for n in args.names if stop(n, timeout=5.0)] if args.names else stop_all()
         print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    elif args.action == "deploy":
+        url = os.environ.get("PREFECT_API_URL") or start_server()
+        ensure_pools(url)
+        print(f"deployed: {', '.join(deploy(url, force=args.all)) or 'nothing'}")
     else:
-        url = local_api_url()
-        print(f"{url}: {'healthy' if healthy(url) else 'not answering'}")
+        print("\n".join(status()))
     return 0
 
 

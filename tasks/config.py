@@ -63,8 +63,10 @@ class ValidateConfig(_Strict):
 
 
 class FeaturizeConfig(_Strict):
-    """Column roles; anything not listed (besides target, id and time) is rejected as unexpected."""
+    """Column roles. Columns given no role are dropped (and listed in the spec), unless `infer` is on: then
+    numeric dtypes become numeric features and everything else categorical."""
 
+    infer: bool = False
     numeric: list[str] = []
     ordinal: list[str] = []
     categorical: list[str] = []
@@ -167,6 +169,35 @@ class ReportConfig(_Strict):
     title: str = "ML platform reports"
 
 
+class GpuConfig(_Strict):
+    """Where GPU-capable families train: a `gpu` work pool when a worker is alive there, else here on CPU."""
+
+    routing: bool = Field(default=True, description="false: every family trains in the stage process on CPU")
+    pool: str = Field(default="gpu", description="work pool served by workers on CUDA hosts")
+    deployment: str = Field(default="train-gpu/train-gpu", description="flow/deployment run on that pool")
+    wait_seconds: float = Field(default=20, ge=0, description="bound on waiting for a live worker to take the run")
+    slots: int = Field(default=1, ge=1, description="global concurrency limit named after the pool: runs per GPU")
+    retries: int = Field(default=1, ge=0, description="resubmissions after a GPU run crashed, before CPU")
+
+
+class RetrainConfig(_Strict):
+    """The `retrain` deployment; its schedule lives in prefect.yaml (and the UI)."""
+
+    lock_wait_seconds: float = Field(default=600, ge=0, description="a second run in this working copy waits")
+    push_retries: int = Field(default=3, ge=0)
+    retry_delay_seconds: float = Field(default=10, ge=0)
+
+
+class DriftCheckConfig(_Strict):
+    """The `drift-check` deployment: newest batch vs the training split, scored by the champion."""
+
+    max_share_drifted: float = Field(default=0.5, ge=0, le=1)
+    fail_on_target_drift: bool = False
+    fail_on_prediction_drift: bool = True
+    max_rows: int = Field(default=5000, ge=100)
+    trigger_retrain: bool = True
+
+
 class Params(_Strict):
     seed: int
     ingest: dict[str, IngestConfig]
@@ -179,6 +210,9 @@ class Params(_Strict):
     champion: ChampionConfig = ChampionConfig()
     report: ReportConfig = ReportConfig()
     recommend: RecommendConfig | None = Field(default=None, description="MovieLens recommendation and ranking")
+    gpu: GpuConfig = GpuConfig()
+    retrain: RetrainConfig = RetrainConfig()
+    drift_check: DriftCheckConfig = DriftCheckConfig()
 
     @model_validator(mode="after")
     def _problems_consistent(self) -> Params:

@@ -65,20 +65,28 @@ def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, 
             raise DataError(f"{source}: column {column!r} is declared numeric/ordinal but holds non-numeric "
                             f"values, e.g. {values[bad].astype(str).unique()[:3].tolist()}")
     reserved = {ingest.target, ingest.time_column, ingest.id_column}
-    dropped = sorted(str(c) for c in train.columns if c not in declared and c not in reserved)
+    unlisted = [c for c in train.columns if c not in declared and c not in reserved]
+    inferred_numeric, inferred_categorical = [], []
+    if cfg.infer:
+        inferred_numeric = [c for c in unlisted if pd.api.types.is_numeric_dtype(train[c])
+                            and not pd.api.types.is_bool_dtype(train[c])]
+        inferred_categorical = [c for c in unlisted if c not in inferred_numeric]
+        unlisted = []
+    dropped = sorted(str(c) for c in unlisted)
     classes: list = []
     if ingest.problem_type != "regression":
         classes = sorted(pd.unique(train[ingest.target]).tolist())
         if len(classes) < 2:
             raise DataError(f"{source}: target {ingest.target!r} has a single class {classes}; "
                             "a classifier needs at least two")
-    categories = {c: sorted(train[c].dropna().astype(str).unique().tolist()) for c in cfg.categorical}
+    categories = {c: sorted(train[c].dropna().astype(str).unique().tolist())
+                  for c in [*cfg.categorical, *inferred_categorical]}
     return FeatureSpec(
         problem_type=ingest.problem_type,
         target=ingest.target,
-        numeric=list(cfg.numeric),
+        numeric=[*cfg.numeric, *inferred_numeric],
         ordinal=list(cfg.ordinal),
-        categorical=list(cfg.categorical),
+        categorical=[*cfg.categorical, *inferred_categorical],
         text=list(cfg.text),
         sensitive=list(cfg.sensitive),
         classes=classes,

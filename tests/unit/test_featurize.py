@@ -29,3 +29,12 @@ def test_bad_training_data_is_named(acs_sample, params, mutate, cfg_update, mess
     cfg = FeaturizeConfig(**{**params.featurize["employment"].model_dump(), **cfg_update})
     with pytest.raises(DataError, match=message):
         build_spec(mutate(acs_sample), params.ingest["employment"], cfg, "train.parquet")
+
+
+def test_infer_gives_unlisted_columns_a_role_by_dtype(acs_sample, params):
+    frame = acs_sample.assign(income=1.5, region="north")
+    cfg = FeaturizeConfig(infer=True, numeric=["AGEP"], categorical=["SEX"])
+    spec = build_spec(frame, params.ingest["employment"], cfg, "train.parquet")
+    assert "income" in spec.numeric and "region" in spec.categorical and "MAR" in spec.categorical
+    assert spec.numeric[0] == "AGEP" and "employed" not in spec.features and "id" not in spec.features
+    assert spec.dropped == []

@@ -1,0 +1,310 @@
+"""Operations on a real stack: `python -m flows.stack up` (Prefect server, `cpu` and `gpu` process workers,
+deployments from prefect.yaml) in a temporary copy of the repo with a 5% sample; everything is checked through the
+Prefect API and stopped by PID (process groups) at the end. The GPU family is the real XGBoost family with
+device="cuda", which on a host without a GPU trains on CPU and must say so in its metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from flows.featurize import SPEC_FILE
+from tasks.featurize import FeatureSpec
+from tasks.lock import exclusive
+from tasks.metrics import score
+from tasks.train import load_model, split_xy
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+HOST = socket.gethostname()
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+GPU_WAIT = 6  # gpu.wait_seconds in the copy
+TRAIN_XGB = ["-m", "flows", "train", "--model", "employment-xgboost", "--data", "data/interim/employment",
+             "--features", "data/features/employment"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    work: Path
+    env: dict[str, str]
+    api: str
+    up_seconds: float
+
+    def run(self, *args: str, check: bool = True, env: dict | None = None, timeout: float = 600):
+        result = subprocess.run([sys.executable, *args], cwd=self.work, env=env or self.env, capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def call(self, path: str, body: dict | None = None, method: str = "POST"):
+        data = None if method == "GET" else json.dumps(body or {}).encode()
+        request = urllib.request.Request(f"{self.api}/{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def deployment(self, flow: str, name: str) -> dict:
+        return self.call(f"deployments/name/{flow}/{name}", method="GET")
+
+    def start(self, flow: str, name: str, parameters: dict | None = None) -> str:
+        deployment = self.deployment(flow, name)
+        return self.call(f"deployments/{deployment['id']}/create_flow_run", {"parameters": parameters or {}})["id"]
+
+    def flow_run(self, run_id: str) -> dict:
+        return self.call(f"flow_runs/{run_id}", method="GET")
+
+    def wait(self, run_id: str, timeout: float = 600, until=lambda run: run["state_type"] in TERMINAL) -> dict:
+        deadline = time.monotonic() + timeout
+        while not until(run := self.flow_run(run_id)):
+            assert time.monotonic() < deadline, f"flow run {run['name']} still {run['state_type']}"
+            time.sleep(1)
+        return run
+
+    def runs_of(self, flow: str, since: datetime | None = None) -> list[dict]:
+        body = {"flows": {"name": {"any_": [flow]}}, "sort": "EXPECTED_START_TIME_ASC", "limit": 200}
+        if since:
+            body["flow_runs"] = {"expected_start_time": {"after_": since.isoformat()}}
+        return self.call("flow_runs/filter", body)
+
+    def artifacts(self, key: str, flow_run_id: str) -> list[dict]:
+        return self.call("artifacts/filter", {"artifacts": {"key": {"any_": [key]},
+                                                            "flow_run_id": {"any_": [flow_run_id]}}})
+
+    def task_runs(self, flow_run_id: str) -> list[dict]:
+        return self.call("task_runs/filter", {"flow_runs": {"id": {"any_": [flow_run_id]}}})
+
+    def pid(self, name: str) -> int:
+        return json.loads((Path(self.env["PREFECT_HOME"]) / f"{name}.pid").read_text())["pid"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    base = tmp_path_factory.mktemp("ops")
+    work = base / "repo"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, work / name)
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["ingest"]["employment"]["sample_fraction"] = 0.05
+    params["validate"]["employment"]["min_rows"] = 100
+    for model in params["train"].values():
+        if "n_estimators" in model["hyperparameters"]:
+            model["hyperparameters"]["n_estimators"] = 40
+    params["gpu"]["wait_seconds"] = GPU_WAIT
+    params["retrain"].update(retry_delay_seconds=2, push_retries=2)
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    port = free_port()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PREFECT_HOME": str(base / "prefect-home"), "MLP_PREFECT_PORT": str(port), "MLP_RUNNER_IDLE": "120",
+           "PREFECT_WORKER_HEARTBEAT_SECONDS": "4", "PREFECT_WORKER_QUERY_SECONDS": "1",
+           "DVC_NO_ANALYTICS": "1", "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
+        subprocess.run(cmd, cwd=work, env=env, check=True, capture_output=True)
+    ops = Stack(work, env, f"http://127.0.0.1:{port}/api", 0.0)
+    started = time.monotonic()
+    try:
+        ops.run("-m", "flows.stack", "up")
+        ops.up_seconds = time.monotonic() - started
+        yield ops
+    finally:
+        ops.run("-m", "flows.stack", "down", check=False)
+
+
+def test_up_starts_the_server_both_workers_and_the_deployments(stack):
+    print(f"stack up: {stack.up_seconds:.1f} s")
+    for pool in ("cpu", "gpu"):
+        workers = stack.call(f"work_pools/{pool}/workers/filter")
+        assert [w["status"] for w in workers if w["name"] == f"{pool}-{HOST}"] == ["ONLINE"]
+        assert stack.call(f"work_pools/{pool}", method="GET")["type"] == "process"
+    retrain = stack.deployment("retrain", "retrain")
+    assert retrain["work_pool_name"] == "cpu"
+    assert [(s["schedule"]["cron"], s["active"]) for s in retrain["schedules"]] == [("0 2 * * *", True)]
+    assert stack.deployment("drift-check", "drift-check")["work_pool_name"] == "cpu"
+    assert stack.deployment("train-gpu", "train-gpu")["work_pool_name"] == "gpu"
+    [zombies] = [a for a in stack.call("automations/filter") if a["name"].startswith("crash flow runs")]
+    assert zombies["enabled"] and zombies["actions"][0]["state"] == "CRASHED"
+    pids = (stack.pid("server"), stack.pid("worker-cpu"), stack.pid("worker-gpu"))
+    again = stack.run("-m", "flows.stack", "up").stdout
+    assert "deployments: all present" in again, "a second `up` keeps deployments (and UI schedule edits) as they are"
+    assert (stack.pid("server"), stack.pid("worker-cpu"), stack.pid("worker-gpu")) == pids
+
+
+def test_retrain_trains_gpu_families_on_the_gpu_worker_and_pushes_a_new_model_version(stack):
+    since = datetime.now(UTC)
+    run = stack.wait(stack.start("retrain", "retrain"), timeout=900)
+    assert run["state_type"] == "COMPLETED", run["state"]["message"]
+
+    [record] = stack.artifacts("retrain", run["id"])
+    name = re.search(r"DVC experiment \*\*(retrain-[\d-]+)\*\*", record["data"]).group(1)
+    assert name in subprocess.run(["git", "for-each-ref", "refs/exps"], cwd=stack.work, capture_output=True,
+                                  text=True).stdout
+    assert stack.artifacts("retrain-metrics", run["id"]), "metrics recorded on the flow run"
+    lock = yaml.safe_load((stack.work / "dvc.lock").read_text())
+    md5 = next(o["md5"] for o in lock["stages"]["train@employment-xgboost"]["outs"])
+    assert md5 in record["data"]
+    remote = stack.work.parent / "mlplatform-dvc-remote" / "files" / "md5"
+    assert (remote / md5[:2] / md5[2:]).exists(), "the new model version is in the DVC remote"
+
+    gpu_runs = stack.runs_of("train-gpu", since)
+    assert [r["parameters"]["model"] for r in gpu_runs] == ["employment-xgboost"], "only the GPU-capable family"
+    [gpu_run] = gpu_runs
+    assert gpu_run["state_type"] == "COMPLETED" and gpu_run["work_pool_name"] == "gpu"
+    assert gpu_run["labels"]["prefect.worker.name"] == f"gpu-{HOST}"
+    slots = stack.call("v2/concurrency_limits/gpu", method="GET")
+    assert (slots["limit"], slots["active_slots"]) == (1, 0), "one training per GPU; the slot was given back"
+
+    model = load_model(stack.work / "models/employment-xgboost")
+    assert model.meta["device"] == "cpu", "cuda requested, no GPU here: the device actually used is recorded"
+    assert model.meta["placement"] | {"host": None} == {
+        "host": None, "pool": "gpu", "worker": f"gpu-{HOST}", "flow_run": gpu_run["name"],
+        "device_requested": "cuda", "note": ""}
+    spec = _spec(stack.work)
+    x, y = split_xy(pd.read_parquet(stack.work / "data/interim/employment/valid.parquet"), spec)
+    assert score(model.pipeline, x, y, spec) == model.meta["validation"], "the model came back whole"
+    forest = load_model(stack.work / "models/employment-forest").meta
+    assert forest["placement"]["pool"] is None and forest["device"] == "cpu", "CPU families stay in-process"
+    assert json.loads((stack.work / "reports/evaluate/employment-xgboost/metrics.json").read_text())["holdout"]
+
+
+def _spec(work: Path) -> FeatureSpec:
+    return FeatureSpec.from_dict(json.loads((work / "data/features/employment" / SPEC_FILE).read_text()))
+
+
+def _kill_host(stack: Stack, name: str) -> None:
+    """SIGKILL a worker and its flow-run processes (each in a session of its own): the machine is gone."""
+    pid = stack.pid(name)
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    for group in (pid, *map(int, children)):
+        os.killpg(group, signal.SIGKILL)
+
+
+def test_gpu_worker_killed_mid_run_is_marked_crashed_and_the_retry_succeeds(stack):
+    """The worker dies while fitting: the train stage notices its heartbeats stop, marks the run Crashed,
+    retries (no GPU worker left, so on CPU after the bound) and writes a whole model, never a partial one."""
+    params = yaml.safe_load((stack.work / "params.yaml").read_text())
+    params["train"]["employment-xgboost"]["hyperparameters"]["n_estimators"] = 800  # long enough to be caught
+    (stack.work.parent / "params-kill.yaml").write_text(yaml.safe_dump(params))
+    out = stack.work.parent / "models-kill" / "employment-xgboost"
+    since = datetime.now(UTC)
+    stage = subprocess.Popen([sys.executable, *TRAIN_XGB, "--out", str(out), "--params",
+                              str(stack.work.parent / "params-kill.yaml")], cwd=stack.work,
+                             env={**stack.env, "MLP_WARM_RUNNER": "0"}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (running := [r for r in stack.runs_of("train-gpu", since) if r["state_type"] == "RUNNING"]):
+            assert stage.poll() is None and time.monotonic() < deadline, "the GPU run never started"
+            time.sleep(0.1)
+        _kill_host(stack, "worker-gpu")
+        stdout, stderr = stage.communicate(timeout=300)
+    finally:
+        stage.kill()
+    assert stage.returncode == 0, stderr
+    crashed = stack.flow_run(running[0]["id"])
+    assert crashed["state_type"] == "CRASHED" and "stopped heartbeating" in crashed["state"]["message"]
+    assert "GPU attempt 1 of 2 crashed" in stderr and "GPU routing fell back to CPU" in stderr
+    model = load_model(out)
+    assert model.meta["device"] == "cpu" and model.meta["placement"]["pool"] is None
+    holdout = pd.read_parquet(stack.work / "data/interim/employment/holdout.parquet")
+    assert model.pipeline.predict_proba(split_xy(holdout, _spec(stack.work))[0]).shape == (len(holdout), 2)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["employment-xgboost"], "no half-written model"
+
+
+def test_with_the_gpu_worker_stopped_the_family_trains_on_cpu_within_the_bound(stack):
+    stack.run("-m", "flows.stack", "down", "worker-gpu")
+    out = stack.work.parent / "models-fallback" / "employment-xgboost"
+    started = time.monotonic()
+    result = stack.run(*TRAIN_XGB, "--out", str(out), env={**stack.env, "MLP_WARM_RUNNER": "0"})
+    elapsed = time.monotonic() - started
+    waited = float(re.search(r"GPU routing fell back to CPU: .*\(waited ([\d.]+) s\)", result.stderr).group(1))
+    print(f"fallback after {waited:.1f} s (bound {GPU_WAIT} s); stage {elapsed:.1f} s")
+    assert GPU_WAIT <= waited < GPU_WAIT + 3
+    meta = load_model(out).meta
+    assert meta["device"] == "cpu" and meta["placement"]["pool"] is None and "waited" in meta["placement"]["note"]
+    [train_run] = [r for r in stack.runs_of("train") if r["name"] == meta["placement"]["flow_run"]]
+    [warning] = stack.artifacts("gpu-fallback", train_run["id"])
+    assert "trains on **CPU**" in warning["data"]
+
+
+def test_push_is_retried_after_a_transient_error_and_only_io_tasks_retry(stack):
+    remote, away = stack.work.parent / "mlplatform-dvc-remote", stack.work.parent / "remote-away"
+    remote.rename(away)
+    remote.write_text("the storage is briefly unavailable")
+    try:
+        run_id = stack.start("retrain", "retrain", {"targets": ["check"]})
+        deadline = time.monotonic() + 300
+        while not any(t["name"].startswith("push") and t["state_name"] == "AwaitingRetry"
+                      for t in stack.task_runs(run_id)):
+            assert stack.flow_run(run_id)["state_type"] not in TERMINAL and time.monotonic() < deadline
+            time.sleep(0.5)
+    finally:
+        remote.unlink()
+        away.rename(remote)
+    run = stack.wait(run_id)
+    assert run["state_type"] == "COMPLETED", run["state"]["message"]
+    tasks = {t["name"].rsplit("-", 1)[0]: t for t in stack.task_runs(run_id)}
+    assert tasks["push"]["run_count"] == 2 and tasks["push"]["empirical_policy"]["retries"] == 2
+    assert tasks["run_experiment"]["run_count"] == 1 and tasks["run_experiment"]["empirical_policy"]["retries"] == 0
+
+
+def test_a_second_pipeline_run_in_the_same_working_copy_waits_then_fails_clearly(stack):
+    with exclusive(stack.work / ".dvc/tmp/pipeline.lock", 0, holder="the test's own run"):
+        run = stack.wait(stack.start("retrain", "retrain", {"lock_wait_seconds": 3}))
+    assert run["state_type"] == "FAILED"
+    assert re.search(r"another pipeline run holds .*pipeline\.lock in this working copy \(the test's own run, "
+                     r"pid \d+\); waited 3 s", run["state"]["message"])
+
+
+def test_drift_check_scores_the_newest_batch_and_triggers_retrain_when_the_gate_fails(stack):
+    newest = pd.read_parquet(stack.work / "data/interim/employment/batch_2018.parquet")
+    drifted = stack.work.parent / "batch_2019.parquet"
+    newest[newest["AGEP"] >= 60].to_parquet(drifted)  # a batch of older people only
+    since = datetime.now(UTC)
+    run = stack.wait(stack.start("drift-check", "drift-check", {"batch_file": str(drifted)}))
+    assert run["state_type"] == "COMPLETED", run["state"]["message"]
+    [summary] = stack.artifacts("drift-check", run["id"])
+    assert "| employment | employment-xgboost | batch_2019.parquet |" in summary["data"]
+    assert "| fail |" in summary["data"] and "Started `retrain/retrain` run" in summary["data"]
+    report = json.loads((stack.work / "reports/drift-check/employment.json").read_text())
+    assert report["columns"]["AGEP"]["drifted"] and report["status"] == "fail"
+    name = re.search(r"Started `retrain/retrain` run \*\*([\w-]+)\*\*", summary["data"]).group(1)
+    [retrain] = [r for r in stack.runs_of("retrain", since) if r["name"] == name]
+    assert retrain["parent_task_run_id"], "started from the drift-check run (a subflow link in the UI)"
+    stack.wait(retrain["id"], timeout=120, until=lambda r: r["state_type"] != "SCHEDULED")  # a worker took it
+
+
+def test_a_stage_still_runs_when_the_prefect_server_is_down(stack):
+    """The documented behaviour: a warning, Prefect's ephemeral API, and a GPU-capable family on CPU at once."""
+    out = stack.work.parent / "models-offline" / "employment-xgboost"
+    env = {**stack.env, "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api", "MLP_WARM_RUNNER": "0"}
+    result = stack.run(*TRAIN_XGB, "--out", str(out), env=env)
+    assert "is not answering; this stage runs on a temporary local API" in result.stderr
+    assert "GPU routing fell back to CPU: no Prefect server" in result.stderr
+    assert load_model(out).meta["device"] == "cpu"
