@@ -111,7 +111,8 @@ def stack(tmp_path_factory):
             shutil.copy2(ROOT / name, work / name)
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["ingest"]["employment"]["sample_fraction"] = 0.05
-    params["validate"]["employment"]["min_rows"] = 100
+    params["recommend"]["data"]["sample_users"] = 150
+    params["recommend"]["ranker"]["n_estimators"] = 50
     for model in params["train"].values():
         if "n_estimators" in model["hyperparameters"]:
             model["hyperparameters"]["n_estimators"] = 40
