@@ -11,7 +11,7 @@ export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test setup lock repro push server stop lint up down status deploy
+.PHONY: run test setup lock repro push server stop lint up down status deploy bench
 
 run: setup repro push  ## the main job: full default pipeline, outputs pushed to the DVC remote
 
@@ -55,3 +55,6 @@ deploy: setup  ## re-apply every deployment in prefect.yaml (resets schedules ed
 
 lint: setup
 	$(BIN)/ruff check .
+
+bench: setup  ## benchmark suite (in a temporary copy): overhead, no-op and per-stage cost, scale curve, families, GPU
+	$(BIN)/python scripts/benchmark.py $(BENCH_ARGS)

@@ -10,7 +10,7 @@ from prefect import flow
 from flows.common import log, stage_task
 from tasks import ingest
 from tasks.config import load_params
-from tasks.io import atomic_dir, file_sha256, write_json
+from tasks.io import atomic_dir, frame_sha256, write_json
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +31,9 @@ def write_splits(splits: dict, out: Path, meta: dict) -> dict[str, int]:
 def ingest_flow(problem: str, out: Path, params_path: Path = Path("params.yaml")) -> dict[str, int]:
     params = load_params(params_path)
     cfg = params.ingest[problem]
-    source = Path(cfg.source)
-    frame = stage_task(ingest.load_raw)(source, cfg)
+    frame = stage_task(ingest.load_raw)(cfg)
     splits = stage_task(ingest.split)(frame, cfg, params.seed)
-    meta = {"problem": problem, "source": cfg.source, "sha256": file_sha256(source),
+    meta = {"problem": problem, "source": cfg.source, "sha256": frame_sha256(frame),
             "rows": {name: len(part) for name, part in splits.items()},
             "evaluation_batches": ingest.evaluation_batches(cfg)}
     rows = write_splits(splits, out, meta)

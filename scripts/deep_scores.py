@@ -47,7 +47,7 @@ UNSUPERVISED = {"kmeans": "clustering", "agglomerative": "clustering", "pca": "d
 def employment(seed: int) -> tuple[FeatureSpec, pd.DataFrame, pd.DataFrame]:
     params = load_params("params.yaml")
     ingest = params.ingest["employment"]
-    parts = split(load_raw(Path(ingest.source), ingest), ingest, seed)
+    parts = split(load_raw(ingest), ingest, seed)
     spec = build_spec(parts[TRAIN], ingest, params.featurize["employment"], ingest.source)
     return spec, parts[TRAIN], parts[VALID]
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file fr
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, type=Path, help="Parquet or CSV file")
+    parser.add_argument("--data", required=True, help="a problem source: Parquet or CSV file, or package:<name>")
     parser.add_argument("--target", required=True)
     parser.add_argument("--id", dest="id_column", default=None)
     parser.add_argument("--time", dest="time_column", default=None, help="period column")
@@ -42,10 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.errors import PipelineError
     from tasks.expectations import draft_suite
     from tasks.io import write_json
+    from tasks.sources import load_source
 
     args = parse_args(argv)
     try:
-        frame = pd.read_parquet(args.data) if args.data.suffix == ".parquet" else pd.read_csv(args.data)
+        frame = load_source(args.data)
         if args.reference_period is not None:
             if not args.time_column:
                 raise SystemExit("--reference-period needs --time")

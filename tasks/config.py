@@ -198,6 +198,18 @@ class DriftCheckConfig(_Strict):
     trigger_retrain: bool = True
 
 
+class DistributedConfig(_Strict):
+    """Where the Dask path (`python -m flows.distributed`) runs: a running scheduler, or a local cluster."""
+
+    scheduler: str | None = Field(default=None, description="address of a running Dask scheduler, e.g. "
+                                  "tcp://dask-scheduler:8786; null starts a local cluster for the run")
+    n_workers: int = Field(default=2, ge=1, description="local cluster only")
+    threads_per_worker: int = Field(default=1, ge=1, description="local cluster only")
+    memory_limit: str = Field(default="4GiB", description="per local worker; Dask spills to disk above it")
+    fit_sample_rows: int = Field(default=1_000_000, ge=1, description="rows (a seeded sample) the preprocessing "
+                                 "of a Dask-trained booster is fitted on; all rows when there are fewer")
+
+
 class Params(_Strict):
     seed: int
     ingest: dict[str, IngestConfig]
@@ -213,6 +225,7 @@ class Params(_Strict):
     gpu: GpuConfig = GpuConfig()
     retrain: RetrainConfig = RetrainConfig()
     drift_check: DriftCheckConfig = DriftCheckConfig()
+    distributed: DistributedConfig = DistributedConfig()
 
     @model_validator(mode="after")
     def _problems_consistent(self) -> Params:

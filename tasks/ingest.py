@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from tasks.config import IngestConfig
 from tasks.errors import DataError
+from tasks.sources import load_source
 
 TRAIN, VALID, HOLDOUT = "train", "valid", "holdout"
 
@@ -18,24 +17,11 @@ def batch_name(period: int) -> str:
     return f"batch_{period}"
 
 
-def load_raw(source: Path, cfg: IngestConfig) -> pd.DataFrame:
-    """Read the raw file (Parquet or CSV) and check the columns the split needs are present and usable."""
-    if not source.exists():
-        raise DataError(f"{source}: data file not found (ingest.source); expected a Parquet or CSV file")
-    try:
-        if source.suffix == ".parquet":
-            frame = pd.read_parquet(source)
-        elif source.name.endswith((".csv", ".csv.gz")):
-            frame = pd.read_csv(source)
-        else:
-            raise DataError(f"{source}: unsupported file type; expected .parquet, .csv or .csv.gz")
-    except DataError:
-        raise
-    except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
-        kind = source.suffix or "data"
-        raise DataError(f"{source}: cannot be read as {kind} ({type(exc).__name__}: {exc})") from None
-    if frame.empty:
-        raise DataError(f"{source}: file has no rows")
+def load_raw(cfg: IngestConfig) -> pd.DataFrame:
+    """Read the problem's source (a file or a package dataset, see tasks/sources.py) and check the columns the
+    split needs are present and usable."""
+    source = cfg.source
+    frame = load_source(source)
     for role, column in (("target", cfg.target), ("time_column", cfg.time_column)):
         if column is not None and column not in frame.columns:
             raise DataError(

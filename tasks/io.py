@@ -72,6 +72,15 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def frame_sha256(frame: Any) -> str:
+    """Content hash of a DataFrame (values, column names and order), whatever file or package it came from."""
+    import pandas as pd
+
+    digest = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def stable_hash(obj: Any) -> str:
     """Short content hash of a JSON-serialisable object (parameters, configs)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -7,7 +7,7 @@ rows, so a metric has one definition whether it is reported alone, with an inter
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -110,17 +110,27 @@ def intervals(scored: Scored, *, n_resamples: int, confidence: float, seed: int)
     return {name: {"value": v, "low": lo, "high": hi} for name, (v, lo, hi) in cis.items()}
 
 
+SCORE_CHUNK_ROWS = 200_000  # rows preprocessed and scored at a time: bounds the memory scoring takes on big batches
+
+
+def predict_chunked(predict: Callable[[pd.DataFrame], np.ndarray], x: pd.DataFrame,
+                    chunk_rows: int = SCORE_CHUNK_ROWS) -> np.ndarray:
+    """`predict(x)` on at most `chunk_rows` rows at a time (rows are scored independently), concatenated."""
+    if len(x) <= chunk_rows:
+        return predict(x)
+    return np.concatenate([predict(x.iloc[start:start + chunk_rows]) for start in range(0, len(x), chunk_rows)])
+
+
 def predict_proba_aligned(estimator: Any, x: pd.DataFrame, classes: list) -> np.ndarray:
     """Class probabilities with columns in `classes` order, whatever order the estimator learned."""
-    proba = estimator.predict_proba(x)
     learned = list(estimator.classes_)
-    return proba[:, [learned.index(c) for c in classes]]
+    return predict_chunked(estimator.predict_proba, x)[:, [learned.index(c) for c in classes]]
 
 
 def model_output(estimator: Any, x: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
     """Class probabilities in `spec.classes` order for classifiers, predictions for regression."""
     if spec.problem_type == "regression":
-        return np.asarray(estimator.predict(x), dtype=float)
+        return np.asarray(predict_chunked(estimator.predict, x), dtype=float)
     return predict_proba_aligned(estimator, x, spec.classes)
 
 

@@ -54,6 +54,8 @@ def device_used(pipeline: Any, requested: str) -> str:
     if requested == "cpu":
         return "cpu"
     estimator = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    while hasattr(estimator, "estimator_"):  # wrappers (label encoding, subsampling) hold the fitted model
+        estimator = estimator.estimator_
     if hasattr(estimator, "device_used_"):
         return str(estimator.device_used_)
     if hasattr(estimator, "get_booster"):

@@ -17,7 +17,7 @@ from sklearn.utils.validation import has_fit_parameter
 
 from tasks.config import ModelConfig
 from tasks.errors import ConfigError
-from tasks.families import BuildContext, build_estimator, feature_options, get_family
+from tasks.families import BuildContext, build_estimator, explicit_features, get_family
 from tasks.feature_options import FeatureOptions
 from tasks.featurize import FeatureSpec
 from tasks.io import atomic_dir, read_json, write_json
@@ -26,7 +26,7 @@ from tasks.preprocess import feature_summary
 from tasks.resample import resample
 
 MODEL_FILE, META_FILE, FEATURES_FILE = "model.joblib", "meta.json", "features.json"
-_LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "tensorflow-cpu", "keras", "pandas", "numpy")
+_LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "statsmodels", "tensorflow-cpu", "keras", "pandas", "numpy")
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,9 @@ def train_model(
     """Fit `cfg.family` on `train` (resampled as the feature options say); report validation metrics, timings and
     what the preprocessing built."""
     family = get_family(cfg.family)
-    options = feature_options(family, problem_features, cfg.features)
-    estimator = build_estimator(family, BuildContext(spec=spec, seed=seed, device=device, features=options),
+    chosen = explicit_features(problem_features, cfg.features)
+    options = FeatureOptions().merged(chosen)
+    estimator = build_estimator(family, BuildContext(spec=spec, seed=seed, device=device, features=chosen),
                                 cfg.hyperparameters)
     sampled = resample(train, spec.target, options.resampling if family.kind == "supervised" else "none", seed=seed)
     x_train, y_train = split_xy(sampled.frame, spec)

@@ -30,19 +30,18 @@ class BuildContext:
     spec: FeatureSpec
     seed: int
     device: str = "cpu"
-    features: FeatureOptions = FeatureOptions()
+    features: dict[str, Any] = field(default_factory=dict)  # feature options params.yaml sets explicitly
 
 
 @dataclass(frozen=True)
 class Family:
-    """A model family: which problem types it supports, whether it can use a GPU, how to build it, and the
-    feature options it prefers (e.g. trees: ordinal codes, no scaling) unless the problem or model says otherwise."""
+    """A model family: which problem types it supports, whether it can use a GPU, and how to build it (its
+    preprocessing preferences live in `build`, see `tasks.families._common.design`)."""
 
     name: str
     problem_types: frozenset[str]
     build: Callable[[BuildContext, dict[str, Any]], BaseEstimator]
     gpu: bool = False
-    features: dict[str, Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -66,13 +65,15 @@ def get_family(name: str) -> Family:
     return family
 
 
-def feature_options(family: Family, problem: FeatureOptions, overrides: dict[str, Any]) -> FeatureOptions:
-    """Effective options: the family's preferences, then what the problem sets explicitly, then the model's own."""
+def explicit_features(problem: FeatureOptions, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The feature options params.yaml sets for a model: what the problem sets explicitly, then the model's own
+    (`train.<model>.features`); validated, so a wrong value fails with its name."""
+    chosen = {**problem.model_dump(exclude_unset=True), **overrides}
     try:
-        return (FeatureOptions.model_validate(family.features)
-                .merged(problem.model_dump(exclude_unset=True)).merged(overrides))
+        FeatureOptions.model_validate(chosen)
     except ValidationError as exc:
-        raise ConfigError(f"family {family.name!r}: invalid feature options: {exc.errors()[0]['msg']}") from None
+        raise ConfigError(f"invalid feature options {chosen}: {exc.errors()[0]['msg']}") from None
+    return chosen
 
 
 def build_estimator(family: Family, ctx: BuildContext, hyperparameters: dict[str, Any]) -> BaseEstimator:

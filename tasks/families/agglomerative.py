@@ -7,13 +7,13 @@ A "clustering" family: fitted on a tabular problem's training features (target u
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
-from tasks.preprocess import make_preprocessor
+from tasks.families._common import design
 from tasks.unsupervised import SampledAgglomerative
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     return Pipeline([
-        ("preprocess", make_preprocessor(ctx.spec, encoding="onehot", scale=True)),
+        ("preprocess", design(ctx, encoding="onehot", scale=True)),
         ("model", SampledAgglomerative(random_state=ctx.seed, **hp)),
     ])
 

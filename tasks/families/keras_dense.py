@@ -3,14 +3,14 @@
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
+from tasks.families._common import design
 from tasks.keras_estimators import DenseClassifier, DenseRegressor
-from tasks.preprocess import make_preprocessor
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     cls = DenseRegressor if ctx.spec.problem_type == "regression" else DenseClassifier
     return Pipeline([
-        ("preprocess", make_preprocessor(ctx.spec, encoding="onehot", scale=True)),
+        ("preprocess", design(ctx, encoding="onehot", scale=True)),
         ("model", cls(random_state=ctx.seed, device=ctx.device, **hp)),
     ])
 

@@ -7,13 +7,13 @@ A "decomposition" family: fitted on a tabular problem's training features (targe
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
-from tasks.preprocess import make_preprocessor
+from tasks.families._common import design
 from tasks.unsupervised import RankSVD
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
     return Pipeline([
-        ("preprocess", make_preprocessor(ctx.spec, encoding="onehot", scale=True)),
+        ("preprocess", design(ctx, encoding="onehot", scale=True)),
         ("model", RankSVD(random_state=ctx.seed, **hp)),
     ])
 

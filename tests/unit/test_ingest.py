@@ -34,27 +34,27 @@ def test_split_is_reproducible(acs_sample, params):
 def test_bad_files_are_named(tmp_path, acs_sample, params):
     cfg = params.ingest["employment"]
     with pytest.raises(DataError, match="data file not found"):
-        ingest.load_raw(tmp_path / "missing.parquet", cfg)
+        ingest.load_raw(cfg.model_copy(update={"source": str(tmp_path / "missing.parquet")}))
     corrupt = tmp_path / "corrupt.parquet"
     corrupt.write_bytes(b"not parquet at all")
     with pytest.raises(DataError, match="corrupt.parquet: cannot be read"):
-        ingest.load_raw(corrupt, cfg)
+        ingest.load_raw(cfg.model_copy(update={"source": str(corrupt)}))
     no_target = tmp_path / "no_target.parquet"
     acs_sample.drop(columns="employed").to_parquet(no_target)
     with pytest.raises(DataError, match=r"missing column 'employed' \(ingest.target\)"):
-        ingest.load_raw(no_target, cfg)
+        ingest.load_raw(cfg.model_copy(update={"source": str(no_target)}))
     nan_target = tmp_path / "nan_target.parquet"
     acs_sample.assign(employed=acs_sample.employed.astype(float).where(acs_sample.index > 2)).to_parquet(nan_target)
     with pytest.raises(DataError, match="3 missing values"):
-        ingest.load_raw(nan_target, cfg)
+        ingest.load_raw(cfg.model_copy(update={"source": str(nan_target)}))
     wrong_years = tmp_path / "years.parquet"
     acs_sample[acs_sample.year < 2018].to_parquet(wrong_years)
     with pytest.raises(DataError, match=r"no rows for period\(s\) \[2018\]"):
-        ingest.load_raw(wrong_years, cfg)
+        ingest.load_raw(cfg.model_copy(update={"source": str(wrong_years)}))
     empty = tmp_path / "empty.csv"
     empty.write_text("employed,year\n")
     with pytest.raises(DataError, match="no rows"):
-        ingest.load_raw(empty, cfg)
+        ingest.load_raw(cfg.model_copy(update={"source": str(empty)}))
 
 
 def test_without_a_time_column_the_split_is_random_only(acs_sample, params):

