@@ -62,8 +62,8 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
                  "drift": gate_of(drift_summary, name),
                  "fairness": gate_of(read_json(fairness / name / METRICS_FILE), name)}
         candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates))
-        rows = pd.read_parquet(predictions / f"{name}.parquet").query(f"batch == '{HOLDOUT}'")
-        scored[name] = scores_from_predictions(rows, spec, metrics.get("threshold", 0.5))
+        holdout_rows = pd.read_parquet(predictions / f"{name}.parquet").query(f"batch == '{HOLDOUT}'")
+        scored[name] = scores_from_predictions(holdout_rows, spec, metrics.get("threshold", 0.5))
     order = [c.model for c in champion.rank(candidates, metric)] if supervised else []
     comparisons = stage_task(champion.compare_to_best)(
         scored, order, metric, n_resamples=params.evaluate.bootstrap_resamples,

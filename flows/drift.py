@@ -48,7 +48,7 @@ def with_predictions(frame: pd.DataFrame, batch: str, outputs: dict[str, pd.Data
         values = prediction_column(rows[rows["batch"] == batch], spec).to_numpy()
         if len(values) != len(frame):
             raise DataError(f"{model}: {len(values)} predictions for {len(frame)} rows of {batch}; "
-                                  "re-run its evaluate stage")
+                            "re-run its evaluate stage")
         columns[f"{PREDICTION}{model}"] = values
     return frame.assign(**columns)
 

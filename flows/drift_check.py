@@ -40,7 +40,7 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
     champion_path, board_path = Path(f"models/{problem}-champion.json"), Path("reports/leaderboard.json")
     model, chosen = drift_check.champion(problem, models, read_json(champion_path) if champion_path.exists() else None,
                                          read_json(board_path) if board_path.exists() else None,
-                                         params.report.primary_metric)
+                                         params.champion.metric[params.ingest[problem].problem_type])
     data, features = Path(f"data/interim/{problem}"), Path(f"data/features/{problem}")
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     batch = batch_file.name if batch_file else batch_name(max(params.ingest[problem].current_periods))
@@ -49,11 +49,12 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
     newest = pd.read_parquet(batch_file) if batch_file else read_split(data, batch)
     current = drift_check.with_predictions(pipeline, newest, spec)
     summary = stage_task(drift.drift_report)(
-        reference, current, columns=spec.features, target=spec.target, prediction=drift_check.PREDICTION,
+        reference, current, columns=spec.features, target=spec.target, predictions=[drift_check.PREDICTION],
         max_rows=cfg.max_rows, seed=params.seed, html_path=out / f"{problem}.html")
     status, reasons = drift.drift_gate(summary, max_share_drifted=cfg.max_share_drifted,
                                        fail_on_target_drift=cfg.fail_on_target_drift,
-                                       fail_on_prediction_drift=cfg.fail_on_prediction_drift)
+                                       fail_on_prediction_drift=cfg.fail_on_prediction_drift,
+                                       prediction=drift_check.PREDICTION)
     result = {"problem": problem, "champion": model, "chosen_by": chosen, "batch": batch,
               "data": read_meta(data)["sha256"][:12], "status": status, "reasons": reasons, **summary.to_dict()}
     write_json(out / f"{problem}.json", result)

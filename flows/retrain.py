@@ -70,15 +70,16 @@ def push() -> str:
 
 
 @task(cache_policy=NO_CACHE)
-def describe(name: str, baseline: str, metric: str) -> dict:
+def describe(name: str, baseline: str, metrics: list[str]) -> dict:
     """The experiment's commit, the model versions (content hashes now in the remote) and the metrics."""
     refs = _command(["git", "for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], label="git")
+    shown = json.loads(_dvc("metrics", "show", "--json"))
     return {
         "experiment": name,
         "experiment_rev": retrain.experiment_rev(refs, name),
         "baseline_commit": baseline,
         "models": retrain.output_versions(yaml.safe_load(Path("dvc.lock").read_text())),
-        "metrics": retrain.metric_rows(json.loads(_dvc("metrics", "show", "--json")), metric),
+        "metrics": [row for metric in metrics for row in retrain.metric_rows(shown, metric)],
     }
 
 
@@ -89,6 +90,7 @@ def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lo
     params = load_params(params_path)
     cfg = params.retrain
     name = retrain.experiment_name(datetime.now(UTC))
+    ranking = sorted({params.champion.metric[problem.problem_type] for problem in params.ingest.values()})
     wait = cfg.lock_wait_seconds if lock_wait_seconds is None else lock_wait_seconds
     def waiting(holder: str) -> None:
         log.warning("retrain: waiting up to %g s for the pipeline lock held by %s", wait, holder)
@@ -98,7 +100,7 @@ def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lo
         run_experiment(name, targets or [])
         pushed = push.with_options(retries=cfg.push_retries, retry_delay_seconds=cfg.retry_delay_seconds)() \
             if push_outputs else "not pushed"
-        record = {**describe(name, baseline, params.report.primary_metric), "push": pushed}
+        record = {**describe(name, baseline, ranking), "push": pushed}
     versions = "\n".join(f"| `{path}` | `{md5}` |" for path, md5 in record["models"].items())
     create_markdown_artifact(
         key="retrain",
@@ -107,6 +109,6 @@ def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lo
         description=f"retrain {name}",
     )
     create_table_artifact(key="retrain-metrics", table=record["metrics"],
-                          description=f"{params.report.primary_metric} of experiment {name}")
+                          description=f"{', '.join(ranking)} of experiment {name}")
     log.info("retrain: experiment %s (%s); %s", name, record["experiment_rev"], pushed)
     return record

@@ -3,39 +3,34 @@ flows/drift_check.py and the drift report itself tasks/drift.py."""
 
 from __future__ import annotations
 
-from statistics import mean
 from typing import Any
 
 import pandas as pd
 
 from tasks.errors import DataError
 from tasks.featurize import FeatureSpec
-from tasks.metrics import predict_proba_aligned
-from tasks.report import LOWER_IS_BETTER
+from tasks.metrics import LOWER_IS_BETTER, predict_proba_aligned
 
 PREDICTION = "prediction"
 
 
 def champion(problem: str, models: dict[str, str], champion_file: dict[str, Any] | None,
-             leaderboard: dict[str, dict[str, float]] | None, primary: str) -> tuple[str, str]:
-    """(model, how it was chosen): the champion file's `model` when there is one, else the problem's model with
-    the best mean `primary` over the leaderboard's batches (keys `model/batch`)."""
-    if champion_file is not None:
-        if champion_file.get("model") not in models:
-            raise DataError(f"drift-check: champion file names {champion_file.get('model')!r}, which is not a model "
+             leaderboard: dict[str, Any] | None, primary: str) -> tuple[str, str]:
+    """(model, how it was chosen): the champion file's `champion` when it names one, else the problem's model with
+    the best `primary` on the leaderboard (reports/leaderboard.json: problem -> model -> metrics)."""
+    if champion_file is not None and champion_file.get("champion") is not None:
+        if champion_file["champion"] not in models:
+            raise DataError(f"drift-check: champion file names {champion_file['champion']!r}, which is not a model "
                             f"of problem {problem!r} ({sorted(models)})")
-        return champion_file["model"], "champion file"
-    scores: dict[str, list[float]] = {}
-    for key, values in (leaderboard or {}).items():
-        model, _, _ = key.partition("/")
-        if model in models and primary in values:
-            scores.setdefault(model, []).append(float(values[primary]))
+        return champion_file["champion"], "champion file"
+    scores = {model: float(values[primary]) for model, values in (leaderboard or {}).get(problem, {}).items()
+              if model in models and isinstance(values, dict) and values.get(primary) is not None}
     if not scores:
-        raise DataError(f"drift-check: no champion file and no {primary!r} on the leaderboard for problem {problem!r}; "
+        raise DataError(f"drift-check: no champion and no {primary!r} on the leaderboard for problem {problem!r}; "
                         "run the pipeline first")
     pick = min if primary in LOWER_IS_BETTER else max
-    best = pick(sorted(scores), key=lambda m: mean(scores[m]))
-    return best, f"best mean {primary} on the leaderboard"
+    best = pick(sorted(scores), key=scores.__getitem__)
+    return best, f"best {primary} on the leaderboard (no model passed every gate)"
 
 
 def with_predictions(pipeline: Any, frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:

@@ -91,10 +91,15 @@ def _gate_cell(gate: Mapping[str, Any] | None, href: str | None = None) -> html.
     return html.Raw(f'<a href="{html.esc(href)}">{body}</a>' if href else body)
 
 
+def _number(value: float | None) -> float:
+    """A metric read from a metrics file, where an undefined value is null."""
+    return float("nan") if value is None else float(value)
+
+
 def _ci(entry: Mapping[str, float] | None) -> str:
     if not entry:
         return "n/a"
-    return rf.ci_cell(*(float("nan") if entry.get(k) is None else float(entry[k]) for k in ("value", "low", "high")))
+    return rf.ci_cell(*(_number(entry.get(k)) for k in ("value", "low", "high")))
 
 
 def _links(links: Sequence[tuple[str, str]]) -> str:
@@ -228,7 +233,7 @@ def _classifier_sections(record: ModelRecord) -> list[str]:
         parts.append(f"<h3>Decision threshold</h3><p>Rule <code>{html.esc(choice['rule'])}</code> on the validation "
                      f"split picks <b>{choice['value']:.2f}</b>; every metric below uses it.</p>")
         parts.append(_cards([rf.threshold_figure(sweep, choice["value"])]))
-    auc = {b: f"(AUC {record.metrics[b].get('roc_auc', float('nan')):.3f})" for b in batches}
+    auc = {b: f"(AUC {_number(record.metrics[b].get('roc_auc')):.3f})" for b in batches}
     ap = {b: f"(AP {e['average_precision']:.3f})" for b, e in batches.items() if "average_precision" in e}
     figures = [
         curve_figure(curves, ROC, xlabel="false positive rate", ylabel="true positive rate", title="ROC",
@@ -360,7 +365,7 @@ def _leaderboard(problem: ProblemRecord) -> pd.DataFrame:
     rows = []
     for row in record["ranking"]:
         model = by_name[row["model"]]
-        later = {f"{b} {metric}": model.metrics[b].get(metric, float("nan")) for b in sorted(model.metrics)
+        later = {f"{b} {metric}": _number(model.metrics[b].get(metric)) for b in sorted(model.metrics)
                  if b not in ("threshold", HOLDOUT)}
         versus = row["versus_best"]
         rows.append({

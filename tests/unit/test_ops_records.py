@@ -40,15 +40,15 @@ def test_metric_rows_are_read_by_name_at_any_depth():
     ]
 
 
-def test_champion_file_wins_else_best_mean_on_the_leaderboard():
-    board = {"p-a/holdout": {"roc_auc": 0.9, "rmse": 3.0}, "p-a/batch_1": {"roc_auc": 0.7, "rmse": 3.0},
-             "p-b/holdout": {"roc_auc": 0.85, "rmse": 1.0}, "p-b/batch_1": {"roc_auc": 0.85, "rmse": 1.0},
-             "q-c/holdout": {"roc_auc": 0.99}}
-    assert drift_check.champion("p", MODELS, {"model": "p-a"}, board, "roc_auc") == ("p-a", "champion file")
-    assert drift_check.champion("p", MODELS, None, board, "roc_auc")[0] == "p-b"  # 0.85 mean beats 0.80
+def test_champion_file_wins_else_best_on_the_leaderboard():
+    board = {"p": {"champion": "none", "p-a": {"rank": 2, "roc_auc": 0.8, "rmse": 3.0},
+                   "p-b": {"rank": 1, "roc_auc": 0.85, "rmse": 1.0}},
+             "q": {"q-c": {"roc_auc": 0.99}}}
+    assert drift_check.champion("p", MODELS, {"champion": "p-a"}, board, "roc_auc") == ("p-a", "champion file")
+    assert drift_check.champion("p", MODELS, {"champion": None}, board, "roc_auc")[0] == "p-b"  # no model passed
     assert drift_check.champion("p", MODELS, None, board, "rmse")[0] == "p-b"     # lower is better
     with pytest.raises(DataError, match="not a model of problem 'p'"):
-        drift_check.champion("p", MODELS, {"model": "q-c"}, board, "roc_auc")
+        drift_check.champion("p", MODELS, {"champion": "q-c"}, board, "roc_auc")
     with pytest.raises(DataError, match="run the pipeline first"):
         drift_check.champion("p", MODELS, None, None, "roc_auc")
 

@@ -155,3 +155,12 @@ def test_model_pages_render_each_problem_type_and_model_insights(problems):
     assert "Unsupervised models" in report.problem_page_html(problems[1], LINEAGE, 0.95)
     fairness = report.fairness_page_html(problems[0].models[0], "clf", LINEAGE)
     assert "<details open><summary><b>Groups: holdout</b>" in fairness and "equalized_odds_difference" in fairness
+
+
+def test_undefined_metrics_read_as_null_render_as_blank(problems):
+    model = problems[0].models[0]
+    metrics = {**model.metrics, "batch_1": {**model.metrics["batch_1"], "roc_auc": None}}
+    undefined = report.ModelRecord(**{**model.__dict__, "metrics": metrics})
+    problem = report.ProblemRecord(**{**problems[0].__dict__, "models": [undefined, *problems[0].models[1:]]})
+    assert "(AUC nan)" in report.model_page_html(undefined, "clf", LINEAGE, 0.95)
+    assert "None" not in report.problem_page_html(problem, LINEAGE, 0.95)
