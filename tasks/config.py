@@ -11,7 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tasks.errors import ConfigError
+from tasks.errors import ConfigError, invalid_config
 from tasks.feature_options import FeatureOptions
 from tasks.recommend.config import RecommendConfig
 
@@ -271,13 +271,7 @@ def parse_params(raw: dict[str, Any], origin: str = "params.yaml") -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            path = ".".join(str(p) for p in err["loc"]) or "<top level>"
-            got = err.get("input")
-            shown = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"  {path}: {err['msg']}{shown}")
-        raise ConfigError(f"{origin} is invalid:\n" + "\n".join(lines)) from None
+        raise invalid_config(exc, origin) from None
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

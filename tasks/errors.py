@@ -11,3 +11,14 @@ class ConfigError(PipelineError, ValueError):
 
 class DataError(PipelineError, ValueError):
     """An input data file is missing, unreadable or breaks the data contract."""
+
+
+def invalid_config(exc: Exception, origin: str) -> ConfigError:
+    """A pydantic `ValidationError` as one ConfigError: each problem on its own line, named by its dotted path."""
+    lines = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "<top level>"
+        got = err.get("input")
+        shown = "" if isinstance(got, dict) else f" (got {got!r})"
+        lines.append(f"  {path}: {err['msg']}{shown}")
+    return ConfigError(f"{origin} is invalid:\n" + "\n".join(lines))

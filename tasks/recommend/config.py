@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tasks.errors import ConfigError
+from tasks.errors import invalid_config
 
 
 class _Strict(BaseModel):
@@ -151,10 +151,4 @@ def parse_recommend_config(raw: dict[str, Any] | None, origin: str = "params.yam
     try:
         return RecommendConfig.model_validate(raw or {})
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            path = ".".join(str(p) for p in err["loc"]) or "<top level>"
-            got = err.get("input")
-            shown = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"  {path}: {err['msg']}{shown}")
-        raise ConfigError(f"{origin} is invalid:\n" + "\n".join(lines)) from None
+        raise invalid_config(exc, origin) from None
