@@ -330,7 +330,7 @@ def noop(ws: Workspace, repeats: int) -> dict[str, Any]:
     try:
         full = len(subprocess.run(["dvc", "stage", "list", "--name-only"], cwd=ws.repo, env=ws.env, text=True,
                                   capture_output=True, check=True).stdout.split())
-        load = [ws.run(["dvc", "dag"]) for _ in range(repeats)]
+        load = [ws.run(["dvc", "dag", "--dot"]) for _ in range(repeats)]  # no ASCII layout: graph loading only
     finally:
         params.write_text(scoped)
     return {"seconds": cached, "median": report.median(cached), "without_bytecode_cache": uncached, "note": note,
