@@ -144,9 +144,20 @@ def figures(result: Mapping[str, Any]) -> list[Figure]:
     if noop:
         out.append(Figure("no-op dvc repro (median)", noop["median"], "s", GOALS["noop_seconds"],
                           noop.get("note", "")))
+        if noop.get("full_dag"):
+            out.append(Figure("  DVC loading the full default DAG (median)", noop["full_dag"]["median"], "s",
+                              GOALS["noop_seconds"], f"{noop['full_dag']['stages']} stages (every problem and "
+                              "model): a lower bound of its no-op repro"))
     for name, stage in (result.get("stage_overhead") or {}).items():
         out.append(Figure(f"per-stage overhead: {name}", stage["overhead"], "s", GOALS["stage_overhead_seconds"],
                           f"dvc repro -s {stage['dvc']:.2f} s, of which the stage's own work {stage['work']:.2f} s"))
+    check = (result.get("stage_overhead") or {}).get("check")
+    if overhead and check and overhead["stages"]:
+        between = overhead["between_stages_seconds"] / len(overhead["stages"])
+        out.append(Figure("  per-stage overhead inside a full repro (amortised)", between + check["command"]
+                          - check["work"], "s", GOALS["stage_overhead_seconds"],
+                          f"DVC and launch between stages {between:.2f} s + a stage command beyond its work "
+                          f"{check['command'] - check['work']:.2f} s (check, warm runner)"))
     scale = result.get("scale")
     if scale:
         for name, stage in scale["stages"].items():

@@ -44,13 +44,15 @@ def test_summaries_and_verdicts():
     assert scale["peak_rss_mb_at_largest"] == 900 and scale["peak_stage_at_largest"] == "a"
     scale |= {"models": ["m"], "plain_seconds": [2.0, 10.0]}
     result = {"overhead": overhead, "scale": scale, "noop": {"median": 1.2},
-              "stage_overhead": {"check": {"dvc": 1.4, "work": 0.1, "overhead": 1.3}},
+              "stage_overhead": {"check": {"dvc": 1.4, "command": 0.6, "work": 0.1, "overhead": 1.3}},
               "gpu": {"available": False, "reason": "no GPU here"}}
     verdicts = {f.name: f.status for f in report.figures(result)}
     assert verdicts["orchestration overhead: pipeline / plain script (medians)"] == "ok"
     assert verdicts["scale slope: a"] == "MISSED" and verdicts["scale slope: b"] == "ok"
     assert verdicts["no-op dvc repro (median)"] == "ok" and verdicts["per-stage overhead: check"] == "ok"
     assert verdicts["GPU vs CPU (XGBoost, Keras CNN)"] == "not run"
+    amortised = next(f for f in report.figures(result) if "amortised" in f.name)
+    assert amortised.value == pytest.approx(2.0 / 2 + 0.5)
     assert verdicts["orchestration overhead at x1 (m)"] == "MISSED"
     assert verdicts["orchestration overhead at x4 (m)"] == "ok"
     text = report.text_table(report.figures(result))
