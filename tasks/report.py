@@ -122,7 +122,9 @@ def _json_cell(value: Any) -> Any:
 def _any_table(value: Any) -> str:
     """A table from a list of row dicts, or a key/value table from a mapping; JSON text otherwise."""
     if isinstance(value, list) and all(isinstance(row, Mapping) for row in value):
-        return html.table(pd.DataFrame([{k: _json_cell(v) for k, v in row.items()} for row in value]))
+        frame = pd.DataFrame([{k: _json_cell(v) for k, v in row.items()} for row in value])
+        labels = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, str)).all()]
+        return html.table(frame[labels + [c for c in frame.columns if c not in labels]])  # names first
     if isinstance(value, Mapping):
         return html.table(pd.DataFrame({"name": list(value), "value": [_json_cell(v) for v in value.values()]}))
     return f"<pre>{html.esc(json.dumps(value, indent=1, default=str))}</pre>"
