@@ -31,8 +31,8 @@ def small_params(params: dict) -> dict:
     """The default problem only, on a 5% sample, with three small models and a 150-user MovieLens sample."""
     for section in ("ingest", "validate", "featurize"):
         params[section] = {"employment": params[section]["employment"]}
-    params["evaluate"]["images"] = {}  # image problems are left out
     params["train"] = {name: params["train"][name] for name in SMALL_MODELS}
+    params["evaluate"]["images"] = {}  # image grids belong to the digits problem, not kept here
     params["ingest"]["employment"]["sample_fraction"] = 0.05
     params["recommend"]["data"]["sample_users"] = 150
     params["recommend"]["ranker"]["n_estimators"] = 50
