@@ -153,6 +153,21 @@ def _prediction_frame(batch: str, y: pd.Series, scored: Scored, output: np.ndarr
     return frame
 
 
+def family_insights(model: TrainedModel) -> dict[str, Any]:
+    """What `tasks.model_insights` explains about a supervised model (importances, coefficients, the OLS table and
+    residual plot, tree, class evidence, ...): JSON tables and SVG figures. The statsmodels Logit of logistic
+    regression is left out (a minute on 44,000 rows). A model it cannot explain gets the reason instead, so an
+    explanation never costs the evaluation."""
+    from tasks.html import svg
+    from tasks.model_insights import insights
+
+    try:
+        found = insights(model.pipeline, model.meta["family"])
+    except Exception as exc:  # recorded in the report; the metrics stand without it
+        return {"tables": {}, "figures": {}, "unavailable": f"{type(exc).__name__}: {exc}"}
+    return {"tables": found.tables, "figures": {name: svg(fig) for name, fig in found.figures.items()}}
+
+
 def unsupervised_details(model: TrainedModel, seed: int, image_shape: list[int] | None) -> dict[str, Any]:
     """What an unsupervised model can show: its final step's `summary()` (e.g. inertia and silhouette by k,
     explained variance), and for a generator with `sample(n)` on an image problem, generated images."""
@@ -242,6 +257,7 @@ def evaluate_model(
         predictions.append(_prediction_frame(batch, y, scored, output, spec))
     if spec.text and kind in ("binary", "multiclass") and train is not None:
         details["informative_terms"] = informative_terms(model, spec, train)
+    details["insights"] = family_insights(model)
     return Evaluation(metrics=metrics, details=details,
                       curves=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS),
                       predictions=pd.concat(predictions, ignore_index=True))

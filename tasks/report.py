@@ -122,7 +122,9 @@ def _json_cell(value: Any) -> Any:
 def _any_table(value: Any) -> str:
     """A table from a list of row dicts, or a key/value table from a mapping; JSON text otherwise."""
     if isinstance(value, list) and all(isinstance(row, Mapping) for row in value):
-        return html.table(pd.DataFrame([{k: _json_cell(v) for k, v in row.items()} for row in value]))
+        frame = pd.DataFrame([{k: _json_cell(v) for k, v in row.items()} for row in value])
+        labels = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, str)).all()]
+        return html.table(frame[labels + [c for c in frame.columns if c not in labels]])  # names first
     if isinstance(value, Mapping):
         return html.table(pd.DataFrame({"name": list(value), "value": [_json_cell(v) for v in value.values()]}))
     return f"<pre>{html.esc(json.dumps(value, indent=1, default=str))}</pre>"
@@ -298,13 +300,19 @@ def _unsupervised_sections(record: ModelRecord) -> list[str]:
 
 
 def _insights_sections(record: ModelRecord) -> list[str]:
-    if not record.insights and not record.figures:
+    """The family's insights from evaluate, then whatever the model directory holds (insights.json, *.svg)."""
+    found = record.details.get("insights", {})
+    tables = {**found.get("tables", {}), **record.insights}
+    figures = {**found.get("figures", {}), **record.figures}
+    if not tables and not figures and "unavailable" not in found:
         return []
     parts = ["<h2>Model insights</h2>"]
-    for name, value in record.insights.items():
+    if "unavailable" in found:
+        parts.append(f"<p class='warn'>Not available for this model: {html.esc(found['unavailable'])}</p>")
+    for name, value in tables.items():
         parts.append(f"<h3>{html.esc(name.replace('_', ' '))}</h3>" + _any_table(value))
-    if record.figures:
-        parts.append(_cards([f"<div>{html.esc(n)}</div>{svg}" for n, svg in record.figures.items()]))
+    if figures:
+        parts.append(_cards([f"<div>{html.esc(n.replace('_', ' '))}</div>{svg}" for n, svg in figures.items()]))
     return parts
 
 

@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from tasks import ingest, stats
 from tasks.config import EvaluateConfig
 from tasks.errors import ConfigError
-from tasks.evaluate import CURVE_COLUMNS, evaluate_model, scores_from_predictions
+from tasks.evaluate import CURVE_COLUMNS, evaluate_model, family_insights, scores_from_predictions
 from tasks.featurize import FeatureSpec, build_spec
 from tasks.metrics import encode, headline, intervals, nan_to_null, point_values, score
 from tasks.train import TrainedModel, train_model
@@ -222,3 +222,11 @@ def test_unsupervised_models_are_described_not_scored(estimator):
     assert (generated is not None) == isinstance(estimator, _Generator)
     if generated:
         assert generated["shape"] == [2, 2] and len(generated["examples"][0]["pixels"]) == 4
+
+
+def test_family_insights_are_kept_or_their_absence_explained(employment):
+    _, _, _, result = employment
+    tables = result.details["insights"]["tables"]
+    assert tables["summary"]["family"] == "logistic_regression" and tables["coefficients"]
+    model = TrainedModel(_Clusters(), {"name": "odd", "family": "custom"})
+    assert family_insights(model)["unavailable"].startswith("AttributeError")
