@@ -87,7 +87,8 @@ def importance_table(values: np.ndarray, names: list[str], top: int) -> list[dic
 def coefficient_table(model: BaseEstimator, names: list[str], top: int) -> list[dict]:
     """Largest coefficients by absolute value; for multiclass models one column per class (per pair of classes
     for one-vs-one SVMs)."""
-    coef = np.atleast_2d(model.coef_)
+    coef = model.coef_
+    coef = np.atleast_2d(coef.toarray() if sparse.issparse(coef) else coef)  # SVC on sparse (text) input
     if coef.shape[0] == 1:
         frame = pd.DataFrame({"feature": names, "coefficient": coef[0]})
         order = frame["coefficient"].abs()
@@ -228,9 +229,10 @@ def insights(
     """
     last = pipeline.steps[-1][1] if isinstance(pipeline, Pipeline) else pipeline
     model = final_estimator(last)
-    names = feature_names or feature_names_of(pipeline, model.n_features_in_)
+    n_features = getattr(model, "n_features_in_", None)  # None for sequence models over token ids
+    names = feature_names or feature_names_of(pipeline, n_features or 0)
     tables: dict[str, Any] = {"summary": {"family": family, "estimator": type(model).__name__,
-                                          "features": int(model.n_features_in_)}}
+                                          "features": None if n_features is None else int(n_features)}}
     shown: dict[str, Any] = {}
     values = importances(model)
     if values is not None:

@@ -254,3 +254,13 @@ def test_explicit_feature_options_reach_every_preprocessing_path():
 
     assert scalers(tuned) == {StandardScaler}
     assert scalers(chosen) == {MinMaxScaler}
+
+
+def test_linear_svm_on_text_names_its_word_coefficients() -> None:
+    """An SVC fitted on sparse TF-IDF keeps a sparse coef_; the table still pairs every word with its weight."""
+    _, spec = frame("binary")
+    text_only = FeatureSpec(problem_type="binary", target="y", numeric=[], ordinal=[], categorical=[],
+                            text=["review"], classes=spec.classes)
+    model, _, _ = fitted("svm_linear", "binary", text_only)
+    rows = insights(model, "svm_linear", top=4, figures=False).tables["coefficients"]
+    assert len(rows) == 4 and {row["feature"].rsplit("__", 1)[-1] for row in rows} <= set(sum(WORDS.values(), []))

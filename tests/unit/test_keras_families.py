@@ -201,3 +201,13 @@ def test_gan_samples_a_grid_and_a_mode_collapse_signal(architecture, layers):
     joblib.dump(pipeline, buffer)
     buffer.seek(0)
     np.testing.assert_array_equal(joblib.load(buffer)[-1].sample(5, random_state=1), gan.sample(5, random_state=1))
+
+
+def test_insights_summarise_every_keras_model(fitted):
+    """Sequence models over token ids have no n_features_in_: insights still give their summary."""
+    from tasks.model_insights import insights
+
+    summary = insights(fitted.pipeline, fitted.case.family, figures=False).tables["summary"]
+    assert summary["family"] == fitted.case.family and summary["estimator"] == type(fitted.pipeline[-1]).__name__
+    if fitted.case.family in ("keras_lstm", "keras_gru"):
+        assert summary["features"] is None
