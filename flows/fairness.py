@@ -1,36 +1,41 @@
-"""fairness flow: one binary model's group metrics over its problem's sensitive columns, and the fairness gate."""
+"""fairness flow: per problem, each binary model's group metrics over the sensitive columns, and the fairness gate."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
+import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
 from prefect import flow
 from prefect.states import State
 
-from flows.common import log, read_split, stage_task
+from flows.common import log, read_meta, read_split, stage_task
 from flows.evaluate import METRICS_FILE
 from flows.featurize import SPEC_FILE
 from flows.gates import conclude, gate_state, link_files
-from tasks import fairness
+from tasks import fairness, stats
 from tasks.config import FairnessConfig, FairnessLimits, load_params
 from tasks.errors import DataError
 from tasks.evaluate import scores_from_predictions
 from tasks.featurize import FeatureSpec
-from tasks.io import atomic_write_text, read_json, write_json
+from tasks.io import atomic_dir, read_json, write_json
 from tasks.metrics import nan_to_null
 
 GROUPS_FILE = "groups.csv"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="a key under train: in params.yaml")
+    parser.add_argument("--problem", required=True, help="a key under ingest: in params.yaml")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--features", type=Path, required=True)
-    parser.add_argument("--predictions", type=Path, required=True, help="the model's evaluate predictions")
-    parser.add_argument("--evaluation", type=Path, required=True, help="the model's evaluate directory")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--predictions", type=Path, required=True, help="directory of the problem's predictions")
+    parser.add_argument("--evaluations", type=Path, required=True, help="directory of evaluate outputs")
+    parser.add_argument("--out", type=Path, required=True, help="directory: <model>/metrics.json and groups.csv")
+    parser.add_argument("--summary", type=Path, required=True, help="every model's result (JSON, DVC metrics)")
 
 
 def thresholds(cfg: FairnessConfig, attributes: list[str]) -> dict[str, fairness.FairnessThresholds]:
@@ -54,37 +59,71 @@ def batches_of(predictions: pd.DataFrame, data: Path, spec: FeatureSpec, thresho
     return out
 
 
+def audit_key(predictions: Path, data_sha256: str, threshold: float, settings: dict) -> str:
+    """What one model's audit is a function of: its predictions, the data, the threshold, the fairness settings
+    and the code. A model whose key is unchanged keeps its last result (one model retrained re-audits one)."""
+    digest = hashlib.sha256(predictions.read_bytes())
+    for module in (fairness, stats):
+        digest.update(Path(inspect.getsourcefile(module)).read_bytes())
+    digest.update(json.dumps([data_sha256, threshold, settings], sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def not_applicable(spec: FeatureSpec, outputs: pd.DataFrame) -> str | None:
+    """Why group metrics do not apply to a model of this problem, or None."""
+    if spec.problem_type != "binary":
+        return "group metrics are defined for binary problems, not " + spec.problem_type
+    if not spec.sensitive:
+        return "no sensitive columns declared (featurize.<problem>.sensitive)"
+    return "an unsupervised model makes no predictions" if outputs.empty else None
+
+
 @flow(name="fairness")
-def fairness_flow(model: str, data: Path, features: Path, predictions: Path, evaluation: Path, out: Path,
-                  params_path: Path = Path("params.yaml")) -> State:
+def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, evaluations: Path, out: Path,
+                  summary: Path, params_path: Path = Path("params.yaml")) -> State:
+    """Every model of `problem`: group metrics and the gate, one `<model>/` directory each under `out`."""
     params = load_params(params_path)
     cfg = params.fairness
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
-    outputs = pd.read_parquet(predictions)
-    reason = ("group metrics are defined for binary problems, not " + spec.problem_type
-              if spec.problem_type != "binary" else "no sensitive columns declared (featurize.<problem>.sensitive)"
-              if not spec.sensitive else "an unsupervised model makes no predictions" if outputs.empty else None)
-    if reason is not None:
-        atomic_write_text(out / GROUPS_FILE, "batch,attribute,group,size\n")
-        write_json(out / METRICS_FILE, {"applicable": False, "reason": reason})
-        link_files("fairness", model, [out / METRICS_FILE, out / GROUPS_FILE])
-        log.info("fairness %s: not applicable: %s", model, reason)
-        return gate_state("fairness", model, [{"model": model, "status": "n/a", "reasons": [reason]}], cfg.gate)
-    threshold = read_json(evaluation / METRICS_FILE)["threshold"]
     limits = thresholds(cfg, spec.sensitive)
-    result = stage_task(fairness.audit)(
-        batches_of(outputs, data, spec, threshold), threshold=threshold,
-        bands={column: edges for column, edges in cfg.bands.items() if column in spec.sensitive},
-        n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence, seed=params.seed, limits=limits)
-    atomic_write_text(out / GROUPS_FILE, result.groups.to_csv(index=False))
-    write_json(out / METRICS_FILE, nan_to_null(result.to_dict(threshold, limits)))
-    link_files("fairness", model, [out / METRICS_FILE, out / GROUPS_FILE])
-    log.info("fairness %s: %s %s", model, result.status, result.reasons)
-    return gate_state("fairness", model, [{"model": model, "status": result.status, "reasons": result.reasons}],
-                      cfg.gate)
+    bands = {column: edges for column, edges in cfg.bands.items() if column in spec.sensitive}
+    settings = {"fairness": cfg.model_dump(), "seed": params.seed, "sensitive": spec.sensitive}
+    results, rows = {}, []
+    with atomic_dir(out) as staging:
+        for model in [name for name, entry in params.train.items() if entry.problem == problem]:
+            source, target = predictions / f"{model}.parquet", staging / model
+            outputs = pd.read_parquet(source)
+            target.mkdir()
+            reason = not_applicable(spec, outputs)
+            if reason is None:
+                threshold = read_json(evaluations / model / METRICS_FILE)["threshold"]
+                key = audit_key(source, read_meta(data)["sha256"], threshold, settings)
+                previous = out / model / METRICS_FILE
+                if previous.exists() and read_json(previous).get("key") == key:
+                    shutil.copytree(out / model, target, dirs_exist_ok=True)
+                    results[model] = read_json(previous)
+                    log.info("fairness %s: inputs unchanged, last result kept", model)
+                else:
+                    result = stage_task(fairness.audit).with_options(task_run_name=f"audit {model}")(
+                        batches_of(outputs, data, spec, threshold), threshold=threshold, bands=bands,
+                        n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence, seed=params.seed,
+                        limits=limits)
+                    result.groups.to_csv(target / GROUPS_FILE, index=False)
+                    results[model] = nan_to_null(result.to_dict(threshold, limits)) | {"key": key}
+                    write_json(target / METRICS_FILE, results[model])
+                status, reasons = results[model]["status"], results[model]["reasons"]
+            else:
+                pd.DataFrame(columns=["batch", "attribute", "group", "size"]).to_csv(target / GROUPS_FILE, index=False)
+                results[model], status, reasons = {"applicable": False, "reason": reason}, "n/a", [reason]
+                write_json(target / METRICS_FILE, results[model])
+            rows.append({"model": model, "status": status, "reasons": reasons})
+            log.info("fairness %s: %s %s", model, status, reasons)
+    write_json(summary, {model: {k: v for k, v in result.items() if k != "key"} for model, result in results.items()})
+    link_files("fairness", problem, [summary])
+    return gate_state("fairness", problem, rows, cfg.gate)
 
 
 def run(args: argparse.Namespace) -> None:
-    state = fairness_flow(args.model, args.data, args.features, args.predictions, args.evaluation, args.out,
-                          args.params, return_state=True)
+    state = fairness_flow(args.problem, args.data, args.features, args.predictions, args.evaluations, args.out,
+                          args.summary, args.params, return_state=True)
     conclude(state, load_params(args.params).fairness.gate)

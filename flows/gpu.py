@@ -2,8 +2,9 @@
 
 A GPU-capable family is trained by the `train-gpu` deployment on the GPU work pool when a worker there is alive;
 the fitted model comes back through Prefect's result storage and the train stage writes it to its DVC output, as
-it does for a model fitted in-process. When no worker is alive (or the pool does not exist, or no worker takes the
-run) within `gpu.wait_seconds`, or every attempt crashed, the model is trained here on CPU after a warning in the
+it does for a model fitted in-process. When the pool does not exist or has never had a worker, the model trains
+here at once; when its workers are down (or none takes the run) for `gpu.wait_seconds`, or every attempt crashed, the
+model is trained here on CPU after a warning in the
 log and a `gpu-fallback` artifact on the flow run. One global concurrency limit per pool (`gpu.slots` slots) keeps
 a GPU from being oversubscribed.
 """
@@ -81,7 +82,7 @@ def submit_and_wait(prefect_client: SyncPrefectClient, model: str, parameters: d
     deadline = started + cfg.wait_seconds
     workers = wait_for_live_worker(prefect_client, cfg.pool, deadline)
     if not workers:
-        where = "does not exist" if workers is None else "has no live worker"
+        where = "does not exist" if workers is None else "has no live worker"  # never had one: at once
         return Attempt(reason=f"work pool {cfg.pool!r} {where} (waited {time.monotonic() - started:.1f} s)")
     run = deploy.submit(cfg.deployment, parameters)
     log.info("train %s: GPU-capable family sent to pool %r (live workers: %s); routing decided in %.2f s",
@@ -113,11 +114,12 @@ def submit_and_wait(prefect_client: SyncPrefectClient, model: str, parameters: d
 
 
 def wait_for_live_worker(prefect_client: SyncPrefectClient, pool: str, deadline: float) -> list[str] | None:
-    """Names of the pool's live workers as soon as there is one; [] (or None: no such pool) at the deadline."""
+    """Names of the pool's live workers as soon as there is one; [] at the deadline. None at once when there is no
+    such pool and [] when no worker ever joined it: nothing is coming back (a laptop run without `make up`)."""
     while True:
         beats = deploy.pool_workers(prefect_client, pool)
         names = live_workers(beats or [], datetime.now(UTC))
-        if names or time.monotonic() > deadline:
+        if names or not beats or time.monotonic() > deadline:
             return names if beats is not None else None
         time.sleep(POLL_SECONDS)
 

@@ -45,9 +45,9 @@ def champion_file(models: Path, problem: str) -> Path:
     return models / f"{problem}-champion.json"
 
 
-def load_model(name: str, models: Path, evaluations: Path, fairness: Path) -> report.ModelRecord:
+def load_model(name: str, problem: str, models: Path, evaluations: Path, fairness: Path) -> report.ModelRecord:
     """A model's records; `insights.json` and `*.svg` in its directory are optional."""
-    directory, evaluated, audited = models / name, evaluations / name, fairness / name
+    directory, evaluated, audited = models / name, evaluations / name, fairness / problem / name
     insights = directory / INSIGHTS_FILE
     return report.ModelRecord(
         name=name, meta=read_json(directory / META_FILE), metrics=read_json(evaluated / METRICS_FILE),
@@ -72,7 +72,7 @@ def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: 
         champion=read_json(champion_file(sources["models"], problem)), drift=drift,
         drift_pages={batch: os.path.relpath(sources["drift"] / problem / f"{batch}.html", pages)
                      for batch in drift.get("batches", {})},
-        models=[load_model(name, sources["models"], sources["evaluations"], sources["fairness"])
+        models=[load_model(name, problem, sources["models"], sources["evaluations"], sources["fairness"])
                 for name, model in params.train.items() if model.problem == problem],
         other_reports={"data docs": html_links(sources["validations"] / problem, pages),
                        "features": html_links(sources["featurize_reports"] / problem, pages)})

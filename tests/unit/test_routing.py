@@ -48,3 +48,20 @@ def test_device_used_reads_what_xgboost_actually_did(employment, params):
         trained = train_model("m", cfg, spec, parts["train"], parts["valid"], seed=0, device="cuda")
     assert device_used(trained.pipeline, "cuda") == ("cuda" if Path("/dev/nvidia0").exists() else "cpu")
     assert device_used(trained.pipeline, "cpu") == "cpu"
+
+
+@pytest.mark.parametrize(("beats", "expected", "waits"), [
+    (None, None, False),                                  # no such pool: nothing to wait for
+    ([], [], False),                                      # a pool no worker ever joined
+    ([beat("gpu-1", ago=3600, status="OFFLINE")], [], True),  # its worker is down: wait for it to come back
+])
+def test_waiting_for_a_gpu_worker_is_bounded_and_skipped_when_none_can_come(monkeypatch, beats, expected, waits):
+    import time
+
+    from flows import gpu
+
+    calls = []
+    monkeypatch.setattr(gpu.deploy, "pool_workers", lambda client, pool: calls.append(pool) or beats)
+    monkeypatch.setattr(gpu, "POLL_SECONDS", 0.01)
+    assert gpu.wait_for_live_worker(None, "gpu", time.monotonic() + 0.2) == expected
+    assert (len(calls) > 1) is waits
