@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import benchmark_report as report  # noqa: E402
+from tasks.config import restrict  # noqa: E402
+from tasks.errors import ConfigError  # noqa: E402
 
 PROBLEM = "employment"
 BASELINE_MODELS = ("employment-logreg", "employment-forest", "employment-xgboost")
@@ -198,16 +200,6 @@ def warm_up(ws: Workspace) -> float:
                     "[importlib.import_module(m) for m in r.PREIMPORT]")
     ws.run(["dvc", "repro", "recommend"])
     return seconds
-
-
-def scope(params: dict, models: Sequence[str]) -> None:
-    """The copy's params.yaml cut to the benchmark's problem and models (sections keyed by problem keep it alone)."""
-    for section in ("ingest", "validate", "featurize"):
-        params[section] = {PROBLEM: params[section][PROBLEM]}
-    unknown = sorted(set(models) - set(params["train"]))
-    if unknown:
-        raise SystemExit(f"--models: {unknown} are not under train: in params.yaml")
-    params["train"] = {k: v for k, v in params["train"].items() if k in models}
 
 
 def pipeline_run(ws: Workspace) -> tuple[float, float, list[dict[str, Any]]]:
@@ -490,7 +482,10 @@ def main(argv: list[str] | None = None) -> int:
         everything = ws.params().train
         models = [m for m in everything if everything[m].problem == PROBLEM] if args.models == "all" else \
             args.models.split(",")
-        ws.edit_params(lambda p: scope(p, models))
+        try:
+            ws.edit_params(lambda p: p.update(restrict(p, PROBLEM, models)))
+        except ConfigError as exc:
+            raise SystemExit(f"--models: {exc}") from None
         if args.quick:
             ws.edit_params(quick_params)
         log(f"benchmark in {ws.repo} (load average {load_average()})")

@@ -286,3 +286,20 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
     return parse_params(raw, origin=str(path))
+
+
+PER_PROBLEM_SECTIONS = ("ingest", "validate", "featurize")
+
+
+def restrict(raw: dict[str, Any], problem: str, models: list[str] | None = None) -> dict[str, Any]:
+    """Raw parameters cut to one problem (a smaller pipeline for tests and benchmarks): its entries of the
+    per-problem sections, `models` (default: its own) under train, and evaluate settings keyed by problem."""
+    out = {**raw, **{section: {problem: raw[section][problem]} for section in PER_PROBLEM_SECTIONS}}
+    keep = models if models is not None else [k for k, v in raw["train"].items() if v["problem"] == problem]
+    unknown = sorted(set(keep) - set(raw["train"]))
+    if unknown:
+        raise ConfigError(f"models {unknown} are not under train: in params.yaml")
+    out["train"] = {name: raw["train"][name] for name in keep}
+    images = raw.get("evaluate", {}).get("images", {})
+    out["evaluate"] = {**raw.get("evaluate", {}), "images": {k: v for k, v in images.items() if k == problem}}
+    return out

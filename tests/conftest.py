@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.config import load_params
+from tasks.config import load_params, restrict
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_MODELS = ("employment-logreg", "employment-forest", "employment-xgboost")
@@ -29,10 +29,7 @@ def copy_repo(work: Path) -> Path:
 
 def small_params(params: dict) -> dict:
     """The default problem only, on a 5% sample, with three small models and a 150-user MovieLens sample."""
-    for section in ("ingest", "validate", "featurize"):
-        params[section] = {"employment": params[section]["employment"]}
-    params["train"] = {name: params["train"][name] for name in SMALL_MODELS}
-    params["evaluate"]["images"] = {}  # image grids belong to the digits problem, not kept here
+    params = restrict(params, "employment", list(SMALL_MODELS))
     params["ingest"]["employment"]["sample_fraction"] = 0.05
     params["recommend"]["data"]["sample_users"] = 150
     params["recommend"]["ranker"]["n_estimators"] = 50

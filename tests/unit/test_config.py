@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from tasks.config import load_params, parse_params
+from tasks.config import load_params, parse_params, restrict
 from tasks.errors import ConfigError
 
 
@@ -40,3 +40,14 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("seed: [1,\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_restrict_cuts_the_default_parameters_to_one_valid_problem(repo_root):
+    raw = yaml.safe_load((repo_root / "params.yaml").read_text())
+    cut = parse_params(restrict(raw, "employment"))
+    assert set(cut.ingest) == set(cut.featurize) == {"employment"}
+    assert cut.train and all(model.problem == "employment" for model in cut.train.values())
+    assert cut.evaluate.images == {} and raw["evaluate"]["images"], "the digits image shape goes, the original stays"
+    assert list(parse_params(restrict(raw, "digits", ["digits-cnn"])).train) == ["digits-cnn"]
+    with pytest.raises(ConfigError, match="nope"):
+        restrict(raw, "employment", ["nope"])
