@@ -19,7 +19,7 @@ from tasks.errors import DataError
 # reported name -> (metric function, takes probabilities)
 GROUP_METRICS: dict[str, tuple[stats.MetricFn, bool]] = {
     "selection_rate": (stats.selection_rate, False),
-    "accuracy": (stats.accuracy, False),
+    "accuracy": (stats.binary_accuracy, False),
     "tpr": (stats.recall, False),
     "fpr": (stats.false_positive_rate, False),
     "precision": (stats.precision, False),

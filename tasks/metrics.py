@@ -27,7 +27,7 @@ def headline(problem_type: str, n_classes: int = 2) -> dict[str, tuple[stats.Met
     """name -> (batched metric function, which output it reads) for a problem type; empty for unsupervised types."""
     if problem_type == "binary":
         return {
-            "accuracy": (stats.accuracy, "pred"),
+            "accuracy": (stats.binary_accuracy, "pred"),
             "precision": (stats.precision, "pred"),
             "recall": (stats.recall, "pred"),
             "specificity": (stats.specificity, "pred"),

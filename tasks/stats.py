@@ -32,38 +32,60 @@ def _count(mask: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.count_nonzero(mask[idx], axis=1)
 
 
+_LAST_CONFUSION: list[tuple] = []  # (idx, y_true, pred, counts) of the last chunk of resamples
+
+
+def confusion_counts(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Per resample (row of `idx`), the counts of TN, FP, FN, TP (columns 0..3) of binary labels and predictions.
+    One uint8 gather per chunk: the confusion-matrix metrics are called in turn on the same chunk and arrays, so
+    the last result is kept (held, not just its id, so it cannot be mistaken for a new array at a reused address)."""
+    if _LAST_CONFUSION and all(a is b for a, b in zip(_LAST_CONFUSION[0][:3], (idx, y_true, pred), strict=True)):
+        return _LAST_CONFUSION[0][3]
+    code = (2 * (np.asarray(y_true) == 1) + (np.asarray(pred) == 1)).astype(np.uint8)[idx]
+    counts = np.stack([np.count_nonzero(code == c, axis=1) for c in range(4)], axis=1)
+    _LAST_CONFUSION[:] = [(idx, y_true, pred, counts)]
+    return counts
+
+
 def accuracy(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return _count(np.asarray(y_true) == np.asarray(pred), idx) / idx.shape[1]
 
 
+def binary_accuracy(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """`accuracy` of 0/1 labels and predictions from the shared confusion counts."""
+    tn, _, _, tp = confusion_counts(y_true, pred, idx).T
+    return (tn + tp) / idx.shape[1]
+
+
 def selection_rate(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return _count(np.asarray(pred) == 1, idx) / idx.shape[1]
+    _, fp, _, tp = confusion_counts(y_true, pred, idx).T
+    return (fp + tp) / idx.shape[1]
 
 
 def precision(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    pred = np.asarray(pred) == 1
-    return _ratio(_count(pred & (np.asarray(y_true) == 1), idx), _count(pred, idx))
+    _, fp, _, tp = confusion_counts(y_true, pred, idx).T
+    return _ratio(tp, tp + fp)
 
 
 def recall(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Sensitivity, the true positive rate."""
-    pos = np.asarray(y_true) == 1
-    return _ratio(_count(pos & (np.asarray(pred) == 1), idx), _count(pos, idx))
+    _, _, fn, tp = confusion_counts(y_true, pred, idx).T
+    return _ratio(tp, tp + fn)
 
 
 def specificity(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    neg = np.asarray(y_true) == 0
-    return _ratio(_count(neg & (np.asarray(pred) == 0), idx), _count(neg, idx))
+    tn, fp, _, _ = confusion_counts(y_true, pred, idx).T
+    return _ratio(tn, tn + fp)
 
 
 def false_positive_rate(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    neg = np.asarray(y_true) == 0
-    return _ratio(_count(neg & (np.asarray(pred) == 1), idx), _count(neg, idx))
+    tn, fp, _, _ = confusion_counts(y_true, pred, idx).T
+    return _ratio(fp, tn + fp)
 
 
 def f1(y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    pos, pred = np.asarray(y_true) == 1, np.asarray(pred) == 1
-    return _ratio(2 * _count(pos & pred, idx), _count(pos, idx) + _count(pred, idx))
+    _, fp, fn, tp = confusion_counts(y_true, pred, idx).T
+    return _ratio(2 * tp, 2 * tp + fp + fn)
 
 
 def brier(y_true: np.ndarray, proba: np.ndarray, idx: np.ndarray) -> np.ndarray:

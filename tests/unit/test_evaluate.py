@@ -228,5 +228,8 @@ def test_family_insights_are_kept_or_their_absence_explained(employment):
     _, _, _, result = employment
     tables = result.details["insights"]["tables"]
     assert tables["summary"]["family"] == "logistic_regression" and tables["coefficients"]
-    model = TrainedModel(_Clusters(), {"name": "odd", "family": "custom"})
-    assert family_insights(model)["unavailable"].startswith("AttributeError")
+    class Opaque:  # coefficients it cannot name: three weights, no feature count, no preprocessing
+        coef_ = np.ones(3)
+
+    model = TrainedModel(Opaque(), {"name": "odd", "family": "custom"})
+    assert family_insights(model)["unavailable"].startswith("ValueError")

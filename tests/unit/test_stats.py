@@ -223,3 +223,16 @@ def test_threshold_rules_are_parsed_before_any_sweep():
     assert stats.parse_threshold_rule("fixed:0.3") == ("fixed", 0.3)
     with pytest.raises(ConfigError, match="must lie in"):
         stats.parse_threshold_rule("fixed:1.5")
+
+
+def test_confusion_metrics_share_counts_per_chunk_and_match_scikit_learn_per_resample():
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+    rng = np.random.default_rng(3)
+    y, pred = rng.integers(0, 2, 500), rng.integers(0, 2, 500)
+    idx = rng.integers(0, 500, size=(20, 500))
+    for fn, reference in [(stats.binary_accuracy, accuracy_score), (stats.precision, precision_score),
+                          (stats.recall, recall_score), (stats.f1, f1_score)]:
+        np.testing.assert_allclose(fn(y, pred, idx), [reference(y[r], pred[r]) for r in idx])
+    flipped = 1 - pred  # same chunk, another prediction array: counted afresh, not served from the last chunk
+    np.testing.assert_allclose(stats.binary_accuracy(y, flipped, idx), 1 - stats.binary_accuracy(y, pred, idx))
