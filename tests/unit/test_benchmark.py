@@ -43,7 +43,7 @@ def test_summaries_and_verdicts():
     assert scale["stages"]["a"]["slope"] == pytest.approx(1.5) and scale["stages"]["b"]["slope"] == pytest.approx(0)
     assert scale["peak_rss_mb_at_largest"] == 900 and scale["peak_stage_at_largest"] == "a"
     scale |= {"models": ["m"], "plain_seconds": [2.0, 10.0]}
-    result = {"overhead": overhead, "scale": scale, "noop": {"median": 1.2},
+    result = {"overhead": overhead, "scale": scale, "noop": {"median": 1.2, "lock_rewrite": {"median": 1.4, "lines": 9000, "stages": 127}},
               "stage_overhead": {"check": {"dvc": 1.4, "command": 0.6, "work": 0.1, "overhead": 1.3}},
               "gpu": {"available": False, "reason": "no GPU here"}}
     verdicts = {f.name: f.status for f in report.figures(result)}
@@ -51,6 +51,7 @@ def test_summaries_and_verdicts():
     assert verdicts["scale slope: a"] == "MISSED" and verdicts["scale slope: b"] == "ok"
     assert verdicts["no-op dvc repro (median)"] == "ok" and verdicts["per-stage overhead: check"] == "ok"
     assert verdicts["GPU vs CPU (XGBoost, Keras CNN)"] == "not run"
+    assert verdicts["  DVC rewriting the full default dvc.lock (each stage)"] == "ok"
     amortised = next(f for f in report.figures(result) if "amortised" in f.name)
     assert amortised.value == pytest.approx(2.0 / 2 + 0.5)
     assert verdicts["orchestration overhead at x1 (m)"] == "MISSED"
