@@ -43,7 +43,8 @@ def test_summaries_and_verdicts():
     assert scale["stages"]["a"]["slope"] == pytest.approx(1.5) and scale["stages"]["b"]["slope"] == pytest.approx(0)
     assert scale["peak_rss_mb_at_largest"] == 900 and scale["peak_stage_at_largest"] == "a"
     scale |= {"models": ["m"], "plain_seconds": [2.0, 10.0]}
-    result = {"overhead": overhead, "scale": scale, "noop": {"median": 1.2, "lock_rewrite": {"median": 1.4, "lines": 9000, "stages": 127}},
+    lock = {"median": 1.4, "lines": 9000, "stages": 127}
+    result = {"overhead": overhead, "scale": scale, "noop": {"median": 1.2, "lock_rewrite": lock},
               "stage_overhead": {"check": {"dvc": 1.4, "command": 0.6, "work": 0.1, "overhead": 1.3}},
               "gpu": {"available": False, "reason": "no GPU here"}}
     verdicts = {f.name: f.status for f in report.figures(result)}
