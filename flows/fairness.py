@@ -69,6 +69,15 @@ def audit_key(predictions: Path, data_sha256: str, threshold: float, settings: d
     return digest.hexdigest()
 
 
+def kept_audit(previous: Path, key: str, target: Path) -> dict | None:
+    """The last audit in `previous` (copied into `target`) when it was made from the same inputs, else None."""
+    metrics = previous / METRICS_FILE
+    if not metrics.exists() or read_json(metrics).get("key") != key:
+        return None
+    shutil.copytree(previous, target, dirs_exist_ok=True)
+    return read_json(metrics)
+
+
 def not_applicable(spec: FeatureSpec, outputs: pd.DataFrame) -> str | None:
     """Why group metrics do not apply to a model of this problem, or None."""
     if spec.problem_type != "binary":
@@ -88,6 +97,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
     limits = thresholds(cfg, spec.sensitive)
     bands = {column: edges for column, edges in cfg.bands.items() if column in spec.sensitive}
     settings = {"fairness": cfg.model_dump(), "seed": params.seed, "sensitive": spec.sensitive}
+    data_sha256 = read_meta(data)["sha256"]
     results, rows = {}, []
     with atomic_dir(out) as staging:
         for model in [name for name, entry in params.train.items() if entry.problem == problem]:
@@ -97,11 +107,10 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
             reason = not_applicable(spec, outputs)
             if reason is None:
                 threshold = read_json(evaluations / model / METRICS_FILE)["threshold"]
-                key = audit_key(source, read_meta(data)["sha256"], threshold, settings)
-                previous = out / model / METRICS_FILE
-                if previous.exists() and read_json(previous).get("key") == key:
-                    shutil.copytree(out / model, target, dirs_exist_ok=True)
-                    results[model] = read_json(previous)
+                key = audit_key(source, data_sha256, threshold, settings)
+                kept = kept_audit(out / model, key, target)
+                if kept is not None:
+                    results[model] = kept
                     log.info("fairness %s: inputs unchanged, last result kept", model)
                 else:
                     result = stage_task(fairness.audit).with_options(task_run_name=f"audit {model}")(
@@ -118,7 +127,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
                 write_json(target / METRICS_FILE, results[model])
             rows.append({"model": model, "status": status, "reasons": reasons})
             log.info("fairness %s: %s %s", model, status, reasons)
-    write_json(summary, {model: {k: v for k, v in result.items() if k != "key"} for model, result in results.items()})
+    write_json(summary, {model: {k: v for k, v in entry.items() if k != "key"} for model, entry in results.items()})
     link_files("fairness", problem, [summary])
     return gate_state("fairness", problem, rows, cfg.gate)
 
