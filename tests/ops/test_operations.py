@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,17 +59,26 @@ class Stack:
         return result
 
     def call(self, path: str, body: dict | None = None, method: str = "POST", attempts: int = 3):
-        """One API call; a timeout (a busy SQLite server on two shared cores) is retried."""
+        """One API call. A timeout (a busy SQLite server on two shared cores) is retried up to `attempts` times;
+        a 503 (the server's SQLite was locked and it rolled the request back) up to five times, as Prefect's own
+        client does."""
         data = None if method == "GET" else json.dumps(body or {}).encode()
         request = urllib.request.Request(f"{self.api}/{path}", data=data, method=method,
                                          headers={"Content-Type": "application/json"})
-        for attempt in range(attempts):
+        timeouts, locked = 0, 0
+        while True:
             try:
                 with urllib.request.urlopen(request, timeout=60) as response:
                     return json.load(response)
             except TimeoutError:
-                if attempt == attempts - 1:
+                timeouts += 1
+                if timeouts >= attempts:
                     raise
+            except urllib.error.HTTPError as exc:
+                locked += 1
+                if exc.code != 503 or locked >= 5:
+                    raise
+                time.sleep(locked)
 
     def deployment(self, flow: str, name: str) -> dict:
         return self.call(f"deployments/name/{flow}/{name}", method="GET")
