@@ -1,4 +1,5 @@
-"""Helpers shared by the classic families (not a family: the registry skips modules starting with "_").
+"""Helpers shared by the families (not a family: the registry skips modules starting with "_"). Every train stage
+depends on this module, so a family module keeps only what is its own.
 
 `design` is the preprocessing step: the shared tabular preprocessor, plus what it does not (yet) do. Text columns
 (`spec.text`) become TF-IDF features; numeric columns can be cut into quantile bins for models that need counts or
@@ -14,14 +15,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer
+from sklearn.svm import SVC, SVR
 
+from tasks.errors import ConfigError
+from tasks.estimators import Subsample
 from tasks.families import BuildContext
 from tasks.feature_options import FeatureOptions, TextOptions
+from tasks.keras_estimators import TextRNNClassifier
 from tasks.preprocess import Encoding, as_float, build_preprocessor, make_preprocessor
 
 TEXT_FEATURES = 50_000  # vocabulary cap of each text column for linear models, naive Bayes and kNN
@@ -94,3 +100,38 @@ def reject_unknown(estimator: BaseEstimator, hp: dict[str, Any]) -> None:
     unknown = sorted(set(hp) - set(estimator.get_params(deep=False)))
     if unknown:
         raise TypeError(f"unexpected keyword argument(s) {unknown} for {type(estimator).__name__}")
+
+
+def svm_pipeline(ctx: BuildContext, hp: dict, kernel: str) -> Pipeline:
+    """An SVM on one-hot standardised features, fitted on at most `max_train_rows` (stratified) training rows:
+    kernel SVMs scale worse than linearly in rows. Classifier probabilities: Platt scaling on cross-validated
+    decision values, then one SVM on all the rows (`CalibratedClassifierCV(ensemble=False)`, which replaces the
+    deprecated `SVC(probability=True)`)."""
+    max_train_rows = hp.pop("max_train_rows", 5_000)
+    if ctx.spec.problem_type == "regression":
+        model = SVR(kernel=kernel, **hp)
+    else:
+        model = CalibratedClassifierCV(SVC(kernel=kernel, random_state=ctx.seed, **hp), ensemble=False)
+    return Pipeline([
+        ("preprocess", design(ctx, encoding="onehot", scale=True)),
+        ("model", Subsample(model, max_rows=max_train_rows, random_state=ctx.seed)),
+    ])
+
+
+def pixel_columns(ctx: BuildContext) -> ColumnTransformer:
+    """The pixel columns in declared order, a missing pixel read as 0 (background)."""
+    if not ctx.spec.numeric:
+        raise ConfigError("image families need the pixel columns declared as featurize.<problem>.numeric")
+    imputer = make_pipeline(FunctionTransformer(as_float, feature_names_out="one-to-one"),  # uint8 pixels too
+                            SimpleImputer(strategy="constant", fill_value=0.0, keep_empty_features=True))
+    return ColumnTransformer([("pixels", imputer, ctx.spec.numeric)], remainder="drop")
+
+
+def text_rnn_pipeline(ctx: BuildContext, hp: dict, cell: str) -> Pipeline:
+    """Select the text columns (joined per row by the model) and attach a recurrent classifier."""
+    if not ctx.spec.text:
+        raise ConfigError("recurrent text families need at least one featurize.<problem>.text column")
+    return Pipeline([
+        ("text", ColumnTransformer([("text", "passthrough", ctx.spec.text)], remainder="drop")),
+        ("model", TextRNNClassifier(cell=cell, random_state=ctx.seed, device=ctx.device, **hp)),
+    ])

@@ -7,7 +7,7 @@ The fitted pipeline's last step is a `DigitGAN`: draw images with `pipeline[-1].
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
-from tasks.families.keras_cnn import pixel_columns
+from tasks.families._common import pixel_columns
 from tasks.keras_estimators import DigitGAN
 
 

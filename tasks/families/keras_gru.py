@@ -3,11 +3,11 @@
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
-from tasks.families.keras_lstm import build_text_rnn
+from tasks.families._common import text_rnn_pipeline
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:
-    return build_text_rnn(ctx, hp, "gru")
+    return text_rnn_pipeline(ctx, hp, "gru")
 
 
 FAMILY = Family(name="keras_gru", problem_types=frozenset({"binary", "multiclass"}), build=build, gpu=True)
