@@ -270,6 +270,7 @@ def same_metrics(plain: dict[str, dict], pipeline: dict[str, Any]) -> bool:
 
 def stage_overhead(ws: Workspace, repeats: int) -> dict[str, dict[str, float]]:
     """`dvc repro -f -s STAGE` and the bare stage command, warm runner, against the same work in this process."""
+    from flows.check import stage_code
     from tasks import ingest
     from tasks.check import check_models
     from tasks.config import load_params
@@ -278,6 +279,7 @@ def stage_overhead(ws: Workspace, repeats: int) -> dict[str, dict[str, float]]:
 
     def check_work() -> None:
         check_models(load_params(params_path))
+        stage_code(ws.repo)
 
     def ingest_work() -> None:
         params = load_params(params_path)
@@ -289,7 +291,8 @@ def stage_overhead(ws: Workspace, repeats: int) -> dict[str, dict[str, float]]:
                 frame.to_parquet(Path(tmp) / f"{name}.parquet", index=False)
 
     cases = {
-        "check": (check_work, ["python", "-m", "flows", "check", "--out", "models/catalogue.json"]),
+        "check": (check_work, ["python", "-m", "flows", "check", "--out", "models/catalogue.json", "--code",
+                            "models/code"]),
         f"ingest@{PROBLEM}": (ingest_work, ["python", "-m", "flows", "ingest", "--problem", PROBLEM, "--out",
                                             f"data/interim/{PROBLEM}"]),
     }
