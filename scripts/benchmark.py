@@ -189,7 +189,9 @@ def machine() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------ sections
 
 
-PIPELINE = ["dvc", "repro", "-f", "--downstream", "check", f"ingest@{PROBLEM}"]  # every stage of the problem
+# every stage of the problem: check, then what follows ingest (downstream of check would add recommend, which
+# depends on its code file from check)
+PIPELINE = [["dvc", "repro", "-f", "-s", "check"], ["dvc", "repro", "-f", "--downstream", f"ingest@{PROBLEM}"]]
 
 
 def warm_up(ws: Workspace) -> float:
@@ -211,7 +213,7 @@ def pipeline_run(ws: Workspace) -> tuple[float, float, list[dict[str, Any]]]:
     ws.stop_runners()
     shutil.rmtree(ws.repo / "reports/fairness", ignore_errors=True)  # else it keeps audits whose inputs are unchanged
     line, cpu, server = ws.stats_lines(), children_cpu(), sum(map(tree_cpu, ws.pids("server.pid")))
-    seconds = ws.run(PIPELINE)
+    seconds = sum(ws.run(command) for command in PIPELINE)
     records = ws.stats_since(line)
     runners = ws.pids("runner-*.pid")
     cpu = (children_cpu() - cpu + sum(map(tree_cpu, runners)) + sum(map(tree_cpu, ws.pids("server.pid"))) - server

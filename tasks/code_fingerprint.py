@@ -1,8 +1,8 @@
 """Which of the repository's modules a stage runs, found from their import statements, and their hashes.
 
-A `train@` stage depends on one small file of these hashes (written by `check`) instead of listing every module a
-model is built from: the list cannot miss a module, and `dvc.lock` stays small (DVC rewrites the whole lock after
-every stage, so its size costs each of the ~130 stages).
+Each stage depends on one small file of these hashes (`models/code/<stage>.json`, written by `check`) instead of
+listing every module it runs: the list cannot miss a module, and `dvc.lock` stays small (DVC rewrites the whole lock
+after every stage, so its size costs each of the ~130 stages).
 """
 
 from __future__ import annotations
