@@ -56,16 +56,16 @@ def import_closure(roots: Iterable[Path], repo: Path, *, exclude: Iterable[Path]
     """Every repository file reachable from `roots` by imports, sorted. `exclude`d files are not listed, nor followed
     when imported; a root is always followed (train's roots are the family modules: their imports count, but each
     train stage depends on its own family's module, not on every family's)."""
+    root = repo.resolve()
     excluded = {p.resolve() for p in exclude}
     seen: set[Path] = set()
     todo = [p.resolve() for p in roots]
     while todo:
         path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        todo.extend(p.resolve() for p in imported_modules(path, repo.resolve()) if p.resolve() not in excluded)
-    return sorted(p for p in seen if p not in excluded)
+        if path not in seen:
+            seen.add(path)
+            todo.extend(p for p in imported_modules(path, root) if p not in excluded)
+    return sorted(seen - excluded)
 
 
 def fingerprint(files: Iterable[Path], repo: Path) -> dict[str, str]:
