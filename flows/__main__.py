@@ -15,6 +15,7 @@ def main() -> int:
     stack.apply_env_defaults()
     if argv and argv[0] not in ("-h", "--help"):
         stack.resolve_api()
+        os.environ.setdefault("MLP_RUN_TAG", stack.repro_tag())
     if os.environ.get("MLP_WARM_RUNNER", "1") != "0":
         env = dict(os.environ)
         code = runner.run_remote(argv, env)

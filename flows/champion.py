@@ -32,6 +32,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fairness", type=Path, required=True)
     parser.add_argument("--drift", type=Path, required=True, help="the problem's drift summary (JSON)")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--summary", type=Path, required=True, help="the problem's compact DVC metrics (JSON)")
 
 
 def gate_of(summary: dict, key: str) -> dict:
@@ -42,14 +43,25 @@ def gate_of(summary: dict, key: str) -> dict:
     return {"status": entry["status"], "reasons": entry["reasons"]}
 
 
-@flow(name="champion")
+def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, float]]) -> dict:
+    """What `dvc metrics show` / `dvc exp show` print for a problem: the champion, and per ranked model (named
+    without the problem prefix) its primary metric on the holdout and each batch and its gate outcome."""
+    def short(model: str) -> str:
+        return model.removeprefix(f"{problem}-")
+
+    return {"champion": short(record["champion"]) if record["champion"] else "none", "metric": record["metric"],
+            "models": {short(row["model"]): {**batches[row["model"]], "outcome": row["status"]}
+                       for row in record["ranking"]}}
+
+
+@flow(name="champion", flow_run_name="champion {problem}")
 def champion_flow(problem: str, features: Path, predictions: Path, evaluations: Path, fairness: Path, drift: Path,
-                  out: Path, params_path: Path = Path("params.yaml")) -> State:
+                  out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
     cfg, spec = params.champion, FeatureSpec.from_dict(read_json(features / SPEC_FILE))
-    models = [name for name, model in params.train.items() if model.problem == problem]
+    models = [cfg.key for cfg in params.models(problem)]
     drift_summary = read_json(drift)
-    candidates, scored = [], {}
+    candidates, scored, batches = [], {}, {}
     supervised = spec.problem_type in SUPERVISED
     metric = cfg.metric.get(spec.problem_type)
     for name in models if supervised else []:
@@ -58,6 +70,7 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
             continue  # clustering, decomposition, generation: described in the hub, not ranked
         interval = details["batches"][HOLDOUT]["intervals"][metric]
         holdout = {k: v for k, v in metrics[HOLDOUT].items() if k != "rows"}
+        batches[name] = {batch: values.get(metric) for batch, values in metrics.items() if isinstance(values, dict)}
         gates = {"quality": champion.quality_gate(holdout, cfg.quality_floor.get(spec.problem_type, {})),
                  "drift": gate_of(drift_summary, name),
                  "fairness": gate_of(read_json(fairness / name / METRICS_FILE), name)}
@@ -70,7 +83,8 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
         confidence=params.evaluate.confidence, seed=params.seed)
     record = champion.decide(problem, spec.problem_type, metric, candidates, comparisons)
     write_json(out, record)
-    link_files("champion", problem, [out])
+    write_json(summary, compact_metrics(problem, record, batches))
+    link_files("champion", problem, [out, summary])
     log.info("champion %s: %s (of %d)", problem, record["champion"], len(models))
     rows = [{"model": r["model"], "status": "fail" if r["gates"]["quality"]["status"] == "fail" else "pass",
              "reasons": r["gates"]["quality"]["reasons"], "outcome": r["status"]} for r in record["ranking"]]
@@ -82,5 +96,5 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
 
 def run(args: argparse.Namespace) -> None:
     state = champion_flow(args.problem, args.features, args.predictions, args.evaluations, args.fairness, args.drift,
-                          args.out, args.params, return_state=True)
+                          args.out, args.summary, args.params, return_state=True)
     conclude(state, load_params(args.params).champion.gate)

@@ -10,40 +10,33 @@ from prefect import flow
 
 from flows.cli import STAGES
 from flows.common import log
-from tasks import families
 from tasks.check import check_models
-from tasks.code_fingerprint import fingerprint, import_closure
+from tasks.code_fingerprint import family_modules, fingerprint, import_closure
 from tasks.config import load_params
 from tasks.io import atomic_dir, write_json
 
 
-def family_modules(repo: Path) -> list[Path]:
-    """Every family's module: a train stage depends on its own family's module directly."""
-    return [repo / "tasks" / "families" / f"{name}.py" for name in families.available()]
-
-
 def stage_code(repo: Path = Path(".")) -> dict[str, dict[str, str]]:
     """Stage -> {module: sha256} of the modules its command runs: `flows/<stage>.py` and everything it imports,
-    found statically; for train, also what every family module imports, but not the families. `repo` is the
-    working directory DVC runs stages in."""
-    families_ = family_modules(repo)
+    found statically; for train and evaluate, every family module and what it imports (the stage re-runs, and
+    inside it only the models whose own code changed are recomputed). `repo` is the working directory DVC runs
+    stages in."""
+    families = family_modules(repo)
     code = {}
     for stage in STAGES:
         if stage != "check":
-            roots = [repo / "flows" / f"{stage}.py", *(families_ if stage == "train" else [])]
-            code[stage] = fingerprint(import_closure(roots, repo, exclude=families_), repo)
+            roots = [repo / "flows" / f"{stage}.py", *(families if stage in ("train", "evaluate") else [])]
+            code[stage] = fingerprint(import_closure(roots, repo), repo)
     return code
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="the model catalogue (JSON)")
     parser.add_argument("--code", type=Path, required=True, help="directory: <stage>.json module hashes")
 
 
-@flow(name="check")
-def check_flow(out: Path, code: Path, params_path: Path = Path("params.yaml")) -> int:
+@flow(name="check", flow_run_name="check")
+def check_flow(code: Path, params_path: Path = Path("params.yaml")) -> int:
     catalogue = check_models(load_params(params_path))
-    write_json(out, catalogue)
     with atomic_dir(code) as tmp:
         for stage, hashes in stage_code().items():
             write_json(tmp / f"{stage}.json", hashes)
@@ -52,4 +45,4 @@ def check_flow(out: Path, code: Path, params_path: Path = Path("params.yaml")) -
 
 
 def run(args: argparse.Namespace) -> None:
-    check_flow(args.out, args.code, args.params)
+    check_flow(args.code, args.params)

@@ -56,7 +56,9 @@ def main(argv: list[str]) -> int:
     args = parser((argv[0],) if argv and argv[0] in STAGES else STAGES).parse_args(argv)
     code = 1
     try:
-        with stage_settings():
+        from prefect import tags
+
+        with stage_settings(), tags(os.environ.get("MLP_RUN_TAG", "manual")):
             importlib.import_module(f"flows.{args.stage}").run(args)
         code = 0
     except PipelineError as exc:

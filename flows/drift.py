@@ -53,7 +53,7 @@ def with_predictions(frame: pd.DataFrame, batch: str, outputs: dict[str, pd.Data
     return frame.assign(**columns)
 
 
-@flow(name="drift")
+@flow(name="drift", flow_run_name="drift {problem}")
 def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out: Path, summary: Path,
                params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)

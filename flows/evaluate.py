@@ -1,55 +1,116 @@
-"""evaluate flow: score one trained model on the holdout and every later batch, with bootstrap intervals."""
+"""evaluate flow: score every trained model of one problem on the holdout and every later batch, with bootstrap
+intervals; each model a Prefect task fanned out on Dask, reused while its model file and inputs are unchanged."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
+from typing import Any
 
-from prefect import flow
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
-from flows.common import log, read_meta, read_split, stage_task
+from flows.common import log, read_meta, read_split
+from flows.fan_out import run_each
 from flows.featurize import SPEC_FILE
 from flows.gates import link_files
 from tasks import evaluate, train
-from tasks.config import load_params
+from tasks.code_fingerprint import model_code
+from tasks.config import Params, load_params
+from tasks.families import get_family
 from tasks.featurize import FeatureSpec
 from tasks.ingest import TRAIN, VALID
-from tasks.io import atomic_write_bytes, atomic_write_text, read_json, write_json
+from tasks.io import atomic_dir, atomic_write_bytes, read_json, remove_stale, write_json
 from tasks.metrics import nan_to_null
+from tasks.model_key import library_versions, make_key, stale_reason
 
-METRICS_FILE, DETAILS_FILE, CURVES_FILE = "metrics.json", "details.json", "curves.csv"
+METRICS_FILE, DETAILS_FILE, CURVES_FILE, KEY_FILE = "metrics.json", "details.json", "curves.csv", "key.json"
+REPO = Path(".")
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model-dir", type=Path, required=True)
+    parser.add_argument("--problem", required=True, help="a key under problems: in params.yaml")
+    parser.add_argument("--models", type=Path, required=True, help="directory of the problem's trained models")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--features", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True, help="directory of the metrics, details and curves")
-    parser.add_argument("--predictions", type=Path, required=True, help="parquet file of per-row predictions")
+    parser.add_argument("--out", type=Path, required=True, help="directory: per model metrics, details, curves")
+    parser.add_argument("--predictions", type=Path, required=True, help="directory: per model predictions")
 
 
-@flow(name="evaluate")
-def evaluate_flow(model_dir: Path, data: Path, features: Path, out: Path, predictions: Path,
-                  params_path: Path = Path("params.yaml")) -> dict:
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def evaluation_key(params: Params, problem: str, model_dir: Path, data: Path, features: Path) -> dict[str, Any]:
+    """What one model's evaluation is a function of: the fitted model's files, the data, the evaluation settings,
+    the seed, the code and the library versions its family uses."""
+    meta = read_json(model_dir / train.META_FILE)
+    return make_key({
+        "model": {name: file_hash(model_dir / name) for name in (train.MODEL_FILE, train.META_FILE)},
+        "data": {"rows": read_meta(data)["sha256"], "spec": file_hash(features / SPEC_FILE)},
+        "settings": {"evaluate": params.evaluate.model_dump(), "image_shape": params.featurize[problem].image_shape},
+        "seed": params.seed,
+        "code": model_code(REPO / "flows" / "evaluate.py", meta["family"], REPO),
+        "libraries": library_versions(get_family(meta["family"]).libraries),
+    })
+
+
+@task(cache_policy=NO_CACHE)
+def evaluate_one(model: str, key: dict[str, Any], model_dir: Path, data: Path, features: Path, out: Path,
+                 predictions: Path, params_path: Path) -> dict:
+    """Score one model (in whichever Dask worker the task lands on) and write its outputs, each atomically."""
     params = load_params(params_path)
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
-    model = stage_task(train.load_model)(model_dir)
+    trained = train.load_model(model_dir)
     batches = {name: read_split(data, name) for name in read_meta(data)["evaluation_batches"]}
-    result = stage_task(evaluate.evaluate_model)(
-        model, spec, read_split(data, VALID), batches, params.evaluate, seed=params.seed,
+    result = evaluate.evaluate_model(
+        trained, spec, read_split(data, VALID), batches, params.evaluate, seed=params.seed,
         train=read_split(data, TRAIN) if spec.text else None,
-        image_shape=params.evaluate.images.get(model.meta["problem"]))
-    # separately tracked outputs, each written atomically (the directory and DVC's .gitignore are kept)
+        image_shape=params.featurize[trained.meta["problem"]].image_shape)
     atomic_write_bytes(predictions, result.predictions.to_parquet(index=False))
-    write_json(out / DETAILS_FILE, result.details)
-    atomic_write_text(out / CURVES_FILE, result.curves.to_csv(index=False))
-    write_json(out / METRICS_FILE, nan_to_null(result.metrics))
-    link_files("evaluate", model.meta["name"], [out / METRICS_FILE, out / DETAILS_FILE, out / CURVES_FILE,
-                                                predictions])
-    log.info("evaluate %s: %s", model.meta["name"],
-             {b: m for b, m in result.metrics.items() if b == "threshold" or b == "holdout"})
-    return result.metrics
+    with atomic_dir(out) as tmp:
+        write_json(tmp / DETAILS_FILE, result.details)
+        (tmp / CURVES_FILE).write_text(result.curves.to_csv(index=False))
+        write_json(tmp / METRICS_FILE, nan_to_null(result.metrics))
+        write_json(tmp / KEY_FILE, key)
+    log.info("evaluate %s: %s", model, {b: m for b, m in result.metrics.items() if b in ("threshold", "holdout")})
+    return nan_to_null({b: m for b, m in result.metrics.items() if b in ("threshold", "holdout")})
+
+
+def previous_key(directory: Path) -> dict[str, Any] | None:
+    if not all((directory / name).is_file() for name in (METRICS_FILE, DETAILS_FILE, CURVES_FILE, KEY_FILE)):
+        return None
+    return read_json(directory / KEY_FILE)
+
+
+@flow(name="evaluate", flow_run_name="evaluate {problem}")
+def evaluate_flow(problem: str, models: Path, data: Path, features: Path, out: Path, predictions: Path,
+                  params_path: Path = Path("params.yaml")) -> dict[str, str]:
+    params = load_params(params_path)
+    names = [cfg.key for cfg in params.models(problem)]
+    removed = remove_stale(out, set(names))
+    remove_stale(predictions, {f"{name}.parquet" for name in names})
+    keys = {name: evaluation_key(params, problem, models / name, data, features) for name in names}
+    todo = {name: reason for name in names
+            if (reason := stale_reason(previous_key(out / name), keys[name])) is not None
+            or not (predictions / f"{name}.parquet").is_file()}
+    for name in names:
+        log.info("evaluate %s: %s", name, f"scoring ({todo[name] or 'predictions missing'})" if name in todo
+                 else "reused (model and inputs unchanged)")
+    if removed:
+        log.info("evaluate %s: removed %s (no longer in params.yaml)", problem, ", ".join(removed))
+    run_each(evaluate_one, {name: {"model": name, "key": keys[name], "model_dir": models / name, "data": data,
+                                   "features": features, "out": out / name,
+                                   "predictions": predictions / f"{name}.parquet", "params_path": params_path}
+                            for name in todo}, params.distributed, f"evaluate {problem}")
+    link_files("evaluate", problem, [out, predictions])
+    return {name: "scored" if name in todo else "reused" for name in names}
 
 
 def run(args: argparse.Namespace) -> None:
-    evaluate_flow(args.model_dir, args.data, args.features, args.out, args.predictions, args.params)
+    evaluate_flow(args.problem, args.models, args.data, args.features, args.out, args.predictions, args.params)

@@ -33,7 +33,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--features", type=Path, required=True)
     parser.add_argument("--predictions", type=Path, required=True, help="directory of the problem's predictions")
-    parser.add_argument("--evaluations", type=Path, required=True, help="directory of evaluate outputs")
+    parser.add_argument("--evaluations", type=Path, required=True, help="directory of the problem's evaluations")
     parser.add_argument("--out", type=Path, required=True, help="directory: <model>/metrics.json and groups.csv")
     parser.add_argument("--summary", type=Path, required=True, help="every model's result (JSON, DVC metrics)")
 
@@ -87,7 +87,7 @@ def not_applicable(spec: FeatureSpec, outputs: pd.DataFrame) -> str | None:
     return "an unsupervised model makes no predictions" if outputs.empty else None
 
 
-@flow(name="fairness")
+@flow(name="fairness", flow_run_name="fairness {problem}")
 def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, evaluations: Path, out: Path,
                   summary: Path, params_path: Path = Path("params.yaml")) -> State:
     """Every model of `problem`: group metrics and the gate, one `<model>/` directory each under `out`."""
@@ -100,7 +100,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
     data_sha256 = read_meta(data)["sha256"]
     results, rows = {}, []
     with atomic_dir(out) as staging:
-        for model in [name for name, entry in params.train.items() if entry.problem == problem]:
+        for model in [cfg.key for cfg in params.models(problem)]:
             source, target = predictions / f"{model}.parquet", staging / model
             outputs = pd.read_parquet(source)
             target.mkdir()

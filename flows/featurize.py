@@ -34,7 +34,7 @@ def describe(spec: featurize.FeatureSpec, train, options, seed: int) -> dict:
     return feature_summary(preprocessor, spec, options, train=sampled.frame, resampled=sampled, seed=seed)
 
 
-@flow(name="featurize")
+@flow(name="featurize", flow_run_name="featurize {problem}")
 def featurize_flow(problem: str, data: Path, out: Path, report: Path, params_path: Path = Path("params.yaml")) -> int:
     params = load_params(params_path)
     cfg = params.featurize[problem]

@@ -54,8 +54,8 @@ def gpu_slot(cfg: GpuConfig) -> Iterator[None]:
 
 
 def placement(pool: str | None, run_name: str | None, requested: str, note: str = "") -> dict[str, str | None]:
-    """Where a model was fitted, for its meta.json (the only place a caller can tell); the worker is filled in by
-    the caller, which reads it from the run."""
+    """Where a model was fitted, for the train stage's record (the only place a caller can tell); the worker is
+    filled in by the caller, which reads it from the run."""
     return {"host": platform.node(), "pool": pool, "worker": None, "flow_run": run_name,
             "device_requested": requested, "note": note}
 
@@ -105,9 +105,10 @@ def submit_and_wait(prefect_client: SyncPrefectClient, model: str, parameters: d
     worker = run.labels.get("prefect.worker.name")
     if run.state.is_completed():
         trained = deploy.result(run)
-        meta = {**trained.meta, "placement": {**trained.meta["placement"], "worker": worker}}
-        log.info("train %s: fitted by worker %r of pool %r on device %s", model, worker, cfg.pool, meta["device"])
-        return Attempt(model=replace(trained, meta=meta))
+        run_facts = {**trained.run, "placement": {**trained.run["placement"], "worker": worker}}
+        log.info("train %s: fitted by worker %r of pool %r on device %s", model, worker, cfg.pool,
+                 trained.meta["device"])
+        return Attempt(model=replace(trained, run=run_facts))
     if run.state.is_crashed():
         return Attempt(reason=f"run {run.name} on worker {worker!r} crashed: {run.state.message}", crashed=True)
     raise PipelineError(f"train {model}: GPU run {run.name} ended {run.state.type.value}: {run.state.message}")

@@ -27,7 +27,7 @@ def write_splits(splits: dict, out: Path, meta: dict) -> dict[str, int]:
     return {name: len(frame) for name, frame in splits.items()}
 
 
-@flow(name="ingest")
+@flow(name="ingest", flow_run_name="ingest {problem}")
 def ingest_flow(problem: str, out: Path, params_path: Path = Path("params.yaml")) -> dict[str, int]:
     params = load_params(params_path)
     cfg = params.ingest[problem]

@@ -17,7 +17,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="directory for metrics.json and report.html")
 
 
-@flow(name="recommend")
+@flow(name="recommend", flow_run_name="recommend movielens")
 def recommend_flow(out: Path, params_path: Path = Path("params.yaml")) -> dict:
     params = load_params(params_path)
     if params.recommend is None:

@@ -34,6 +34,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", type=Path, required=True, help="directory of feature specifications")
     parser.add_argument("--validations", type=Path, required=True, help="directory of validation reports")
     parser.add_argument("--featurize-reports", type=Path, required=True, help="directory of features reports")
+    parser.add_argument("--trainings", type=Path, required=True, help="directory of train records (per problem)")
     parser.add_argument("--others", type=Path, nargs="*", default=[],
                         help="directories of reports from stages outside the problems, linked from the index")
     parser.add_argument("--index", type=Path, required=True)
@@ -45,16 +46,18 @@ def champion_file(models: Path, problem: str) -> Path:
     return models / f"{problem}-champion.json"
 
 
-def load_model(name: str, problem: str, models: Path, evaluations: Path, fairness: Path) -> report.ModelRecord:
+def load_model(name: str, problem: str, models: Path, evaluations: Path, fairness: Path,
+               run: dict) -> report.ModelRecord:
     """A model's records; `insights.json` and `*.svg` in its directory are optional."""
-    directory, evaluated, audited = models / name, evaluations / name, fairness / problem / name
+    directory, evaluated, audited = models / problem / name, evaluations / problem / name, fairness / problem / name
     insights = directory / INSIGHTS_FILE
     return report.ModelRecord(
         name=name, meta=read_json(directory / META_FILE), metrics=read_json(evaluated / METRICS_FILE),
         details=read_json(evaluated / DETAILS_FILE), curves=pd.read_csv(evaluated / CURVES_FILE),
         fairness=read_json(audited / METRICS_FILE), groups=pd.read_csv(audited / GROUPS_FILE),
         insights=read_json(insights) if insights.exists() else {},
-        figures={p.stem: (text := p.read_text())[text.index("<svg"):] for p in sorted(directory.glob("*.svg"))})
+        figures={p.stem: (text := p.read_text())[text.index("<svg"):] for p in sorted(directory.glob("*.svg"))},
+        run=run)
 
 
 def html_links(directory: Path, start: Path) -> list[tuple[str, str]]:
@@ -67,23 +70,24 @@ def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: 
     """Everything the stages wrote about a problem; `sources` are the directories named by the arguments."""
     spec = read_json(sources["features"] / problem / SPEC_FILE)
     drift = read_json(sources["drift"] / f"{problem}.json")
+    runs = read_json(sources["trainings"] / f"{problem}.json")["models"]
     return report.ProblemRecord(
         name=problem, problem_type=spec["problem_type"], data=read_meta(sources["data"] / problem), spec=spec,
         champion=read_json(champion_file(sources["models"], problem)), drift=drift,
         drift_pages={batch: os.path.relpath(sources["drift"] / problem / f"{batch}.html", pages)
                      for batch in drift.get("batches", {})},
-        models=[load_model(name, problem, sources["models"], sources["evaluations"], sources["fairness"])
-                for name, model in params.train.items() if model.problem == problem],
+        models=[load_model(cfg.key, problem, sources["models"], sources["evaluations"], sources["fairness"],
+                           runs.get(cfg.key, {})) for cfg in params.models(problem)],
         other_reports={"data docs": html_links(sources["validations"] / problem, pages),
                        "features": html_links(sources["featurize_reports"] / problem, pages)})
 
 
-@flow(name="report")
+@flow(name="report", flow_run_name="report")
 def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages: Path, leaderboard: Path,
                 params_path: Path = Path("params.yaml")) -> str:
     params = load_params(params_path)
-    problems = [stage_task(load_problem)(problem, params, sources, pages) for problem in params.ingest]
-    hashes = {p: read_meta(sources["data"] / p)["sha256"] for p in params.ingest}
+    problems = [stage_task(load_problem)(problem, params, sources, pages) for problem in params.problems]
+    hashes = {p: read_meta(sources["data"] / p)["sha256"] for p in params.problems}
     everything = params.model_dump(by_alias=True)
     stamp = lineage(stable_hash(hashes), everything)
     written = stage_task(report.build_pages)(problems, {p: {**stamp, "data": h[:12]} for p, h in hashes.items()},
@@ -106,5 +110,5 @@ def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages
 
 def run(args: argparse.Namespace) -> None:
     sources = {name: getattr(args, name) for name in ("models", "evaluations", "fairness", "drift", "data",
-                                                      "features", "validations", "featurize_reports")}
+                                                      "features", "validations", "featurize_reports", "trainings")}
     report_flow(sources, args.others, args.index, args.pages, args.leaderboard, args.params)

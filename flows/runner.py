@@ -38,7 +38,7 @@ PREIMPORT = (
     "great_expectations",  # the validate stage's import: 2.5-5 s
 )
 # Variables that differ between otherwise identical stage invocations and do not affect imported libraries.
-_VOLATILE = ("PWD", "OLDPWD", "SHLVL", "_", "DVC_STAGE", "DVC_ROOT", "DVC_EXP_NAME")
+_VOLATILE = ("PWD", "OLDPWD", "SHLVL", "_", "DVC_STAGE", "DVC_ROOT", "DVC_EXP_NAME", "MLP_RUN_TAG")
 _HEADER = struct.Struct("!I")
 
 

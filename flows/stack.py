@@ -295,6 +295,22 @@ def stop_all() -> list[str]:
     return [name for name in names if stop(name, timeout=5.0 if name.startswith("worker-") else 15.0)]
 
 
+def repro_tag(pid: int | None = None) -> str:
+    """The Prefect tag shared by every flow run of one `dvc repro` (or `dvc exp run`): `repro-<start>-<pid>` of the
+    nearest DVC ancestor process; `manual` when a stage command was run by hand."""
+    import psutil
+
+    try:
+        for process in psutil.Process(pid).parents():
+            words = " ".join(process.cmdline()[:4])
+            if "dvc" in words and ("repro" in words or "exp" in words):
+                started = time.strftime("%Y%m%d-%H%M%S", time.localtime(process.create_time()))
+                return f"repro-{started}-{process.pid}"
+    except psutil.Error:
+        pass
+    return "manual"
+
+
 def resolve_api(env: dict[str, str] | os._Environ = os.environ) -> str | None:
     """Decide where this process records its flow runs; set PREFECT_API_URL accordingly and return it.
 

@@ -25,7 +25,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, required=True, help="validation report directory")
 
 
-@flow(name="validate")
+@flow(name="validate", flow_run_name="validate {problem}")
 def validate_flow(problem: str, data: Path, contract: Path, out: Path, quarantine: Path, report: Path,
                   params_path: Path = Path("params.yaml")) -> dict[str, int]:
     params = load_params(params_path)

@@ -72,3 +72,16 @@ def fingerprint(files: Iterable[Path], repo: Path) -> dict[str, str]:
     """Relative path -> sha256 of the file's bytes."""
     root = repo.resolve()
     return {f.resolve().relative_to(root).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+
+def family_modules(repo: Path) -> list[Path]:
+    """Every model family's module (`tasks/families/<name>.py`; `_`-prefixed modules are shared code)."""
+    return sorted((repo / "tasks" / "families").glob("[!_]*.py"))
+
+
+def model_code(stage_module: Path, family: str, repo: Path) -> dict[str, str]:
+    """Module -> sha256 of what a stage runs for one model: the stage's modules and its family's own, not the other
+    families' (editing one family then reaches only its models)."""
+    own = repo / "tasks" / "families" / f"{family}.py"
+    others = [path for path in family_modules(repo) if path.name != own.name]
+    return fingerprint(import_closure([stage_module, own], repo, exclude=others), repo)

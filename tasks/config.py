@@ -5,6 +5,7 @@ Every stage receives the slice it needs; a wrong key or type fails here with the
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,16 +73,57 @@ class FeaturizeConfig(_Strict):
     categorical: list[str] = []
     text: list[str] = []
     sensitive: list[str] = []
+    image_shape: list[int] | None = Field(default=None, description="[height, width] of the pixel columns (the "
+                                          "numeric features in order): grids of misclassified and generated images")
     options: FeatureOptions = FeatureOptions()
 
 
-class ModelConfig(_Strict):
-    """One model to train: a family from the registry applied to a problem."""
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # problem and model names: used in paths and stage names
 
-    problem: str
+
+class ModelSpec(_Strict):
+    """One model of a problem, as params.yaml writes it: `problems.<problem>.models.<name>`."""
+
     family: str
     hyperparameters: dict[str, Any] = {}
-    features: dict[str, Any] = Field(default={}, description="overrides of featurize.<problem>.options")
+    features: dict[str, Any] = Field(default={}, description="overrides of problems.<problem>.features.options")
+    engine: Literal["local", "dask"] = Field(
+        default="local", description="dask: an XGBoost or LightGBM model fitted through the library's Dask interface "
+                                     "on the partitioned training split (data larger than one worker's memory)")
+
+    @model_validator(mode="after")
+    def _dask_engine_family(self) -> ModelSpec:
+        if self.engine == "dask" and self.family not in ("xgboost", "lightgbm"):
+            raise ValueError(f"engine: dask needs family xgboost or lightgbm, not {self.family!r}")
+        return self
+
+
+class ModelConfig(ModelSpec):
+    """A model with the problem it belongs to; `key` (`<problem>-<name>`) names it in reports and the registry."""
+
+    problem: str
+    name: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.problem}-{self.name}"
+
+
+class ProblemConfig(_Strict):
+    """Everything about one problem: its data and splits, contract options, column roles and models."""
+
+    data: IngestConfig
+    validate_: ValidateConfig = Field(alias="validate")
+    features: FeaturizeConfig
+    models: dict[str, ModelSpec] = Field(min_length=1)
+
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, models: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+        bad = [name for name in models if not re.match(_NAME, name)]
+        if bad:
+            raise ValueError(f"model names {bad}: use letters, digits, '_', '.' and '-' (they name directories)")
+        return models
 
 
 class EvaluateConfig(_Strict):
@@ -94,8 +136,6 @@ class EvaluateConfig(_Strict):
     calibration_bins: int = Field(default=10, ge=2, le=100)
     bootstrap_resamples: int = Field(default=1000, ge=10)
     confidence: float = Field(default=0.95, gt=0, lt=1)
-    images: dict[str, list[int]] = Field(default={}, description="problem -> [height, width] of its pixel columns "
-                                         "(the numeric features in order): a grid of misclassified examples")
 
     @field_validator("threshold_rule")
     @classmethod
@@ -199,23 +239,21 @@ class DriftCheckConfig(_Strict):
 
 
 class DistributedConfig(_Strict):
-    """Where the Dask path (`python -m flows.distributed`) runs: a running scheduler, or a local cluster."""
+    """Where a problem's models train and evaluate in parallel: a running Dask scheduler, or a local cluster."""
 
     scheduler: str | None = Field(default=None, description="address of a running Dask scheduler, e.g. "
                                   "tcp://dask-scheduler:8786; null starts a local cluster for the run")
-    n_workers: int = Field(default=2, ge=1, description="local cluster only")
+    n_workers: int | None = Field(default=None, ge=1, description="local cluster only; null: one per CPU core")
     threads_per_worker: int = Field(default=1, ge=1, description="local cluster only")
-    memory_limit: str = Field(default="4GiB", description="per local worker; Dask spills to disk above it")
+    memory_limit: str = Field(default="auto", description="per local worker ('auto': the machine's memory shared "
+                              "evenly); Dask spills to disk above it")
     fit_sample_rows: int = Field(default=1_000_000, ge=1, description="rows (a seeded sample) the preprocessing "
                                  "of a Dask-trained booster is fitted on; all rows when there are fewer")
 
 
 class Params(_Strict):
     seed: int
-    ingest: dict[str, IngestConfig]
-    validate_: dict[str, ValidateConfig] = Field(alias="validate")
-    featurize: dict[str, FeaturizeConfig]
-    train: dict[str, ModelConfig]
+    problems: dict[str, ProblemConfig] = Field(min_length=1)
     evaluate: EvaluateConfig = EvaluateConfig()
     fairness: FairnessConfig = FairnessConfig()
     drift: DriftConfig = DriftConfig()
@@ -227,26 +265,49 @@ class Params(_Strict):
     drift_check: DriftCheckConfig = DriftCheckConfig()
     distributed: DistributedConfig = DistributedConfig()
 
+    # Views of the problem blocks by stage: what each stage of a problem reads.
+    @property
+    def ingest(self) -> dict[str, IngestConfig]:
+        return {name: problem.data for name, problem in self.problems.items()}
+
+    @property
+    def validate_(self) -> dict[str, ValidateConfig]:
+        return {name: problem.validate_ for name, problem in self.problems.items()}
+
+    @property
+    def featurize(self) -> dict[str, FeaturizeConfig]:
+        return {name: problem.features for name, problem in self.problems.items()}
+
+    @property
+    def train(self) -> dict[str, ModelConfig]:
+        """Every model of every problem, by key (`<problem>-<name>`)."""
+        return {model.key: model for problem in self.problems for model in self.models(problem)}
+
+    def models(self, problem: str) -> list[ModelConfig]:
+        """The models of one problem, in params order; an unknown problem fails with the known ones."""
+        if problem not in self.problems:
+            raise ConfigError(f"problems.{problem}: no such problem in params.yaml; expected one of "
+                              f"{sorted(self.problems)}")
+        return [ModelConfig(problem=problem, name=name, **spec.model_dump())
+                for name, spec in self.problems[problem].models.items()]
+
+    @field_validator("problems")
+    @classmethod
+    def _problem_names(cls, problems: dict[str, ProblemConfig]) -> dict[str, ProblemConfig]:
+        bad = [name for name in problems if not re.match(_NAME, name)]
+        if bad:
+            raise ValueError(f"problem names {bad}: use letters, digits, '_', '.' and '-' (they name directories)")
+        return problems
+
     @model_validator(mode="after")
-    def _problems_consistent(self) -> Params:
-        problems = set(self.ingest)
-        for section, names in (("validate", self.validate_), ("featurize", self.featurize)):
-            missing = problems - set(names)
-            if missing:
-                raise ValueError(f"{section}: no entry for problem(s) {sorted(missing)} declared under ingest")
-        for key, model in self.train.items():
-            if model.problem not in problems:
-                raise ValueError(
-                    f"train.{key}.problem: unknown problem {model.problem!r}; expected one of {sorted(problems)}"
-                )
-            try:
-                self.featurize[model.problem].options.merged(model.features)
-            except ValidationError as exc:
-                details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise ValueError(f"train.{key}.features: {details}") from None
-        unknown = sorted(set(self.evaluate.images) - problems)
-        if unknown:
-            raise ValueError(f"evaluate.images: unknown problem(s) {unknown}; expected some of {sorted(problems)}")
+    def _model_features_valid(self) -> Params:
+        for name, problem in self.problems.items():
+            for model, spec in problem.models.items():
+                try:
+                    problem.features.options.merged(spec.features)
+                except ValidationError as exc:
+                    details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                    raise ValueError(f"problems.{name}.models.{model}.features: {details}") from None
         return self
 
     @model_validator(mode="after")
@@ -288,18 +349,14 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     return parse_params(raw, origin=str(path))
 
 
-PER_PROBLEM_SECTIONS = ("ingest", "validate", "featurize")
-
-
 def restrict(raw: dict[str, Any], problem: str, models: list[str] | None = None) -> dict[str, Any]:
-    """Raw parameters cut to one problem (a smaller pipeline for tests and benchmarks): its entries of the
-    per-problem sections, `models` (default: its own) under train, and evaluate settings keyed by problem."""
-    out = {**raw, **{section: {problem: raw[section][problem]} for section in PER_PROBLEM_SECTIONS}}
-    keep = models if models is not None else [k for k, v in raw["train"].items() if v["problem"] == problem]
-    unknown = sorted(set(keep) - set(raw["train"]))
+    """Raw parameters cut to one problem (a smaller pipeline for tests and benchmarks), keeping `models` (names
+    under `problems.<problem>.models`; default: all of them)."""
+    if problem not in raw["problems"]:
+        raise ConfigError(f"problems.{problem}: no such problem in params.yaml")
+    block = raw["problems"][problem]
+    keep = models if models is not None else list(block["models"])
+    unknown = sorted(set(keep) - set(block["models"]))
     if unknown:
-        raise ConfigError(f"models {unknown} are not under train: in params.yaml")
-    out["train"] = {name: raw["train"][name] for name in keep}
-    images = raw.get("evaluate", {}).get("images", {})
-    out["evaluate"] = {**raw.get("evaluate", {}), "images": {k: v for k, v in images.items() if k == problem}}
-    return out
+        raise ConfigError(f"models {unknown} are not under problems.{problem}.models in params.yaml")
+    return {**raw, "problems": {problem: {**block, "models": {name: block["models"][name] for name in keep}}}}

@@ -9,6 +9,7 @@ lies. The result is an ordinary fitted pipeline (preprocessing + a local XGBoost
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ DASK_FAMILIES = ("xgboost", "lightgbm")
 
 def local_cluster_kwargs(cfg: DistributedConfig) -> dict[str, Any]:
     """Keyword arguments of `distributed.LocalCluster` for the configured local cluster."""
-    return {"n_workers": cfg.n_workers, "threads_per_worker": cfg.threads_per_worker,
+    return {"n_workers": cfg.n_workers or os.cpu_count() or 1, "threads_per_worker": cfg.threads_per_worker,
             "memory_limit": cfg.memory_limit, "processes": True, "dashboard_address": None}
 
 
@@ -54,6 +55,22 @@ def connect(cfg: DistributedConfig) -> Iterator[Any]:
             yield client
         return
     with LocalCluster(**local_cluster_kwargs(cfg)) as cluster, Client(cluster) as client:
+        yield client
+
+
+@contextmanager
+def client_here(cfg: DistributedConfig) -> Iterator[Any]:
+    """A client on the cluster this code runs in (inside a Dask task: its own, without holding a worker thread),
+    else on the configured one (`connect`)."""
+    from distributed import get_worker, worker_client
+
+    try:
+        get_worker()
+    except ValueError:
+        with connect(cfg) as client:
+            yield client
+        return
+    with worker_client() as client:
         yield client
 
 
@@ -155,10 +172,10 @@ def train_booster(
         "name": name, "problem": cfg.problem, "family": cfg.family, "problem_type": spec.problem_type,
         "hyperparameters": cfg.hyperparameters,
         "feature_options": FeatureOptions().merged(chosen).model_dump(mode="json"), "seed": seed,
-        "device": "cpu", "engine": "dask", "workers": len(client.scheduler_info()["workers"]),
+        "device": "cpu", "engine": "dask",
         "train_rows": total, "preprocess_fit_rows": len(x_sample),
-        "features": spec.features, "fit_seconds": round(fit_seconds, 3), "kind": "supervised",
+        "features": spec.features, "kind": "supervised",
         "validation": score(pipeline, *split_xy(valid, spec), spec) if valid is not None else {},
         "lineage": lineage or {},
     }
-    return TrainedModel(pipeline=pipeline, meta=meta)
+    return TrainedModel(pipeline=pipeline, meta=meta, run={"fit_seconds": round(fit_seconds, 3)})

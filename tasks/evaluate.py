@@ -127,7 +127,7 @@ def informative_terms(model: TrainedModel, spec: FeatureSpec, train: pd.DataFram
 def misclassified_examples(frame: pd.DataFrame, spec: FeatureSpec, scored: Scored, shape: list[int]) -> list[dict]:
     """The most confident mistakes: pixels (the numeric features in order), true and predicted class."""
     if int(np.prod(shape)) != len(spec.numeric):
-        raise ConfigError(f"evaluate.images: shape {shape} needs {int(np.prod(shape))} pixel columns; the problem "
+        raise ConfigError(f"features.image_shape: shape {shape} needs {int(np.prod(shape))} pixel columns; the problem "
                           f"declares {len(spec.numeric)} numeric features")
     confidence = scored.proba.max(axis=1) if scored.proba.ndim == 2 else np.abs(scored.proba - 0.5) + 0.5
     wrong = np.flatnonzero(scored.pred != scored.y)

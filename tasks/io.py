@@ -84,3 +84,18 @@ def frame_sha256(frame: Any) -> str:
 def stable_hash(obj: Any) -> str:
     """Short content hash of a JSON-serialisable object (parameters, configs)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def remove_stale(directory: Path, keep: set[str]) -> list[str]:
+    """Delete the entries of `directory` not named in `keep`, and temporaries a killed write left (`.name.*`);
+    returns the names removed, temporaries not counted."""
+    if not directory.is_dir():
+        return []
+    removed = []
+    for entry in sorted(directory.iterdir()):
+        if entry.name in keep:
+            continue
+        if not entry.name.startswith("."):
+            removed.append(entry.name)
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+    return removed

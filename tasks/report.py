@@ -51,7 +51,7 @@ class ModelRecord:
     """What the stages wrote about one model."""
 
     name: str
-    meta: dict[str, Any]                  # models/<model>/meta.json
+    meta: dict[str, Any]                  # models/<problem>/<model>/meta.json
     metrics: dict[str, Any]               # evaluate metrics.json: threshold, batch -> metric -> value
     details: dict[str, Any]               # evaluate details.json
     curves: pd.DataFrame                  # evaluate curves.csv
@@ -59,6 +59,7 @@ class ModelRecord:
     groups: pd.DataFrame                  # fairness groups.csv
     insights: dict[str, Any] = field(default_factory=dict)   # models/<model>/insights.json, if any
     figures: dict[str, str] = field(default_factory=dict)    # models/<model>/*.svg: name -> SVG markup
+    run: dict[str, Any] = field(default_factory=dict)        # reports/train/<problem>.json: fit time, placement
 
 
 @dataclass(frozen=True)
@@ -318,9 +319,10 @@ def _insights_sections(record: ModelRecord) -> list[str]:
 
 def model_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any], confidence: float) -> str:
     """One model's evaluation: training facts, metrics with intervals per batch, curves, tables, insights."""
-    meta = record.meta
+    meta, fit = record.meta, record.run.get("fit_seconds")
+    took = f"{fit:.1f} s" if fit is not None else "(fit time not recorded)"
     parts = [f"<p>Family <b>{html.esc(meta['family'])}</b>, trained on {meta['train_rows']:,} rows in "
-             f"{meta['fit_seconds']:.1f} s on {html.esc(meta['device'])}; seed {meta['seed']}; hyperparameters "
+             f"{took} on {html.esc(meta['device'])}; seed {meta['seed']}; hyperparameters "
              f"<code>{html.esc(meta['hyperparameters'])}</code>; validation <code>{html.esc(meta['validation'])}"
              "</code>.</p>",
              "<p>" + _links([("bias", fairness_page(record.name))] if record.fairness.get("applicable") else [])

@@ -1,11 +1,15 @@
-"""Train: fit one family's pipeline on the training split and describe what was fitted."""
+"""Train: fit one family's pipeline on the training split and describe what was fitted.
+
+What a model is (`meta.json`) is kept apart from how this run went (`TrainedModel.run`: fit time, placement, commit,
+wall-clock time): the model directory's hash then depends only on its inputs, and the run facts go to the stage's
+record (reports/train/<problem>.json).
+"""
 
 from __future__ import annotations
 
 import platform
 import time
-from dataclasses import dataclass
-from importlib.metadata import version
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +29,7 @@ from tasks.metrics import score
 from tasks.preprocess import feature_summary
 from tasks.resample import resample
 
-MODEL_FILE, META_FILE, FEATURES_FILE = "model.joblib", "meta.json", "features.json"
-_LIBRARIES = ("scikit-learn", "xgboost", "lightgbm", "statsmodels", "tensorflow-cpu", "keras", "pandas", "numpy")
+MODEL_FILE, META_FILE, FEATURES_FILE, KEY_FILE = "model.joblib", "meta.json", "features.json", "key.json"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class TrainedModel:
     pipeline: BaseEstimator
     meta: dict[str, Any]
     features: dict[str, Any] | None = None  # what the preprocessing built (feature_summary), when it can tell
+    run: dict[str, Any] = field(default_factory=dict)  # fit_seconds, placement, commit, time: not in the model
 
 
 def final_step(estimator: BaseEstimator) -> BaseEstimator:
@@ -47,7 +51,7 @@ def split_xy(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame, pd.S
 def train_model(
     name: str, cfg: ModelConfig, spec: FeatureSpec, train: pd.DataFrame, valid: pd.DataFrame,
     *, seed: int, device: str = "cpu", problem_features: FeatureOptions = FeatureOptions(),
-    lineage: dict[str, Any] | None = None,
+    lineage: dict[str, Any] | None = None, libraries: dict[str, str] | None = None,
 ) -> TrainedModel:
     """Fit `cfg.family` on `train` (resampled as the feature options say); report validation metrics, timings and
     what the preprocessing built."""
@@ -84,27 +88,29 @@ def train_model(
         "train_rows": len(train),
         "class_counts": {"before": sampled.counts_before, "after": sampled.counts_after},
         "features": spec.features,
-        "fit_seconds": round(fit_seconds, 3),
         "kind": family.kind,
         "validation": score(estimator, x_valid, y_valid, spec) if family.kind == "supervised" else {},
         "lineage": lineage or {},
         "python": platform.python_version(),
-        "libraries": {lib: version(lib) for lib in _LIBRARIES},
+        "libraries": libraries or {},
     }
     preprocess = estimator.named_steps.get("preprocess") if isinstance(estimator, Pipeline) else None
     summary = None
     if isinstance(preprocess, Pipeline) and "columns" in preprocess.named_steps:
         summary = feature_summary(preprocess, spec, options, train=sampled.frame, resampled=sampled, seed=seed)
-    return TrainedModel(pipeline=estimator, meta=meta, features=summary)
+    return TrainedModel(pipeline=estimator, meta=meta, features=summary, run={"fit_seconds": round(fit_seconds, 3)})
 
 
-def save_model(model: TrainedModel, target: Path) -> None:
-    """Write the fitted pipeline, its metadata and its feature summary as one directory, atomically."""
+def save_model(model: TrainedModel, target: Path, key: dict[str, Any] | None = None) -> None:
+    """Write the fitted pipeline, its metadata, its feature summary and its key (what it was fitted from, see
+    `tasks.model_key`) as one directory, atomically."""
     with atomic_dir(target) as tmp:
         joblib.dump(model.pipeline, tmp / MODEL_FILE, compress=3)
         write_json(tmp / META_FILE, model.meta)
         if model.features is not None:
             write_json(tmp / FEATURES_FILE, model.features)
+        if key is not None:
+            write_json(tmp / KEY_FILE, key)
 
 
 def load_model(directory: Path) -> TrainedModel:

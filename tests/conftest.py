@@ -10,7 +10,7 @@ import pytest
 from tasks.config import load_params, restrict
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL_MODELS = ("employment-logreg", "employment-forest", "employment-xgboost")
+SMALL_MODELS = ("logreg", "forest", "xgboost")  # under problems.employment.models
 
 
 def copy_repo(work: Path) -> Path:
@@ -30,10 +30,10 @@ def copy_repo(work: Path) -> Path:
 def small_params(params: dict) -> dict:
     """The default problem only, on a 5% sample, with three small models and a 150-user MovieLens sample."""
     params = restrict(params, "employment", list(SMALL_MODELS))
-    params["ingest"]["employment"]["sample_fraction"] = 0.05
+    params["problems"]["employment"]["data"]["sample_fraction"] = 0.05
     params["recommend"]["data"]["sample_users"] = 150
     params["recommend"]["ranker"]["n_estimators"] = 50
-    for model in params["train"].values():
+    for model in params["problems"]["employment"]["models"].values():
         if "n_estimators" in model["hyperparameters"]:
             model["hyperparameters"]["n_estimators"] = 40
     return params

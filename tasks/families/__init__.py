@@ -42,6 +42,7 @@ class Family:
     problem_types: frozenset[str]
     build: Callable[[BuildContext, dict[str, Any]], BaseEstimator]
     gpu: bool = False
+    libraries: tuple[str, ...] = ()  # distributions beyond scikit-learn's stack whose version is part of a model's key
 
     @property
     def kind(self) -> str:

@@ -14,4 +14,5 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     ])
 
 
-FAMILY = Family(name="keras_cnn", problem_types=frozenset({"binary", "multiclass"}), build=build, gpu=True)
+FAMILY = Family(name="keras_cnn", problem_types=frozenset({"binary", "multiclass"}), build=build, gpu=True,
+    libraries=("tensorflow", "keras"))

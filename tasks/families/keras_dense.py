@@ -16,5 +16,5 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
 
 
 FAMILY = Family(
-    name="keras_dense", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build, gpu=True
-)
+    name="keras_dense", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build, gpu=True,
+    libraries=("tensorflow", "keras"))

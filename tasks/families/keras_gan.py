@@ -18,4 +18,5 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     ])
 
 
-FAMILY = Family(name="keras_gan", problem_types=frozenset({"generation"}), build=build, gpu=True)
+FAMILY = Family(name="keras_gan", problem_types=frozenset({"generation"}), build=build, gpu=True,
+    libraries=("tensorflow", "keras"))

@@ -10,4 +10,5 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     return text_rnn_pipeline(ctx, hp, "gru")
 
 
-FAMILY = Family(name="keras_gru", problem_types=frozenset({"binary", "multiclass"}), build=build, gpu=True)
+FAMILY = Family(name="keras_gru", problem_types=frozenset({"binary", "multiclass"}), build=build, gpu=True,
+    libraries=("tensorflow", "keras"))

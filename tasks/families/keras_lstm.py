@@ -10,4 +10,5 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     return text_rnn_pipeline(ctx, hp, "lstm")
 
 
-FAMILY = Family(name="keras_lstm", problem_types=frozenset({"binary", "multiclass"}), build=build, gpu=True)
+FAMILY = Family(name="keras_lstm", problem_types=frozenset({"binary", "multiclass"}), build=build, gpu=True,
+    libraries=("tensorflow", "keras"))

@@ -18,4 +18,5 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     ])
 
 
-FAMILY = Family(name="lightgbm", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build)
+FAMILY = Family(name="lightgbm", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build,
+    libraries=("lightgbm",))

@@ -18,4 +18,5 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     ])
 
 
-FAMILY = Family(name="linear_regression", problem_types=frozenset({"regression"}), build=build)
+FAMILY = Family(name="linear_regression", problem_types=frozenset({"regression"}), build=build,
+    libraries=("statsmodels",))

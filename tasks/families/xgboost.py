@@ -30,5 +30,5 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
 
 
 FAMILY = Family(
-    name="xgboost", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build, gpu=True
-)
+    name="xgboost", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build, gpu=True,
+    libraries=("xgboost",))
