@@ -44,7 +44,7 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
     data, features = Path(f"data/interim/{problem}"), Path(f"data/features/{problem}")
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     batch = batch_file.name if batch_file else batch_name(max(params.ingest[problem].current_periods))
-    pipeline = stage_task(load_model)(Path(f"models/{model}")).pipeline
+    pipeline = stage_task(load_model)(Path(f"models/{problem}/{model}")).pipeline
     reference = drift_check.with_predictions(pipeline, read_split(data, "train"), spec)
     newest = pd.read_parquet(batch_file) if batch_file else read_split(data, batch)
     current = drift_check.with_predictions(pipeline, newest, spec)
@@ -62,7 +62,7 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
     return result
 
 
-@flow(name="drift-check")
+@flow(name="drift-check", flow_run_name="drift-check")
 def drift_check_flow(problems: list[str] | None = None, batch_file: str | None = None,
                      trigger_retrain: bool | None = None, params_path: str = "params.yaml",
                      out: str = "reports/drift-check") -> dict:

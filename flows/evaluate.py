@@ -21,11 +21,11 @@ from tasks.config import Params, load_params
 from tasks.families import get_family
 from tasks.featurize import FeatureSpec
 from tasks.ingest import TRAIN, VALID
-from tasks.io import atomic_dir, atomic_write_bytes, read_json, remove_stale, write_json
+from tasks.io import atomic_dir, atomic_write_bytes, atomic_write_text, read_json, remove_stale, write_json
 from tasks.metrics import nan_to_null
 from tasks.model_key import library_versions, make_key, stale_reason
 
-METRICS_FILE, DETAILS_FILE, CURVES_FILE, KEY_FILE = "metrics.json", "details.json", "curves.csv", "key.json"
+METRICS_FILE, DETAILS_FILE, KEY_FILE = "metrics.json", "details.json", "key.json"
 REPO = Path(".")
 
 
@@ -36,6 +36,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True, help="directory: per model metrics, details, curves")
     parser.add_argument("--predictions", type=Path, required=True, help="directory: per model predictions")
+    parser.add_argument("--curves", type=Path, required=True, help="directory: per model curves (DVC plots)")
 
 
 def file_hash(path: Path) -> str:
@@ -62,7 +63,7 @@ def evaluation_key(params: Params, problem: str, model_dir: Path, data: Path, fe
 
 @task(cache_policy=NO_CACHE)
 def evaluate_one(model: str, key: dict[str, Any], model_dir: Path, data: Path, features: Path, out: Path,
-                 predictions: Path, params_path: Path) -> dict:
+                 predictions: Path, curves: Path, params_path: Path) -> dict:
     """Score one model (in whichever Dask worker the task lands on) and write its outputs, each atomically."""
     params = load_params(params_path)
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
@@ -73,44 +74,47 @@ def evaluate_one(model: str, key: dict[str, Any], model_dir: Path, data: Path, f
         train=read_split(data, TRAIN) if spec.text else None,
         image_shape=params.featurize[trained.meta["problem"]].image_shape)
     atomic_write_bytes(predictions, result.predictions.to_parquet(index=False))
-    with atomic_dir(out) as tmp:
+    atomic_write_text(curves, result.curves.to_csv(index=False))
+    with atomic_dir(out) as tmp:  # the key last: outputs without it are recomputed
         write_json(tmp / DETAILS_FILE, result.details)
-        (tmp / CURVES_FILE).write_text(result.curves.to_csv(index=False))
         write_json(tmp / METRICS_FILE, nan_to_null(result.metrics))
         write_json(tmp / KEY_FILE, key)
+    link_files("evaluate", model, [out / METRICS_FILE])
     log.info("evaluate %s: %s", model, {b: m for b, m in result.metrics.items() if b in ("threshold", "holdout")})
     return nan_to_null({b: m for b, m in result.metrics.items() if b in ("threshold", "holdout")})
 
 
 def previous_key(directory: Path) -> dict[str, Any] | None:
-    if not all((directory / name).is_file() for name in (METRICS_FILE, DETAILS_FILE, CURVES_FILE, KEY_FILE)):
+    if not all((directory / name).is_file() for name in (METRICS_FILE, DETAILS_FILE, KEY_FILE)):
         return None
     return read_json(directory / KEY_FILE)
 
 
 @flow(name="evaluate", flow_run_name="evaluate {problem}")
 def evaluate_flow(problem: str, models: Path, data: Path, features: Path, out: Path, predictions: Path,
-                  params_path: Path = Path("params.yaml")) -> dict[str, str]:
+                  curves: Path, params_path: Path = Path("params.yaml")) -> dict[str, str]:
     params = load_params(params_path)
     names = [cfg.key for cfg in params.models(problem)]
     removed = remove_stale(out, set(names))
     remove_stale(predictions, {f"{name}.parquet" for name in names})
+    remove_stale(curves, {f"{name}.csv" for name in names})
     keys = {name: evaluation_key(params, problem, models / name, data, features) for name in names}
     todo = {name: reason for name in names
             if (reason := stale_reason(previous_key(out / name), keys[name])) is not None
-            or not (predictions / f"{name}.parquet").is_file()}
+            or not (predictions / f"{name}.parquet").is_file() or not (curves / f"{name}.csv").is_file()}
     for name in names:
-        log.info("evaluate %s: %s", name, f"scoring ({todo[name] or 'predictions missing'})" if name in todo
+        log.info("evaluate %s: %s", name, f"scoring ({todo[name] or 'predictions or curves missing'})" if name in todo
                  else "reused (model and inputs unchanged)")
     if removed:
         log.info("evaluate %s: removed %s (no longer in params.yaml)", problem, ", ".join(removed))
     run_each(evaluate_one, {name: {"model": name, "key": keys[name], "model_dir": models / name, "data": data,
                                    "features": features, "out": out / name,
-                                   "predictions": predictions / f"{name}.parquet", "params_path": params_path}
+                                   "predictions": predictions / f"{name}.parquet", "curves": curves / f"{name}.csv",
+                                   "params_path": params_path}
                             for name in todo}, params.distributed, f"evaluate {problem}")
-    link_files("evaluate", problem, [out, predictions])
     return {name: "scored" if name in todo else "reused" for name in names}
 
 
 def run(args: argparse.Namespace) -> None:
-    evaluate_flow(args.problem, args.models, args.data, args.features, args.out, args.predictions, args.params)
+    evaluate_flow(args.problem, args.models, args.data, args.features, args.out, args.predictions, args.curves,
+                  args.params)

@@ -11,7 +11,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.common import log, read_meta, stage_task
-from flows.evaluate import CURVES_FILE, DETAILS_FILE, METRICS_FILE
+from flows.evaluate import DETAILS_FILE, METRICS_FILE
 from flows.fairness import GROUPS_FILE
 from flows.featurize import SPEC_FILE
 from flows.gates import link_files
@@ -34,6 +34,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", type=Path, required=True, help="directory of feature specifications")
     parser.add_argument("--validations", type=Path, required=True, help="directory of validation reports")
     parser.add_argument("--featurize-reports", type=Path, required=True, help="directory of features reports")
+    parser.add_argument("--curves", type=Path, required=True, help="directory of evaluation curves (per problem)")
     parser.add_argument("--trainings", type=Path, required=True, help="directory of train records (per problem)")
     parser.add_argument("--others", type=Path, nargs="*", default=[],
                         help="directories of reports from stages outside the problems, linked from the index")
@@ -46,14 +47,14 @@ def champion_file(models: Path, problem: str) -> Path:
     return models / f"{problem}-champion.json"
 
 
-def load_model(name: str, problem: str, models: Path, evaluations: Path, fairness: Path,
-               run: dict) -> report.ModelRecord:
+def load_model(name: str, problem: str, sources: dict[str, Path], run: dict) -> report.ModelRecord:
     """A model's records; `insights.json` and `*.svg` in its directory are optional."""
-    directory, evaluated, audited = models / problem / name, evaluations / problem / name, fairness / problem / name
+    directory, evaluated = sources["models"] / problem / name, sources["evaluations"] / problem / name
+    audited = sources["fairness"] / problem / name
     insights = directory / INSIGHTS_FILE
     return report.ModelRecord(
         name=name, meta=read_json(directory / META_FILE), metrics=read_json(evaluated / METRICS_FILE),
-        details=read_json(evaluated / DETAILS_FILE), curves=pd.read_csv(evaluated / CURVES_FILE),
+        details=read_json(evaluated / DETAILS_FILE), curves=pd.read_csv(sources["curves"] / problem / f"{name}.csv"),
         fairness=read_json(audited / METRICS_FILE), groups=pd.read_csv(audited / GROUPS_FILE),
         insights=read_json(insights) if insights.exists() else {},
         figures={p.stem: (text := p.read_text())[text.index("<svg"):] for p in sorted(directory.glob("*.svg"))},
@@ -76,8 +77,7 @@ def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: 
         champion=read_json(champion_file(sources["models"], problem)), drift=drift,
         drift_pages={batch: os.path.relpath(sources["drift"] / problem / f"{batch}.html", pages)
                      for batch in drift.get("batches", {})},
-        models=[load_model(cfg.key, problem, sources["models"], sources["evaluations"], sources["fairness"],
-                           runs.get(cfg.key, {})) for cfg in params.models(problem)],
+        models=[load_model(cfg.key, problem, sources, runs.get(cfg.key, {})) for cfg in params.models(problem)],
         other_reports={"data docs": html_links(sources["validations"] / problem, pages),
                        "features": html_links(sources["featurize_reports"] / problem, pages)})
 
@@ -110,5 +110,6 @@ def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages
 
 def run(args: argparse.Namespace) -> None:
     sources = {name: getattr(args, name) for name in ("models", "evaluations", "fairness", "drift", "data",
-                                                      "features", "validations", "featurize_reports", "trainings")}
+                                                      "features", "validations", "featurize_reports", "trainings",
+                                                      "curves")}
     report_flow(sources, args.others, args.index, args.pages, args.leaderboard, args.params)

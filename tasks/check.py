@@ -30,7 +30,7 @@ def check_models(params: Params) -> dict[str, dict[str, str]]:
                 build_estimator(family, BuildContext(spec=spec, seed=params.seed, features=options),
                                 model.hyperparameters)
         except ConfigError as exc:
-            problems.append(f"  train.{name}: {exc}")
+            problems.append(f"  problems.{model.problem}.models.{model.name}: {exc}")
             continue
         catalogue[name] = {"problem": model.problem, "family": model.family}
     if problems:

@@ -35,7 +35,8 @@ def test_every_period_passes_the_employment_contract(contract, periods):
 
 def test_contract_roles_match_params(contract):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    featurize, ingest = params["featurize"]["employment"], params["ingest"]["employment"]
+    problem = params["problems"]["employment"]
+    featurize, ingest = problem["features"], problem["data"]
     meta = contract["meta"]
     assert (meta["target"], meta["id_column"], meta["time_column"]) == (
         ingest["target"], ingest["id_column"], ingest["time_column"])

@@ -9,13 +9,13 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.conftest import SMALL_MODELS
+from tests.conftest import ROOT, SMALL_MODELS
 from tests.e2e.conftest import run, stages_run
 
 pytestmark = pytest.mark.e2e
 STAGES = {"check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion", "report",
           "recommend"}
-MODELS = SMALL_MODELS
+MODELS = [f"employment-{name}" for name in SMALL_MODELS]
 
 
 def api_post(api: str, path: str, body: dict) -> list[dict]:
@@ -27,31 +27,56 @@ def api_post(api: str, path: str, body: dict) -> list[dict]:
 
 def flow_runs(api: str) -> list[dict]:
     names = {f["id"]: f["name"] for f in api_post(api, "flows/filter", {})}
-    return [{"flow": names[r["flow_id"]], "state": r["state_type"], "name": r["state_name"], "id": r["id"]}
+    return [{"flow": names[r["flow_id"]], "state": r["state_type"], "name": r["state_name"], "id": r["id"],
+             "run": r["name"], "tags": r["tags"]}
             for r in api_post(api, "flow_runs/filter", {"limit": 200, "sort": "START_TIME_ASC"})]
+
+
+def model_files(work, problem: str = "employment") -> dict[str, bytes]:
+    return {str(p.relative_to(work)): p.read_bytes() for p in (work / "models" / problem).rglob("*") if p.is_file()}
+
+
+def edit_params(work, change) -> None:
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    change(params)
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def commit(work, env) -> None:
+    for cmd in (["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "repro"]):
+        run(cmd, work, env, check=False)
 
 
 def test_full_pipeline_records_every_stage_in_prefect(repo, first_repro):
     work, env = repo
     ran = stages_run(first_repro.stdout)
     assert {s.split("@")[0] for s in ran} == STAGES
-    assert len(ran) == 1 + 1 + 1 + 1 + 3 + 3 + 1 + 1 + 1 + 1 + 1  # fairness, drift, champion: per problem
+    assert len(ran) == len(STAGES), "one stage of each kind for the one problem: its models run inside"
     index = (work / "reports/index.html").read_text()
     assert "pages/problem-employment.html" in index and "employment-xgboost" in index
-    metrics = json.loads((work / "reports/evaluate/employment-xgboost/metrics.json").read_text())
+    metrics = json.loads((work / "reports/evaluate/employment/employment-xgboost/metrics.json").read_text())
     assert set(metrics) == {"threshold", "holdout", "batch_2016", "batch_2017", "batch_2018"}
     assert all(m["roc_auc"] > 0.85 for b, m in metrics.items() if b != "threshold")
-    meta = json.loads((work / "models/employment-xgboost/meta.json").read_text())
-    assert meta["family"] == "xgboost" and meta["lineage"]["data"] and meta["fit_seconds"] > 0
+    meta = json.loads((work / "models/employment/employment-xgboost/meta.json").read_text())
+    assert meta["family"] == "xgboost" and meta["lineage"]["data"] and "fit_seconds" not in meta
+    record = json.loads((work / "reports/train/employment.json").read_text())["models"]
+    assert set(record) == set(MODELS) and all(r["status"] == "fitted" and r["fit_seconds"] > 0 for r in record.values())
 
     api = f"http://127.0.0.1:{env['MLP_PREFECT_PORT']}/api"
     runs = flow_runs(api)
     assert {r["flow"] for r in runs} == STAGES
     assert len(runs) == len(ran) and all(r["state"] == "COMPLETED" for r in runs), "gates warn by default"
+    assert {r["run"] for r in runs} >= {"train employment", "evaluate employment", "champion employment", "report"}
+    [tag] = {t for r in runs for t in r["tags"]}
+    assert tag.startswith("repro-"), "every flow run of one dvc repro carries the same tag"
+    train_run = next(r for r in runs if r["run"] == "train employment")
+    tasks = api_post(api, "task_runs/filter", {"flow_runs": {"id": {"any_": [train_run["id"]]}}})
+    assert {t["name"] for t in tasks} >= set(MODELS), "a task run per model, named after it, under the stage's run"
     assert (work / ".prefect").exists() is False, "Prefect state goes to PREFECT_HOME, not the work tree"
     artifacts = {a["key"]: a for a in api_post(api, "artifacts/filter", {"limit": 200})}
     links = ["drift-employment-batch-2016-html", "report-hub-index-html", "evaluate-employment-xgboost-metrics-json",
-             "fairness-employment-employment-json", "champion-employment-employment-champion-json"]
+             "fairness-employment-employment-json", "champion-employment-employment-champion-json",
+             "champion-employment-employment-json"]
     assert all("](file:///" in artifacts[k]["data"] for k in links), "links to the files each flow run wrote"
     gates = ["drift-employment-gates", "champion-employment-gates", "fairness-employment-gates"]
     assert all(artifacts[k]["type"] == "table" for k in gates) and artifacts["gate-status"]["type"] == "markdown"
@@ -74,38 +99,120 @@ def test_audit_outputs_on_the_sample(repo, first_repro):
     assert set(fairness["batches"]["holdout"]) == {"SEX", "RAC1P", "AGEP"}
     board = json.loads((work / "reports/leaderboard.json").read_text())
     assert set(board["employment"]) == {"champion", *MODELS}
+    summary = json.loads((work / "reports/metrics/employment.json").read_text())
+    assert set(summary["models"]) == set(SMALL_MODELS) and summary["metric"] == "roc_auc"
+    assert all(set(m) == {"holdout", "batch_2016", "batch_2017", "batch_2018", "outcome"}
+               for m in summary["models"].values())
 
 
 def test_metrics_and_plots_diff_work_offline(repo, first_repro):
     work, env = repo
     shown = run(["dvc", "metrics", "show", "--json"], work, env).stdout
-    assert "reports/evaluate/employment-xgboost/metrics.json" in shown and "reports/drift/employment.json" in shown
+    assert "reports/metrics/employment.json" in shown and "reports/evaluate/" not in shown, "one compact file"
+    table = run(["dvc", "exp", "show", "--no-pager", "--drop", "problems.*|evaluate.*|fairness.*|drift.*|champion.*"
+                 "|recommend.*|seed|report.*|State|Executor|Created"], work, env).stdout
+    assert "xgboost.holdout" in table.replace("models.", "") and max(map(len, table.splitlines())) < 400
     out = work.parent / "plots"
     run(["dvc", "plots", "show", "--out", str(out)], work, env)
     page = (out / "index.html").read_text()
-    assert "vegaEmbed(" in page and "curves.csv" in page and "threshold sweep (validation)" in page
+    assert "vegaEmbed(" in page and "employment-xgboost.csv" in page and "threshold sweep (validation)" in page
     assert "cdn.jsdelivr.net" not in page and "<script src=" not in page, "the offline template is configured"
 
 
 def test_changing_one_hyperparameter_reruns_only_that_model(repo, first_repro):
     work, env = repo
-    for cmd in (["git", "add", "-A"], ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "repro"]):
-        run(cmd, work, env)  # dvc.lock of the first run committed: `dvc metrics diff` compares with it
-    params = yaml.safe_load((work / "params.yaml").read_text())
-    params["train"]["employment-forest"]["hyperparameters"]["min_samples_leaf"] = 7
-    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    before = (work / "models/employment-xgboost/model.joblib").stat().st_mtime_ns
+    commit(work, env)  # dvc.lock of the first run committed: `dvc metrics diff` compares with it
+    edit_params(work, lambda p: p["problems"]["employment"]["models"]["forest"]["hyperparameters"].update(
+        min_samples_leaf=7))
+    before = model_files(work)
     audits = {m: work / f"reports/fairness/employment/employment-{m}/metrics.json" for m in ("forest", "xgboost")}
     keys = {m: json.loads(path.read_text())["key"] for m, path in audits.items()}
     result = run(["dvc", "repro"], work, env)
     ran = stages_run(result.stdout)
-    assert ran[:3] == ["check", "train@employment-forest", "evaluate@employment-forest"] and ran[-1] == "report"
+    assert ran[:3] == ["check", "train@employment", "evaluate@employment"] and ran[-1] == "report"
     assert set(ran[3:-1]) == {"fairness@employment", "drift@employment", "champion@employment"}
-    after = {m: json.loads(path.read_text())["key"] for m, path in audits.items()}
-    assert after["xgboost"] == keys["xgboost"] and after["forest"] != keys["forest"], "only the forest is re-audited"
-    assert (work / "models/employment-xgboost/model.joblib").stat().st_mtime_ns == before
+    assert "train employment-forest: fitting (config changed: hyperparameters)" in result.stderr + result.stdout
+    assert "train employment-xgboost: reused" in result.stderr + result.stdout
+    after = model_files(work)
+    changed = {path for path in before if before[path] != after.get(path)}
+    assert changed and all("employment-forest/" in path for path in changed), "the other models are byte-identical"
+    after_keys = {m: json.loads(path.read_text())["key"] for m, path in audits.items()}
+    assert after_keys["xgboost"] == keys["xgboost"] and after_keys["forest"] != keys["forest"], "forest re-audited"
     diff = run(["dvc", "metrics", "diff", "--json"], work, env).stdout
-    assert "reports/evaluate/employment-forest/metrics.json" in diff and "employment-xgboost/metrics" not in diff
+    assert "models.forest.holdout" in diff and "models.xgboost" not in diff
+
+
+def test_code_edits_and_library_versions_reach_only_the_models_that_run_them(repo, first_repro):
+    work, env = repo
+    family = work / "tasks/families/xgboost.py"
+    shared = work / "tasks/preprocess.py"
+    saved = {path: path.read_text() for path in (family, shared)}
+    try:
+        before = model_files(work)
+        family.write_text(saved[family] + "\n# an edit of the xgboost family\n")
+        out = run(["dvc", "repro", "train@employment"], work, env)
+        log = out.stdout + out.stderr
+        assert "train employment-xgboost: fitting (code changed" in log and "tasks/families/xgboost.py" in log
+        assert "train employment-forest: reused" in log and "train employment-logreg: reused" in log
+        after = model_files(work)
+        assert {p for p in before if before[p] != after.get(p)} <= {p for p in before if "xgboost/" in p}
+        shared.write_text(saved[shared] + "\n# an edit of a module every model runs\n")
+        out = run(["dvc", "repro", "train@employment"], work, env)
+        assert (out.stdout + out.stderr).count(": fitting (code changed") == len(MODELS)
+    finally:
+        for path, text in saved.items():
+            path.write_text(text)
+        run(["dvc", "repro"], work, env)
+
+
+def test_removing_a_model_removes_its_outputs_and_row(repo, first_repro):
+    work, env = repo
+    saved = (work / "params.yaml").read_text()
+    try:
+        edit_params(work, lambda p: p["problems"]["employment"]["models"].pop("logreg"))
+        run(["dvc", "repro"], work, env)
+        gone = ["models/employment/employment-logreg", "reports/evaluate/employment/employment-logreg",
+                "data/predictions/employment/employment-logreg.parquet",
+                "reports/curves/employment/employment-logreg.csv"]
+        assert not any((work / path).exists() for path in gone)
+        board = json.loads((work / "reports/leaderboard.json").read_text())
+        assert "employment-logreg" not in board["employment"] and "employment-xgboost" in board["employment"]
+    finally:
+        (work / "params.yaml").write_text(saved)
+        run(["dvc", "repro"], work, env)
+
+
+def test_one_problem_runs_alone(repo, first_repro):
+    """A second problem in params.yaml: `dvc repro champion@<problem>` runs that problem's stages, nothing else."""
+    work, env = repo
+    saved = (work / "params.yaml").read_text()
+
+    def add_penguins(params):
+        default = yaml.safe_load((ROOT / "params.yaml").read_text())["problems"]["penguins"]
+        params["problems"]["penguins"] = {**default, "models": {"tree": default["models"]["tree"]}}
+
+    try:
+        edit_params(work, add_penguins)
+        ran = stages_run(run(["dvc", "repro", "champion@penguins"], work, env).stdout)
+        assert ran and all(stage.endswith("@penguins") or stage == "check" for stage in ran)
+        assert {s.split("@")[0] for s in ran} >= {"ingest", "train", "evaluate", "champion"}
+        assert stages_run(run(["dvc", "repro", "champion@employment"], work, env).stdout) == [], "check unchanged"
+    finally:
+        (work / "params.yaml").write_text(saved)
+        run(["dvc", "repro"], work, env)
+
+
+def test_forced_repro_reproduces_model_and_metrics_hashes(repo, first_repro):
+    work, env = repo
+    run(["dvc", "repro"], work, env)
+    lock = yaml.safe_load((work / "dvc.lock").read_text())["stages"]
+    run(["dvc", "repro", "-f", "champion@employment"], work, env)
+    again = yaml.safe_load((work / "dvc.lock").read_text())["stages"]
+    for name in ("train@employment", "evaluate@employment", "champion@employment"):
+        outs = {o["path"]: o["md5"] for o in again[name]["outs"]}
+        kept = {o["path"]: o["md5"] for o in lock[name]["outs"]}
+        assert {p: m for p, m in outs.items() if not p.startswith("reports/train")} == \
+               {p: m for p, m in kept.items() if not p.startswith("reports/train")}, name
 
 
 @pytest.mark.parametrize(("policy", "state", "exit_code"), [
@@ -146,7 +253,7 @@ def test_push_and_pull_through_the_default_remote(repo, first_repro):
         if model.is_dir():
             shutil.rmtree(model)
     run(["dvc", "pull", "-q"], work, env)
-    assert (work / "models/employment-xgboost/model.joblib").exists()
+    assert (work / "models/employment/employment-xgboost/model.joblib").exists()
     assert stages_run(run(["dvc", "repro"], work, env).stdout) == []
 
 
@@ -155,7 +262,7 @@ def test_push_and_pull_through_the_default_remote(repo, first_repro):
     [
         ("truncate", "cannot be read"),
         ("bad_family", "unknown model family 'no_such_family'"),
-        ("bad_type", "ingest.employment.holdout_fraction"),
+        ("bad_type", "problems.employment.data.holdout_fraction"),
         ("impossible_range", "expect_column_values_to_be_between"),
     ],
 )
@@ -180,9 +287,9 @@ def test_bad_input_fails_clearly_and_keeps_last_good_outputs(repo, first_repro, 
         else:
             params = yaml.safe_load(saved_params)
             if breakage == "bad_family":
-                params["train"]["employment-xgboost"]["family"] = "no_such_family"
+                params["problems"]["employment"]["models"]["xgboost"]["family"] = "no_such_family"
             else:
-                params["ingest"]["employment"]["holdout_fraction"] = "twenty percent"
+                params["problems"]["employment"]["data"]["holdout_fraction"] = "twenty percent"
             params_file.write_text(yaml.safe_dump(params, sort_keys=False))
         result = run(["dvc", "repro"], work, env, check=False)
         assert result.returncode != 0

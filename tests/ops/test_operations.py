@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,8 +35,25 @@ pytestmark = pytest.mark.e2e
 HOST = socket.gethostname()
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 GPU_WAIT = 6  # gpu.wait_seconds in the copy
-TRAIN_XGB = ["-m", "flows", "train", "--model", "employment-xgboost", "--data", "data/interim/employment",
-             "--features", "data/features/employment"]
+XGB = "employment-xgboost"
+
+
+def train_xgb(work: Path, out: Path) -> list[str]:
+    """The train stage of the employment problem cut to its XGBoost model, into `out` (a problem's models
+    directory) with its record beside it."""
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    models = params["problems"]["employment"]["models"]
+    params["problems"]["employment"]["models"] = {"xgboost": models["xgboost"]}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    (out.parent / f"{out.name}-params.yaml").write_text(yaml.safe_dump(params))
+    return ["-m", "flows", "train", "--problem", "employment", "--data", "data/interim/employment",
+            "--features", "data/features/employment", "--out", str(out),
+            "--record", str(out.parent / f"{out.name}.json"), "--params", str(out.parent / f"{out.name}-params.yaml")]
+
+
+def placement(out: Path) -> dict:
+    """Where the stage run that wrote `out` fitted the XGBoost model (its record)."""
+    return json.loads((out.parent / f"{out.name}.json").read_text())["models"][XGB]["placement"]
 
 
 def free_port() -> int:
@@ -173,10 +191,10 @@ def test_retrain_trains_gpu_families_on_the_gpu_worker_and_pushes_a_new_model_ve
                                   text=True).stdout
     assert stack.artifacts("retrain-metrics", run["id"]), "metrics recorded on the flow run"
     lock = yaml.safe_load((stack.work / "dvc.lock").read_text())
-    md5 = next(o["md5"] for o in lock["stages"]["train@employment-xgboost"]["outs"])
+    md5 = next(o["md5"] for o in lock["stages"]["train@employment"]["outs"] if o["path"] == "models/employment")
     assert md5 in record["data"]
     remote = stack.work.parent / "mlplatform-dvc-remote" / "files" / "md5"
-    assert (remote / md5[:2] / md5[2:]).exists(), "the new model version is in the DVC remote"
+    assert (remote / md5[:2] / md5[2:]).exists(), "the new models version is in the DVC remote"
 
     gpu_runs = stack.runs_of("train-gpu", since)
     assert [r["parameters"]["model"] for r in gpu_runs] == ["employment-xgboost"], "only the GPU-capable family"
@@ -186,17 +204,25 @@ def test_retrain_trains_gpu_families_on_the_gpu_worker_and_pushes_a_new_model_ve
     slots = stack.call("v2/concurrency_limits/gpu", method="GET")
     assert (slots["limit"], slots["active_slots"]) == (1, 0), "one training per GPU; the slot was given back"
 
-    model = load_model(stack.work / "models/employment-xgboost")
-    assert model.meta["device"] == "cpu", "cuda requested, no GPU here: the device actually used is recorded"
-    assert model.meta["placement"] | {"host": None} == {
+    model = load_model(stack.work / "models/employment" / XGB)
+    record = json.loads((stack.work / "reports/train/employment.json").read_text())["models"]
+    assert model.meta["device"] == gpu_device(), "the device actually used is recorded"
+    assert record[XGB]["placement"] | {"host": None} == {
         "host": None, "pool": "gpu", "worker": f"gpu-{HOST}", "flow_run": gpu_run["name"],
         "device_requested": "cuda", "note": ""}
     spec = _spec(stack.work)
     x, y = split_xy(pd.read_parquet(stack.work / "data/interim/employment/valid.parquet"), spec)
     assert score(model.pipeline, x, y, spec) == model.meta["validation"], "the model came back whole"
-    forest = load_model(stack.work / "models/employment-forest").meta
-    assert forest["placement"]["pool"] is None and forest["device"] == "cpu", "CPU families stay in-process"
-    assert json.loads((stack.work / "reports/evaluate/employment-xgboost/metrics.json").read_text())["holdout"]
+    forest = load_model(stack.work / "models/employment/employment-forest").meta
+    assert record["employment-forest"]["placement"]["pool"] is None and forest["device"] == "cpu", \
+        "CPU families stay in the train stage"
+    assert json.loads((stack.work / "reports/evaluate/employment" / XGB / "metrics.json").read_text())["holdout"]
+
+
+def gpu_device() -> str:
+    """The device a GPU-capable family lands on when the GPU worker runs it: cuda where this host has a GPU."""
+    found = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True) if shutil.which("nvidia-smi") else None
+    return "cuda" if found is not None and found.returncode == 0 and "GPU" in found.stdout else "cpu"
 
 
 def _spec(work: Path) -> FeatureSpec:
@@ -213,13 +239,14 @@ def test_gpu_worker_killed_mid_run_is_marked_crashed_and_the_retry_succeeds(stac
     """The GPU host dies while its worker runs the model's flow: the train stage notices the worker's heartbeats
     stop, marks the run Crashed, retries (no GPU worker left, so on CPU after the bound) and writes a whole model,
     never a partial one."""
-    params = yaml.safe_load((stack.work / "params.yaml").read_text())
-    params["train"]["employment-xgboost"]["hyperparameters"]["n_estimators"] = 400
-    (stack.work.parent / "params-kill.yaml").write_text(yaml.safe_dump(params))
-    out = stack.work.parent / "models-kill" / "employment-xgboost"
+    out = stack.work.parent / "models-kill" / "employment"
+    command = train_xgb(stack.work, out)
+    params_file = Path(command[-1])
+    params = yaml.safe_load(params_file.read_text())
+    params["problems"]["employment"]["models"]["xgboost"]["hyperparameters"]["n_estimators"] = 400
+    params_file.write_text(yaml.safe_dump(params))
     since = datetime.now(UTC)
-    stage = subprocess.Popen([sys.executable, *TRAIN_XGB, "--out", str(out), "--params",
-                              str(stack.work.parent / "params-kill.yaml")], cwd=stack.work,
+    stage = subprocess.Popen([sys.executable, *command], cwd=stack.work,
                              env={**stack.env, "MLP_WARM_RUNNER": "0"}, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
@@ -236,25 +263,25 @@ def test_gpu_worker_killed_mid_run_is_marked_crashed_and_the_retry_succeeds(stac
     [killed] = stack.runs_of("train-gpu", since)
     assert killed["state_type"] == "CRASHED" and "stopped heartbeating" in killed["state"]["message"]
     assert "GPU attempt 1 of 2 crashed" in stderr and "GPU routing fell back to CPU" in stderr
-    model = load_model(out)
-    assert model.meta["device"] == "cpu" and model.meta["placement"]["pool"] is None
+    model = load_model(out / XGB)
+    assert model.meta["device"] == "cpu" and placement(out)["pool"] is None
     holdout = pd.read_parquet(stack.work / "data/interim/employment/holdout.parquet")
     assert model.pipeline.predict_proba(split_xy(holdout, _spec(stack.work))[0]).shape == (len(holdout), 2)
-    assert sorted(p.name for p in out.parent.iterdir()) == ["employment-xgboost"], "no half-written model"
+    assert sorted(p.name for p in out.iterdir()) == [XGB], "no half-written model"
 
 
 def test_with_the_gpu_worker_stopped_the_family_trains_on_cpu_within_the_bound(stack):
     stack.run("-m", "flows.stack", "down", "worker-gpu")
-    out = stack.work.parent / "models-fallback" / "employment-xgboost"
+    out = stack.work.parent / "models-fallback" / "employment"
     started = time.monotonic()
-    result = stack.run(*TRAIN_XGB, "--out", str(out), env={**stack.env, "MLP_WARM_RUNNER": "0"})
+    result = stack.run(*train_xgb(stack.work, out), env={**stack.env, "MLP_WARM_RUNNER": "0"})
     elapsed = time.monotonic() - started
     waited = float(re.search(r"GPU routing fell back to CPU: .*\(waited ([\d.]+) s\)", result.stderr).group(1))
     print(f"fallback after {waited:.1f} s (bound {GPU_WAIT} s); stage {elapsed:.1f} s")
     assert GPU_WAIT <= waited < GPU_WAIT + 3
-    meta = load_model(out).meta
-    assert meta["device"] == "cpu" and meta["placement"]["pool"] is None and "waited" in meta["placement"]["note"]
-    [train_run] = [r for r in stack.runs_of("train") if r["name"] == meta["placement"]["flow_run"]]
+    meta, where = load_model(out / XGB).meta, placement(out)
+    assert meta["device"] == "cpu" and where["pool"] is None and "waited" in where["note"]
+    [train_run] = [r for r in stack.runs_of("train") if r["name"] == where["flow_run"]]
     [warning] = stack.artifacts("gpu-fallback", train_run["id"])
     assert "trains on **CPU**" in warning["data"]
 
@@ -308,9 +335,9 @@ def test_drift_check_scores_the_newest_batch_and_triggers_retrain_when_the_gate_
 
 def test_a_stage_still_runs_when_the_prefect_server_is_down(stack):
     """The documented behaviour: a warning, Prefect's ephemeral API, and a GPU-capable family on CPU at once."""
-    out = stack.work.parent / "models-offline" / "employment-xgboost"
+    out = stack.work.parent / "models-offline" / "employment"
     env = {**stack.env, "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api", "MLP_WARM_RUNNER": "0"}
-    result = stack.run(*TRAIN_XGB, "--out", str(out), env=env)
+    result = stack.run(*train_xgb(stack.work, out), env=env)
     assert "is not answering; this stage runs on a temporary local API" in result.stderr
     assert "GPU routing fell back to CPU: no Prefect server" in result.stderr
-    assert load_model(out).meta["device"] == "cpu"
+    assert load_model(out / XGB).meta["device"] == "cpu"

@@ -12,24 +12,47 @@ def raw(repo_root):
 
 def test_repository_params_parse(params):
     assert params.seed == 42
+    assert set(params.problems) == {"employment", "penguins", "housing", "reviews", "digits"}
     assert {m.family for m in params.train.values()} >= {"logistic_regression", "random_forest", "xgboost"}
+    assert len(params.train) == 47
+
+
+def test_a_problem_is_one_block_and_its_models_carry_its_name(params):
+    xgb = params.train["employment-xgboost"]
+    assert (xgb.problem, xgb.name, xgb.key) == ("employment", "xgboost", "employment-xgboost")
+    assert params.ingest["employment"] is params.problems["employment"].data
+    assert [m.key for m in params.models("penguins")][:2] == ["penguins-nb", "penguins-knn"]
+    with pytest.raises(ConfigError, match="no such problem"):
+        params.models("nope")
 
 
 def test_wrong_type_names_the_parameter(raw):
-    raw["ingest"]["employment"]["holdout_fraction"] = "a lot"
-    with pytest.raises(ConfigError, match=r"ingest\.employment\.holdout_fraction"):
+    raw["problems"]["employment"]["data"]["holdout_fraction"] = "a lot"
+    with pytest.raises(ConfigError, match=r"problems\.employment\.data\.holdout_fraction"):
         parse_params(raw)
 
 
 def test_unknown_key_is_rejected(raw):
-    raw["train"]["employment-xgboost"]["hyperparams"] = {}
-    with pytest.raises(ConfigError, match=r"train\.employment-xgboost\.hyperparams"):
+    raw["problems"]["employment"]["models"]["xgboost"]["hyperparams"] = {}
+    with pytest.raises(ConfigError, match=r"problems\.employment\.models\.xgboost\.hyperparams"):
         parse_params(raw)
 
 
-def test_model_for_unknown_problem(raw):
-    raw["train"]["employment-xgboost"]["problem"] = "nope"
-    with pytest.raises(ConfigError, match="unknown problem 'nope'"):
+def test_a_problem_needs_its_blocks(raw):
+    del raw["problems"]["penguins"]["features"]
+    with pytest.raises(ConfigError, match=r"problems\.penguins\.features"):
+        parse_params(raw)
+
+
+def test_names_that_cannot_be_paths_are_rejected(raw):
+    raw["problems"]["employment"]["models"]["bad/name"] = raw["problems"]["employment"]["models"]["logreg"]
+    with pytest.raises(ConfigError, match="they name directories"):
+        parse_params(raw)
+
+
+def test_dask_engine_only_for_boosters(raw):
+    raw["problems"]["employment"]["models"]["logreg"]["engine"] = "dask"
+    with pytest.raises(ConfigError, match="engine: dask needs family xgboost or lightgbm"):
         parse_params(raw)
 
 
@@ -42,12 +65,11 @@ def test_missing_and_malformed_files(tmp_path):
         load_params(bad)
 
 
-def test_restrict_cuts_the_default_parameters_to_one_valid_problem(repo_root):
-    raw = yaml.safe_load((repo_root / "params.yaml").read_text())
+def test_restrict_cuts_the_default_parameters_to_one_valid_problem(raw):
     cut = parse_params(restrict(raw, "employment"))
-    assert set(cut.ingest) == set(cut.featurize) == {"employment"}
-    assert cut.train and all(model.problem == "employment" for model in cut.train.values())
-    assert cut.evaluate.images == {} and raw["evaluate"]["images"], "the digits image shape goes, the original stays"
-    assert list(parse_params(restrict(raw, "digits", ["digits-cnn"])).train) == ["digits-cnn"]
+    assert set(cut.problems) == {"employment"}
+    assert len(cut.train) == len(raw["problems"]["employment"]["models"])
+    assert list(parse_params(restrict(raw, "digits", ["cnn"])).train) == ["digits-cnn"]
+    assert len(raw["problems"]) == 5, "the original stays whole"
     with pytest.raises(ConfigError, match="nope"):
         restrict(raw, "employment", ["nope"])

@@ -57,7 +57,7 @@ def test_dask_xgboost_matches_the_single_process_model(tmp_path, client, problem
     on_dask = distributed.train_booster(client, "m", cfg, spec, partitioned, seed=params.seed,
                                         problem_features=options, valid=parts["valid"])
     single = train_model("m", cfg, spec, parts["train"], parts["valid"], seed=params.seed, problem_features=options)
-    assert on_dask.meta["workers"] == 2 and on_dask.meta["train_rows"] == len(parts["train"])
+    assert on_dask.meta["engine"] == "dask" and on_dask.meta["train_rows"] == len(parts["train"])
     holdout = parts["holdout"].drop(columns=spec.target)
     np.testing.assert_allclose(on_dask.pipeline.predict_proba(holdout), single.pipeline.predict_proba(holdout),
                                atol=1e-6)
@@ -100,33 +100,44 @@ def test_only_boosters_have_a_dask_interface(client, problem, partitioned, param
         distributed.train_booster(client, "lr", params.train["employment-logreg"], spec, partitioned, seed=0)
 
 
-def test_train_all_fans_models_out_over_the_cluster(tmp_path, client, problem, params, repo_root):
-    """The train_all flow on the cluster (DaskTaskRunner) writes each model as the train stage would, with the
-    metrics the single-process path gives."""
+def test_a_two_worker_cluster_fits_the_same_models_as_this_process(tmp_path, client, problem, repo_root):
+    """The train stage's fan-out (one Prefect task per model on the Dask cluster) saves exactly the models the
+    in-process fit gives, for deterministic families."""
+    from prefect import flow
     from prefect.testing.utilities import prefect_test_harness
-    from prefect_dask import DaskTaskRunner
 
-    from flows.distributed import train_all_flow
+    from flows.fan_out import run_each
+    from flows.train import fit, fit_model, model_keys
 
     parts, spec = problem
     data, features = tmp_path / "validated", tmp_path / "features"
+    data.mkdir()
+    features.mkdir()
     for name in ("train", "valid"):
-        (data / "employment").mkdir(parents=True, exist_ok=True)
-        parts[name].to_parquet(data / "employment" / f"{name}.parquet", index=False)
-    write_json(data / "employment" / "meta.json", {"sha256": "test"})
-    write_json(features / "employment" / "spec.json", spec.to_dict())
+        parts[name].to_parquet(data / f"{name}.parquet", index=False)
+    write_json(data / "meta.json", {"sha256": "test"})
+    write_json(features / "spec.json", spec.to_dict())
     raw = yaml.safe_load((repo_root / "params.yaml").read_text())
-    raw["train"] = {"employment-logreg": raw["train"]["employment-logreg"],
-                    "employment-forest": {**raw["train"]["employment-forest"],
-                                          "hyperparameters": {"n_estimators": 10, "n_jobs": 1}}}
+    models = raw["problems"]["employment"]["models"]
+    raw["problems"] = {"employment": {**raw["problems"]["employment"], "models": {
+        "logreg": models["logreg"], "forest": {**models["forest"], "hyperparameters": {"n_estimators": 10}}}}}
+    raw["gpu"] = {"routing": False}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
-    runner = DaskTaskRunner(address=client.scheduler.address)
-    with prefect_test_harness():
-        results = train_all_flow.with_options(task_runner=runner)(
-            list(raw["train"]), data, features, tmp_path / "models", tmp_path / "params.yaml")
     local = load_params(tmp_path / "params.yaml")
-    for name, cfg in local.train.items():
-        single = train_model(name, cfg, spec, parts["train"], parts["valid"], seed=local.seed,
-                             problem_features=local.featurize["employment"].options)
-        assert results[name]["validation"] == single.meta["validation"]
-        assert load_model(tmp_path / "models" / name).meta["validation"] == single.meta["validation"]
+    keys = model_keys(local, "employment", data, features)
+    cluster = local.distributed.model_copy(update={"scheduler": client.scheduler.address})
+
+    @flow
+    def fan_out() -> dict:
+        return run_each(fit_model, {key: {"model": key, "key": keys[key], "data": data, "features": features,
+                                          "out": tmp_path / "models", "params_path": tmp_path / "params.yaml"}
+                                    for key in keys}, cluster, "train employment")
+
+    with prefect_test_harness():
+        results = fan_out()
+    holdout = parts["holdout"].drop(columns=spec.target)
+    for key, cfg in local.train.items():
+        here = fit(cfg, local, data, features, device="cpu")
+        there = load_model(tmp_path / "models" / key)
+        assert results[key]["validation"] == here.meta["validation"]
+        np.testing.assert_array_equal(there.pipeline.predict_proba(holdout), here.pipeline.predict_proba(holdout))

@@ -36,7 +36,7 @@ def test_a_stage_runs_in_a_warm_runner_with_the_callers_streams_and_exit_code(tm
         assert socket_path.exists()
         ok = subprocess.run([sys.executable, "-m", "flows", "check", "--help"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
-        assert ok.returncode == 0 and "--out" in ok.stdout
+        assert ok.returncode == 0 and "--code" in ok.stdout
         bad = subprocess.run([sys.executable, "-m", "flows", "no-such-stage"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60)
         assert bad.returncode == 2 and "invalid choice: 'no-such-stage'" in bad.stderr
