@@ -86,7 +86,7 @@ def describe(name: str, baseline: str, metrics: list[str]) -> dict:
 @flow(name="retrain")
 def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lock_wait_seconds: float | None = None,
                  params_path: str = "params.yaml") -> dict:
-    """Run the pipeline (or `targets`, e.g. ["train@employment-xgboost"]) as a DVC experiment and push it."""
+    """Run the pipeline (or `targets`, e.g. ["champion@employment"]) as a DVC experiment and push it."""
     params = load_params(params_path)
     cfg = params.retrain
     name = retrain.experiment_name(datetime.now(UTC))

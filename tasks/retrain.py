@@ -41,11 +41,19 @@ def _leaves(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...],
 
 
 def metric_rows(shown: dict[str, Any], metric: str) -> list[dict[str, Any]]:
-    """Rows (file, key, metric value) for every `metric` in `dvc metrics show --json` output."""
+    """Rows (file, key, metric value) for every `metric` in `dvc metrics show --json` output: leaves named `metric`
+    at any depth, and in a problem's compact file (reports/metrics/<problem>.json, whose `metric` names its primary
+    metric) each model's value per batch."""
     rows = []
     for workspace in shown.values():
         for file, content in workspace.get("data", {}).items():
-            for path, value in _leaves(content.get("data", {}), ()):
+            data = content.get("data", {})
+            if data.get("metric") == metric and isinstance(data.get("models"), dict):
+                rows += [{"file": file, "key": f"{model}.{batch}", metric: value}
+                         for model, batches in data["models"].items() for batch, value in batches.items()
+                         if isinstance(value, int | float)]
+                continue
+            for path, value in _leaves(data, ()):
                 if path and path[-1] == metric and isinstance(value, int | float):
                     rows.append({"file": file, "key": ".".join(path[:-1]), metric: value})
     return rows
