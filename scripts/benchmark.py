@@ -344,7 +344,8 @@ def stage_names(ws: Workspace) -> list[str]:
 
 
 def prune_lock(ws: Workspace) -> None:
-    """The copy's dvc.lock cut to the stages of its (scoped) dvc.yaml, as a project of that size would have it."""
+    """The copy's dvc.lock cut to the stages of its (scoped) dvc.yaml, as a project of that size would have it (DVC
+    keeps the entries of stages that no longer exist)."""
     from dvc.utils.serialize import modify_yaml
 
     live = set(stage_names(ws))
@@ -390,7 +391,7 @@ def lock_rewrite(path: Path, repeats: int, origin: str) -> dict[str, Any]:
 def output_sources() -> list[Path]:
     """Local places this checkout's DVC outputs may be found in (read only): its cache and its local remotes."""
     found = [ROOT / ".dvc" / "cache"]
-    listing = subprocess.run(["dvc", "remote", "list"], cwd=ROOT, text=True, capture_output=True,
+    listing = subprocess.run([sys.executable, "-m", "dvc", "remote", "list"], cwd=ROOT, text=True, capture_output=True,
                              env={**os.environ, "DVC_NO_ANALYTICS": "1"}).stdout
     for line in listing.splitlines():
         url = line.split()[1] if len(line.split()) > 1 else ""
@@ -434,6 +435,7 @@ def full_default_dag(ws: Workspace) -> tuple[Workspace, dict[str, Any]]:
         break
     copied = stood_in = 0
     if not (pulled and up_to_date(full)):
+        prune_lock(full)  # an older layout's entries would stay in the lock dvc commit writes
         for path in (p for paths in outputs.values() for p in paths):
             target, produced = full.repo / path, ws.repo / path
             if target.exists():
