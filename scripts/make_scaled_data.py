@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/make_scaled_data.py --factor 16 --out data/scaled/x16 [--problem employment]
 
-Point the problem at it with `ingest.<problem>.source: data/scaled/x16` (a directory of Parquet parts is read
-as one table). Numeric and ordinal/categorical columns are the ones `featurize.<problem>` declares.
+Point the problem at it with `problems.<problem>.data.source: data/scaled/x16` in params.yaml (a directory of
+Parquet parts is read as one table). Numeric and ordinal/categorical columns are the ones
+`problems.<problem>.features` declares.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.scale import Jitter, write_scaled
 
     params = load_params(args.params)
-    ingest, roles = params.ingest[args.problem], params.featurize[args.problem]
+    if args.problem not in params.problems:
+        parser.error(f"--problem {args.problem}: not under problems: in {args.params} ({', '.join(params.problems)})")
+    ingest, roles = params.problems[args.problem].data, params.problems[args.problem].features
     started = time.perf_counter()
     frame = load_raw(ingest.model_copy(update={"source": str(ROOT / ingest.source)}))
     rows = write_scaled(frame, args.out, args.factor, seed=params.seed, id_column=ingest.id_column,

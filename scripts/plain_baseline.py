@@ -2,10 +2,12 @@
 
     .venv/bin/python scripts/plain_baseline.py [--params params.yaml] [--out metrics.json]
 
-Reads each problem's raw data, splits it, builds the feature spec, fits every supervised model in `params.yaml`
-with its hyperparameters, feature options and seed, and scores every evaluation batch, in one process. It writes
-nothing but `--out` (each model's metrics per batch), which must equal the pipeline's evaluate metrics: the same
-work on the same data, so the benchmark can compare wall times honestly.
+Reads each problem's raw data (`problems.<problem>.data`), splits it, builds the feature spec, fits every
+supervised model of the problem (`problems.<problem>.models`) with its hyperparameters, feature options and seed,
+and scores every evaluation batch, one model after another in one process. BLAS runs on one thread, as in the
+train stage, so the models are the same. It writes nothing but `--out` (each model's metrics per batch, by model
+key `<problem>-<name>`), which must equal the pipeline's evaluate metrics: the same work on the same data, so the
+benchmark can compare wall times honestly.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def run(params_path: Path) -> dict[str, dict]:
+    from threadpoolctl import threadpool_limits
+
     from tasks import ingest
     from tasks.config import load_params
     from tasks.families import BuildContext, build_estimator, explicit_features, get_family
@@ -32,16 +36,16 @@ def run(params_path: Path) -> dict[str, dict]:
 
     params = load_params(params_path)
     results: dict[str, dict] = {}
-    for problem, cfg in params.ingest.items():
-        models = {k: m for k, m in params.train.items()
-                  if m.problem == problem and get_family(m.family).kind == "supervised"}
+    for problem, block in params.problems.items():
+        cfg = block.data
+        models = {m.key: m for m in params.models(problem) if get_family(m.family).kind == "supervised"}
         if not models:
             continue
         parts = ingest.split(ingest.load_raw(cfg), cfg, params.seed)
-        spec = build_spec(parts[ingest.TRAIN], cfg, params.featurize[problem], cfg.source)
+        spec = build_spec(parts[ingest.TRAIN], cfg, block.features, cfg.source)
         for name, model in models.items():
             family = get_family(model.family)
-            chosen = explicit_features(params.featurize[problem].options, model.features)
+            chosen = explicit_features(block.features.options, model.features)
             options = FeatureOptions().merged(chosen)
             estimator = build_estimator(family, BuildContext(spec=spec, seed=params.seed, features=chosen),
                                         model.hyperparameters)
@@ -49,7 +53,8 @@ def run(params_path: Path) -> dict[str, dict]:
             weights = {} if sampled.sample_weight is None else {
                 f"{estimator.steps[-1][0]}__sample_weight": sampled.sample_weight}
             started = time.perf_counter()
-            estimator.fit(*split_xy(sampled.frame, spec), **weights)
+            with threadpool_limits(limits=1, user_api="blas"):
+                estimator.fit(*split_xy(sampled.frame, spec), **weights)
             fit_seconds = time.perf_counter() - started
             metrics = {}
             for batch in ingest.evaluation_batches(cfg):
