@@ -44,14 +44,16 @@ def gate_of(summary: dict, key: str) -> dict:
 
 
 def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, float]]) -> dict:
-    """What `dvc metrics show` / `dvc exp show` print for a problem: the champion, and per ranked model (named
-    without the problem prefix) its primary metric on the holdout and each batch and its gate outcome."""
+    """What `dvc metrics show` / `dvc exp show` print for a problem, under the problem's name (so every column is
+    unique across problems): the champion, and per ranked model (named without the problem prefix) its primary
+    metric on the holdout and each batch and its outcome."""
     def short(model: str) -> str:
         return model.removeprefix(f"{problem}-")
 
-    return {"champion": short(record["champion"]) if record["champion"] else "none", "metric": record["metric"],
-            "models": {short(row["model"]): {**batches[row["model"]], "outcome": row["status"]}
-                       for row in record["ranking"]}}
+    return {problem: {
+        "champion": short(record["champion"]) if record["champion"] else "none", "metric": record["metric"],
+        "models": {short(row["model"]): {**batches[row["model"]], "outcome": row["status"]}
+                   for row in record["ranking"]}}}
 
 
 @flow(name="champion", flow_run_name="champion {problem}")

@@ -42,15 +42,18 @@ def _leaves(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...],
 
 def metric_rows(shown: dict[str, Any], metric: str) -> list[dict[str, Any]]:
     """Rows (file, key, metric value) for every `metric` in `dvc metrics show --json` output: leaves named `metric`
-    at any depth, and in a problem's compact file (reports/metrics/<problem>.json, whose `metric` names its primary
-    metric) each model's value per batch."""
+    at any depth, and in a problem's compact file (reports/metrics/<problem>.json: `{problem: {metric, models}}`,
+    `metric` naming its primary metric) each model's value per batch."""
     rows = []
     for workspace in shown.values():
         for file, content in workspace.get("data", {}).items():
             data = content.get("data", {})
-            if data.get("metric") == metric and isinstance(data.get("models"), dict):
-                rows += [{"file": file, "key": f"{model}.{batch}", metric: value}
-                         for model, batches in data["models"].items() for batch, value in batches.items()
+            compact = [(name, block) for name, block in data.items()
+                       if isinstance(block, dict) and isinstance(block.get("models"), dict) and "metric" in block]
+            if compact:
+                rows += [{"file": file, "key": f"{name}.{model}.{batch}", metric: value}
+                         for name, block in compact if block["metric"] == metric
+                         for model, batches in block["models"].items() for batch, value in batches.items()
                          if isinstance(value, int | float)]
                 continue
             for path, value in _leaves(data, ()):

@@ -33,15 +33,16 @@ def test_metric_rows_are_read_by_name_at_any_depth():
         "reports/evaluate/p-a/metrics.json": {"data": {"holdout": {"roc_auc": 0.9, "f1": 0.8}}},
         "reports/leaderboard.json": {"data": {"p-a/holdout": {"roc_auc": 0.9, "rows": 10}}},
         "broken.json": {"error": {"type": "FileNotFoundError"}},
-        "reports/metrics/p.json": {"data": {"champion": "a", "metric": "roc_auc", "models": {
-            "a": {"holdout": 0.91, "batch_2016": 0.9, "outcome": "champion"}}}},
-        "reports/metrics/q.json": {"data": {"champion": "c", "metric": "rmse", "models": {"c": {"holdout": 1.5}}}},
+        "reports/metrics/p.json": {"data": {"p": {"champion": "a", "metric": "roc_auc", "models": {
+            "a": {"holdout": 0.91, "batch_2016": 0.9, "outcome": "champion"}}}}},
+        "reports/metrics/q.json": {"data": {"q": {"champion": "c", "metric": "rmse", "models": {
+            "c": {"holdout": 1.5}}}}},
     }}}
     assert retrain.metric_rows(shown, "roc_auc") == [
         {"file": "reports/evaluate/p-a/metrics.json", "key": "holdout", "roc_auc": 0.9},
         {"file": "reports/leaderboard.json", "key": "p-a/holdout", "roc_auc": 0.9},
-        {"file": "reports/metrics/p.json", "key": "a.holdout", "roc_auc": 0.91},
-        {"file": "reports/metrics/p.json", "key": "a.batch_2016", "roc_auc": 0.9},
+        {"file": "reports/metrics/p.json", "key": "p.a.holdout", "roc_auc": 0.91},
+        {"file": "reports/metrics/p.json", "key": "p.a.batch_2016", "roc_auc": 0.9},
     ]
 
 
