@@ -273,6 +273,7 @@ def test_gpu_worker_killed_mid_run_is_marked_crashed_and_the_retry_succeeds(stac
 def test_with_the_gpu_worker_stopped_the_family_trains_on_cpu_within_the_bound(stack):
     stack.run("-m", "flows.stack", "down", "worker-gpu")
     out = stack.work.parent / "models-fallback" / "employment"
+    since = datetime.now(UTC)
     started = time.monotonic()
     result = stack.run(*train_xgb(stack.work, out), env={**stack.env, "MLP_WARM_RUNNER": "0"})
     elapsed = time.monotonic() - started
@@ -281,7 +282,7 @@ def test_with_the_gpu_worker_stopped_the_family_trains_on_cpu_within_the_bound(s
     assert GPU_WAIT <= waited < GPU_WAIT + 3
     meta, where = load_model(out / XGB).meta, placement(out)
     assert meta["device"] == "cpu" and where["pool"] is None and "waited" in where["note"]
-    [train_run] = [r for r in stack.runs_of("train") if r["name"] == where["flow_run"]]
+    [train_run] = [r for r in stack.runs_of("train", since) if r["name"] == where["flow_run"]]
     [warning] = stack.artifacts("gpu-fallback", train_run["id"])
     assert "trains on **CPU**" in warning["data"]
 
