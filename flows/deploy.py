@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import FlowRun
@@ -49,8 +49,12 @@ def ensure_limit(prefect_client: SyncPrefectClient, name: str, slots: int) -> No
 
 
 def submit(deployment: str, parameters: dict[str, Any]) -> FlowRun:
-    """Schedule a run of `deployment` now and return at once (a subflow run when called inside a flow)."""
-    return run_deployment(deployment, parameters=parameters, timeout=0)
+    """Schedule one run of `deployment` now and return at once (a subflow run when called inside a flow).
+
+    The request carries a fresh idempotency key: Prefect's client resends a request whose response timed out (a
+    loaded server), and the server then returns the run it already created instead of creating a second one.
+    """
+    return run_deployment(deployment, parameters=parameters, timeout=0, idempotency_key=uuid4().hex)
 
 
 def read_run(prefect_client: SyncPrefectClient, run_id: UUID) -> FlowRun:

@@ -197,7 +197,8 @@ def test_retrain_trains_gpu_families_on_the_gpu_worker_and_pushes_a_new_model_ve
     assert (remote / md5[:2] / md5[2:]).exists(), "the new models version is in the DVC remote"
 
     gpu_runs = stack.runs_of("train-gpu", since)
-    assert [r["parameters"]["model"] for r in gpu_runs] == ["employment-xgboost"], "only the GPU-capable family"
+    assert [r["parameters"]["model"] for r in gpu_runs] == ["employment-xgboost"], \
+        f"only the GPU-capable family, once: {[(r['name'], r['state_type'], r['created']) for r in gpu_runs]}"
     [gpu_run] = gpu_runs
     assert gpu_run["state_type"] == "COMPLETED" and gpu_run["work_pool_name"] == "gpu"
     assert gpu_run["labels"]["prefect.worker.name"] == f"gpu-{HOST}"
