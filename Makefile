@@ -1,11 +1,10 @@
-# Two commands do everything on a fresh machine (Linux or macOS, Python 3.11, git):
+# Two commands do everything on a fresh machine (Linux or macOS, Python 3.12, git):
 #   make run    set up the environment if needed, then run the full default pipeline (dvc repro) and push to the remote
 #   make test   set up the environment if needed, then run the test suite
 SHELL := /bin/bash
-PYTHON ?= python3.11
+PYTHON ?= python3.12
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.synced
 export DO_NOT_TRACK := 1
 export DVC_NO_ANALYTICS := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
@@ -18,16 +17,13 @@ run: setup repro push  ## the main job: full default pipeline, outputs pushed to
 test: setup  ## the test suite (unit, data, model, end-to-end)
 	bash scripts/ensure_chromium.sh && $(BIN)/python -m pytest
 
-setup: $(STAMP)  ## create .venv from requirements.lock (idempotent; uv, installed into the venv if missing)
+setup:  ## .venv on Python 3.12 from requirements.lock, or requirements-gpu.lock where a GPU is visible (GPU=1/0 forces)
+	@PYTHON="$(PYTHON)" VENV="$(VENV)" GPU="$(GPU)" bash scripts/setup_env.sh
 
-$(STAMP): requirements.lock
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	@test -x $(BIN)/uv || $(BIN)/python -m pip install -q --disable-pip-version-check uv
-	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
-	@touch $(STAMP)
-
-lock: setup  ## re-lock after editing dependencies in pyproject.toml
-	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+lock: setup  ## re-lock both lock files after editing dependencies in pyproject.toml
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --extra cpu --python-version 3.12 -o requirements.lock
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --extra gpu --constraint requirements.lock \
+		--python-version 3.12 -o requirements-gpu.lock
 
 repro: setup
 	$(BIN)/dvc repro

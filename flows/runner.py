@@ -43,9 +43,11 @@ _HEADER = struct.Struct("!I")
 
 
 def runner_key(env: dict[str, str]) -> str:
-    """Identity of a runner: interpreter, lock file, this module and the stable part of the environment."""
+    """Identity of a runner: interpreter, the lock files and which one the venv was synced to (scripts/setup_env.sh's
+    stamp), this module and the stable part of the environment."""
     digest = hashlib.sha256(sys.executable.encode())
-    for path in (ROOT / "requirements.lock", Path(__file__)):
+    for path in (ROOT / "requirements.lock", ROOT / "requirements-gpu.lock", Path(sys.prefix) / ".synced",
+                 Path(__file__)):
         digest.update(path.read_bytes() if path.exists() else b"")
     stable = {k: v for k, v in env.items() if k not in _VOLATILE and not k.startswith("DVC_")}
     digest.update(json.dumps(stable, sort_keys=True).encode())

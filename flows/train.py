@@ -37,7 +37,7 @@ from tasks.featurize import FeatureSpec
 from tasks.io import read_json, remove_stale, write_json
 from tasks.lineage import provenance, run_stamp
 from tasks.model_key import library_versions, make_key, stale_reason
-from tasks.routing import device_used, routes_to_gpu
+from tasks.routing import routes_to_gpu
 
 REPO = Path(".")  # DVC runs every stage in the repository root
 
@@ -166,10 +166,10 @@ def train_gpu_flow(model: str, data: str, features: str, params_path: str, devic
         raise ConfigError(f"{model}: no such model in {params_path}; expected one of {sorted(params.train)}")
     with gpu.gpu_slot(params.gpu):
         trained = fit(params.train[model], params, Path(data), Path(features), device=device)
-    used = device_used(trained.pipeline, device)
+    used = trained.meta["device"]  # what the estimator really used (tasks.routing.device_used)
     if used != device:
         log.warning("train-gpu %s: %s was requested but the fit ran on %s (no visible GPU here)", model, device, used)
-    return replace(trained, meta={**trained.meta, "device": used}, run={**trained.run, "placement": gpu.placement(
+    return replace(trained, run={**trained.run, "placement": gpu.placement(
         pool=params.gpu.pool, run_name=flow_run.name, requested=device)})
 
 

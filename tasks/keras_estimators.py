@@ -49,6 +49,23 @@ def resolve_device(requested: str) -> str:
     return "cpu"
 
 
+def seed_and_determinism(keras: ModuleType, random_state: int | None, device: str) -> None:
+    """Seed Python, NumPy and the backend; on a GPU also make TensorFlow reproducible: deterministic op
+    implementations (the same inputs give the same outputs on the same hardware) and no TF32, so float32 matmuls and
+    convolutions keep their full precision on Ampere and later GPUs.
+
+    Only for "cuda": the CPU kernels are deterministic already, and turning determinism on there would still change
+    CPU results in the last bits (TensorFlow then computes sparse softmax cross-entropy by another path). Both
+    settings are process-wide and stay on; CPU fits happen in processes that never fit on a GPU (the train stage and
+    its Dask workers; a GPU worker runs each fit in a flow-run process of its own)."""
+    keras.utils.set_random_seed(random_state)
+    if device == "cuda" and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+
+
 def _optimizer(keras: ModuleType, name: str, learning_rate: float, momentum: float, clipnorm: float | None) -> Any:
     _check_choice("optimizer", name, ("adam", "sgd", "adagrad"))
     if name == "sgd":
@@ -131,8 +148,8 @@ class _SupervisedNetwork(_KerasBase):
     def _fit_network(self, x: np.ndarray, y: np.ndarray, *, outputs: int, activation: str, loss: str) -> None:
         """Seed, pick the device, hold out `validation_fraction` of the rows for early stopping, and fit."""
         keras = _keras()
-        keras.utils.set_random_seed(self.random_state)
         self.device_used_ = resolve_device(self.device)
+        seed_and_determinism(keras, self.random_state, self.device_used_)
         order = np.random.default_rng(self.random_state).permutation(len(x))
         n_valid = int(round(len(x) * self.validation_fraction))
         fit_rows, valid_rows = order[n_valid:], order[:n_valid]
@@ -465,8 +482,8 @@ class DigitGAN(_KerasBase):
 
         images = _pixels(self, X, self.image_shape, fit=True)
         x = images.reshape(len(images), -1) * 2.0 - 1.0
-        keras.utils.set_random_seed(self.random_state)
         self.device_used_ = resolve_device(self.device)
+        seed_and_determinism(keras, self.random_state, self.device_used_)
         rng = np.random.default_rng(self.random_state)
         with keras.device("gpu:0" if self.device_used_ == "cuda" else "cpu:0"):
             generator, discriminator = self._networks_for(keras)

@@ -28,6 +28,7 @@ from tasks.io import atomic_dir, read_json, write_json
 from tasks.metrics import score
 from tasks.preprocess import feature_summary
 from tasks.resample import resample
+from tasks.routing import device_used
 
 MODEL_FILE, META_FILE, FEATURES_FILE, KEY_FILE = "model.joblib", "meta.json", "features.json", "key.json"
 
@@ -84,7 +85,7 @@ def train_model(
         "hyperparameters": cfg.hyperparameters,
         "feature_options": options.model_dump(mode="json"),
         "seed": seed,
-        "device": getattr(final_step(estimator), "device_used_", device),
+        "device": device_used(estimator, device),  # XGBoost and Keras fall back to the CPU when no GPU is visible
         "train_rows": len(train),
         "class_counts": {"before": sampled.counts_before, "after": sampled.counts_after},
         "features": spec.features,

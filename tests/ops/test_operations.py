@@ -1,7 +1,11 @@
 """Operations on a real stack: `python -m flows.stack up` (Prefect server, `cpu` and `gpu` process workers,
 deployments from prefect.yaml) in a temporary copy of the repo with a 5% sample; everything is checked through the
 Prefect API and stopped by PID (process groups) at the end. The GPU family is the real XGBoost family with
-device="cuda", which on a host without a GPU trains on CPU and must say so in its metadata."""
+device="cuda", which on a host without a GPU trains on CPU and must say so in its metadata.
+
+The tests pass with or without a GPU: what the GPU worker fits is checked against `gpu_device()` (cuda where
+`nvidia-smi` lists a GPU, else cpu); a model that falls back to the train stage is fitted with device="cpu" by
+design (flows/train.py), so its metadata says cpu on any host."""
 
 from __future__ import annotations
 
@@ -178,6 +182,21 @@ def test_up_starts_the_server_both_workers_and_the_deployments(stack):
     again = stack.run("-m", "flows.stack", "up").stdout
     assert "deployments: all present" in again, "a second `up` keeps deployments (and UI schedule edits) as they are"
     assert (stack.pid("server"), stack.pid("worker-cpu"), stack.pid("worker-gpu")) == pids
+
+
+def test_the_scheduler_turns_the_nightly_cron_into_scheduled_runs(stack):
+    """Prefect's scheduler service creates the retrain deployment's runs from its cron schedule. On prefect 3.8.8
+    with sqlalchemy 2.1 it created none ("Can't evaluate bulk DML statement"); prefect 3.9.1 needs no pin."""
+    deployment = stack.deployment("retrain", "retrain")
+    body = {"deployments": {"id": {"any_": [deployment["id"]]}},
+            "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}, "limit": 50}
+    deadline = time.monotonic() + 120
+    while not (runs := [r for r in stack.call("flow_runs/filter", body) if r["auto_scheduled"]]):
+        assert time.monotonic() < deadline, "the scheduler created no run of retrain/retrain within 120 s"
+        time.sleep(2)
+    starts = [datetime.fromisoformat(r["expected_start_time"]).astimezone(UTC) for r in runs]
+    assert all((t.hour, t.minute) == (2, 0) and t > datetime.now(UTC) for t in starts), starts
+    assert "bulk DML" not in (Path(stack.env["PREFECT_HOME"]) / "server.log").read_text(errors="replace")
 
 
 def test_retrain_trains_gpu_families_on_the_gpu_worker_and_pushes_a_new_model_version(stack):

@@ -18,7 +18,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from tasks.errors import ConfigError
 from tasks.families import BuildContext, build_estimator, get_family
 from tasks.featurize import FeatureSpec
-from tasks.keras_estimators import TextSequencer, mode_collapse, sample_grid
+from tasks.keras_estimators import TextSequencer, mode_collapse, sample_grid, seed_and_determinism
 
 FAST = {"epochs": 2, "batch_size": 64}
 
@@ -155,6 +155,20 @@ def test_requested_gpu_falls_back_to_cpu_with_a_warning(fitted):
     else:
         assert fitted.pipeline[-1].device_used_ == "cpu"
         assert any("no GPU" in message for message in warnings)
+
+
+def test_gpu_fits_turn_on_deterministic_ops_and_turn_off_tf32_cpu_fits_change_nothing(monkeypatch):
+    import keras
+    import tensorflow as tf
+
+    calls = []
+    monkeypatch.setattr(tf.config.experimental, "enable_op_determinism", lambda: calls.append("determinism"))
+    monkeypatch.setattr(tf.config.experimental, "enable_tensor_float_32_execution",
+                        lambda enabled: calls.append(f"tf32={enabled}"))
+    seed_and_determinism(keras, 0, "cpu")
+    assert calls == []
+    seed_and_determinism(keras, 0, "cuda")
+    assert calls == ["determinism", "tf32=False"]
 
 
 def test_one_info_line_per_epoch_with_both_losses(fitted):

@@ -48,6 +48,7 @@ def test_device_used_reads_what_xgboost_actually_did(employment, params):
         trained = train_model("m", cfg, spec, parts["train"], parts["valid"], seed=0, device="cuda")
     assert device_used(trained.pipeline, "cuda") == ("cuda" if Path("/dev/nvidia0").exists() else "cpu")
     assert device_used(trained.pipeline, "cpu") == "cpu"
+    assert trained.meta["device"] == device_used(trained.pipeline, "cuda"), "meta.json records the device used"
 
 
 @pytest.mark.parametrize(("beats", "expected", "waits"), [
