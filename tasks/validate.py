@@ -6,15 +6,37 @@ on, rows failing row-level expectations are split off with their reason and the 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
+from tasks.config import FeaturizeConfig, IngestConfig
 from tasks.errors import DataError
 from tasks.expectations import REASON_COLUMN, ValidationOutcome, quarantine, validate_frame
 
 RANDOM_SPLITS = ("train", "valid", "holdout")
 SEVERITIES = {"errors": ("error",), "all": ("error", "warning")}
+
+
+def draft_command(ingest: IngestConfig, features: FeaturizeConfig, contract: Path) -> str:
+    """The command that drafts a problem's missing contract from its own source, roles and reference period."""
+    args = ["bin/python", "scripts/draft_suite.py", "--data", ingest.source, "--target", ingest.target,
+            "--problem-type", ingest.problem_type]
+    if ingest.id_column:
+        args += ["--id", ingest.id_column]
+    if ingest.time_column:
+        args += ["--time", ingest.time_column, "--reference-period", str(ingest.reference_period)]
+    for role in ("numeric", "ordinal", "categorical"):
+        if getattr(features, role):
+            args += [f"--{role}", *getattr(features, role)]
+    return shlex.join([*args, "--out", str(contract)])
+
+
+def missing_contract(problem: str, ingest: IngestConfig, features: FeaturizeConfig, contract: Path) -> DataError:
+    return DataError(f"{contract}: no data contract for problem {problem!r}; draft one with\n"
+                     f"  {draft_command(ingest, features, contract)}\nthen review it and commit it")
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,16 @@ def test_restrict_cuts_the_default_parameters_to_one_valid_problem(raw):
     assert len(raw["problems"]) == 5, "the original stays whole"
     with pytest.raises(ConfigError, match="nope"):
         restrict(raw, "employment", ["nope"])
+
+
+def test_yaml_boolean_where_text_was_expected_says_quote_it(raw):
+    raw["problems"]["employment"]["validate"] = yaml.safe_load("{quarantine: off}")  # YAML 1.1: False
+    with pytest.raises(ConfigError, match=r"problems\.employment\.validate\.quarantine: .*\(got False\); YAML reads "
+                                          r"an unquoted off/no/false/n as the boolean False: quote it: 'off'"):
+        parse_params(raw)
+
+
+def test_yaml_boolean_for_a_string_field_says_quote_it(raw):
+    raw["problems"]["employment"]["data"]["target"] = yaml.safe_load("yes")
+    with pytest.raises(ConfigError, match=r"data\.target: .*\(got True\); .* quote it: 'on'"):
+        parse_params(raw)

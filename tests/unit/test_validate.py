@@ -51,3 +51,21 @@ def test_impossible_range_names_expectation_column_and_rows(splits, contract):
     message = str(err.value)
     assert "expect_column_values_to_be_between" in message and "AGEP" in message
     assert "rows" in message and "period_2015" in message
+
+
+def test_missing_contract_prints_the_command_that_drafts_it(params, tmp_path):
+    import shlex
+
+    from tasks.validate import missing_contract
+
+    contract = tmp_path / "employment.json"
+    error = missing_contract("employment", params.ingest["employment"], params.featurize["employment"], contract)
+    command = str(error).splitlines()[1].strip()
+    args = shlex.split(command)
+    assert args[:2] == ["bin/python", "scripts/draft_suite.py"]
+    assert args[args.index("--out") + 1] == str(contract)
+    assert args[args.index("--reference-period") + 1] == "2015" and "--id" in args
+    from scripts.draft_suite import parse_args
+
+    drafted = parse_args(args[2:])  # the printed command is one draft_suite accepts as it stands
+    assert drafted.target == "employed" and drafted.categorical[-2:] == ["SEX", "RAC1P"]
