@@ -60,7 +60,7 @@ def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, flo
 def champion_flow(problem: str, features: Path, predictions: Path, evaluations: Path, fairness: Path, drift: Path,
                   out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
-    cfg, spec = params.champion, FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    cfg, spec = params.champion_for(problem), FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     models = [cfg.key for cfg in params.models(problem)]
     drift_summary = read_json(drift)
     candidates, scored, batches = [], {}, {}
@@ -99,4 +99,4 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
 def run(args: argparse.Namespace) -> None:
     state = champion_flow(args.problem, args.features, args.predictions, args.evaluations, args.fairness, args.drift,
                           args.out, args.summary, args.params, return_state=True)
-    conclude(state, load_params(args.params).champion.gate)
+    conclude(state, load_params(args.params).champion_for(args.problem).gate)

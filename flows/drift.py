@@ -57,7 +57,7 @@ def with_predictions(frame: pd.DataFrame, batch: str, outputs: dict[str, pd.Data
 def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out: Path, summary: Path,
                params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
-    cfg, spec, meta = params.drift, FeatureSpec.from_dict(read_json(features / SPEC_FILE)), read_meta(data)
+    cfg, spec, meta = params.drift_for(problem), FeatureSpec.from_dict(read_json(features / SPEC_FILE)), read_meta(data)
     batches = [b for b in meta["evaluation_batches"] if b != HOLDOUT]
     if not batches:
         reason = f"no later periods (ingest.{problem}.current_periods)"
@@ -98,4 +98,4 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
 def run(args: argparse.Namespace) -> None:
     state = drift_flow(args.problem, args.data, args.features, args.predictions, args.out, args.summary,
                        args.params, return_state=True)
-    conclude(state, load_params(args.params).drift.gate)
+    conclude(state, load_params(args.params).drift_for(args.problem).gate)

@@ -109,13 +109,29 @@ class ModelConfig(ModelSpec):
         return f"{self.problem}-{self.name}"
 
 
+class ProblemGates(_Strict):
+    """A problem's own gate settings (`problems.<problem>.gates`); what is not set here comes from the shared
+    sections (evaluate, champion, fairness, drift). `gates: {}` keeps every shared default."""
+
+    threshold_rule: str | None = Field(default=None, description="replaces evaluate.threshold_rule")
+    metric: str | None = Field(default=None, description="ranking metric; replaces champion.metric.<type>")
+    quality_floor: dict[str, float] | None = Field(
+        default=None, description="{min_<metric> | max_<metric>: limit}; replaces champion.quality_floor.<type>")
+    champion: dict[str, Any] = Field(default={}, description="merged into champion.gate (on_fail, fail_pipeline)")
+    fairness: dict[str, Any] = Field(default={}, description="merged into fairness.gate: limits, on_fail, "
+                                     "fail_pipeline; its attributes merged per attribute")
+    drift: dict[str, Any] = Field(default={}, description="merged into drift.gate")
+
+
 class ProblemConfig(_Strict):
-    """Everything about one problem: its data and splits, contract options, column roles and models."""
+    """Everything about one problem: its data and splits, contract options, column roles, models and gates."""
 
     data: IngestConfig
     validate_: ValidateConfig = Field(alias="validate")
     features: FeaturizeConfig
     models: dict[str, ModelSpec] = Field(min_length=1)
+    gates: ProblemGates = Field(description="the problem's gate overrides; `{}` for the shared defaults (the key "
+                                "must be there: dvc.yaml's evaluate, fairness, drift and champion stages declare it)")
 
     @field_validator("models")
     @classmethod
@@ -291,6 +307,30 @@ class Params(_Strict):
         return [ModelConfig(problem=problem, name=name, **spec.model_dump())
                 for name, spec in self.problems[problem].models.items()]
 
+    # A problem's gate settings: the shared sections with its `gates` overrides applied (validated at parse time).
+    def evaluate_for(self, problem: str) -> EvaluateConfig:
+        rule = self.problems[problem].gates.threshold_rule
+        return self.evaluate if rule is None else self.evaluate.model_copy(update={"threshold_rule": rule})
+
+    def champion_for(self, problem: str) -> ChampionConfig:
+        gates, kind = self.problems[problem].gates, self.problems[problem].data.problem_type
+        metric = {**self.champion.metric, **({kind: gates.metric} if gates.metric else {})}
+        floor = {**self.champion.quality_floor,
+                 **({kind: gates.quality_floor} if gates.quality_floor is not None else {})}
+        return ChampionConfig.model_validate({"metric": metric, "quality_floor": floor,
+                                              "gate": {**self.champion.gate.model_dump(), **gates.champion}})
+
+    def fairness_for(self, problem: str) -> FairnessConfig:
+        own = dict(self.problems[problem].gates.fairness)
+        gate = self.fairness.gate.model_dump()
+        attributes = {**gate.pop("attributes"), **own.pop("attributes", {})}
+        return self.fairness.model_copy(update={"gate": FairnessGate.model_validate(
+            {**gate, **own, "attributes": attributes})})
+
+    def drift_for(self, problem: str) -> DriftConfig:
+        return self.drift.model_copy(update={"gate": DriftGate.model_validate(
+            {**self.drift.gate.model_dump(), **self.problems[problem].gates.drift})})
+
     @field_validator("problems")
     @classmethod
     def _problem_names(cls, problems: dict[str, ProblemConfig]) -> dict[str, ProblemConfig]:
@@ -311,20 +351,51 @@ class Params(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _champion_metrics_known(self) -> Params:
-        from tasks.metrics import headline
+    def _problem_gates_valid(self) -> Params:
+        from tasks.stats import parse_threshold_rule
 
-        for kind, metric in self.champion.metric.items():
-            if metric not in headline(kind):
-                raise ValueError(f"champion.metric.{kind}: unknown metric {metric!r}; expected one of "
-                                 f"{sorted(headline(kind))}")
-        for kind, limits in self.champion.quality_floor.items():
-            for key in limits:
-                bound, _, metric = key.partition("_")
-                if bound not in ("min", "max") or metric not in headline(kind):
-                    raise ValueError(f"champion.quality_floor.{kind}.{key}: expected min_<metric> or max_<metric> "
-                                     f"with a metric among {sorted(headline(kind))}")
+        for name, problem in self.problems.items():
+            at, gates, kind = f"problems.{name}.gates", problem.gates, problem.data.problem_type
+            if gates.metric is not None:
+                _check_metric(kind, gates.metric, f"{at}.metric")
+            if gates.quality_floor is not None:
+                _check_floor(kind, gates.quality_floor, f"{at}.quality_floor")
+            try:
+                if gates.threshold_rule is not None:
+                    parse_threshold_rule(gates.threshold_rule)
+                for section in ("champion", "fairness", "drift"):
+                    getattr(self, f"{section}_for")(name)
+            except ValidationError as exc:
+                details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise ValueError(f"{at}.{section}: {details}") from None
+            except ConfigError as exc:
+                raise ValueError(f"{at}.threshold_rule: {exc}") from None
         return self
+
+    @model_validator(mode="after")
+    def _champion_metrics_known(self) -> Params:
+        for kind, metric in self.champion.metric.items():
+            _check_metric(kind, metric, f"champion.metric.{kind}")
+        for kind, limits in self.champion.quality_floor.items():
+            _check_floor(kind, limits, f"champion.quality_floor.{kind}")
+        return self
+
+
+def _check_metric(kind: ProblemType, metric: str, at: str) -> None:
+    from tasks.metrics import headline
+
+    if metric not in headline(kind):
+        raise ValueError(f"{at}: unknown metric {metric!r}; expected one of {sorted(headline(kind))}")
+
+
+def _check_floor(kind: ProblemType, limits: dict[str, float], at: str) -> None:
+    from tasks.metrics import headline
+
+    for key in limits:
+        bound, _, metric = key.partition("_")
+        if bound not in ("min", "max") or metric not in headline(kind):
+            raise ValueError(f"{at}.{key}: expected min_<metric> or max_<metric> with a metric among "
+                             f"{sorted(headline(kind))}")
 
 
 def parse_params(raw: dict[str, Any], origin: str = "params.yaml") -> Params:

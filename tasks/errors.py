@@ -34,5 +34,7 @@ def invalid_config(exc: Exception, origin: str) -> ConfigError:
         shown = "" if isinstance(got, dict) else f" (got {got!r})"
         if isinstance(got, bool) and err["type"] in ("literal_error", "string_type"):
             shown += yaml_boolean_hint(got, str(err.get("ctx", {}).get("expected", "")))
+        if err["type"] == "missing" and err["loc"][-1] == "gates":
+            shown = " (write `gates: {}` to keep the shared gate settings: dvc.yaml's stages declare the key)"
         lines.append(f"  {path}: {err['msg']}{shown}")
     return ConfigError(f"{origin} is invalid:\n" + "\n".join(lines))

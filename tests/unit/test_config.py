@@ -86,3 +86,70 @@ def test_yaml_boolean_for_a_string_field_says_quote_it(raw):
     raw["problems"]["employment"]["data"]["target"] = yaml.safe_load("yes")
     with pytest.raises(ConfigError, match=r"data\.target: .*\(got True\); .* quote it: 'on'"):
         parse_params(raw)
+
+
+def test_a_problem_without_gates_is_told_to_write_an_empty_block(raw):
+    del raw["problems"]["penguins"]["gates"]
+    with pytest.raises(ConfigError, match=r"problems\.penguins\.gates: Field required \(write `gates: \{\}`"):
+        parse_params(raw)
+
+
+def test_no_gate_overrides_keep_the_shared_settings(params):
+    for name in params.problems:
+        assert params.evaluate_for(name) == params.evaluate
+        assert params.champion_for(name) == params.champion
+        assert params.fairness_for(name) == params.fairness and params.drift_for(name) == params.drift
+
+
+def test_threshold_rule_overridden_per_problem(raw):
+    raw["problems"]["employment"]["gates"] = {"threshold_rule": "youden"}
+    params = parse_params(raw)
+    assert params.evaluate_for("employment").threshold_rule == "youden"
+    assert params.evaluate_for("reviews").threshold_rule == "fixed:0.5", "other problems keep the shared rule"
+    raw["problems"]["employment"]["gates"] = {"threshold_rule": "fixed:2"}
+    with pytest.raises(ConfigError, match=r"problems\.employment\.gates\.threshold_rule"):
+        parse_params(raw)
+
+
+def test_quality_floor_and_metric_overridden_per_problem(raw):
+    raw["problems"]["penguins"]["gates"] = {"quality_floor": {"min_accuracy": 0.9}, "metric": "accuracy"}
+    params = parse_params(raw)
+    own, shared = params.champion_for("penguins"), params.champion_for("digits")  # both multiclass
+    assert own.quality_floor["multiclass"] == {"min_accuracy": 0.9} and own.metric["multiclass"] == "accuracy"
+    assert shared.quality_floor["multiclass"] == {"min_f1_macro": 0.7} and shared.metric["multiclass"] == "f1_macro"
+    raw["problems"]["penguins"]["gates"] = {"quality_floor": {"min_roc_auc": 0.9}}
+    with pytest.raises(ConfigError, match=r"problems\.penguins\.gates\.quality_floor\.min_roc_auc"):
+        parse_params(raw)
+
+
+def test_champion_gate_policy_overridden_per_problem(raw):
+    raw["problems"]["housing"]["gates"] = {"champion": {"on_fail": "fail", "fail_pipeline": True}}
+    params = parse_params(raw)
+    assert params.champion_for("housing").gate.fail_pipeline is True
+    assert params.champion_for("penguins").gate.fail_pipeline is False
+    raw["problems"]["housing"]["gates"] = {"champion": {"fail_pipeline": True}}  # needs on_fail: fail
+    with pytest.raises(ConfigError, match=r"problems\.housing\.gates\.champion"):
+        parse_params(raw)
+
+
+def test_fairness_limits_overridden_per_problem_and_attribute(raw):
+    raw["problems"]["employment"]["gates"] = {"fairness": {"max_equalized_odds_difference": 0.2, "on_fail": "fail",
+                                                           "attributes": {"SEX": {"max_demographic_parity_difference": 0.05}}}}
+    gate = parse_params(raw).fairness_for("employment").gate
+    assert gate.max_equalized_odds_difference == 0.2 and gate.on_fail == "fail"
+    assert set(gate.attributes) == {"AGEP", "SEX"}, "the shared per-attribute limits are kept, the problem's added"
+    assert gate.attributes["SEX"].max_demographic_parity_difference == 0.05
+    raw["problems"]["employment"]["gates"] = {"fairness": {"max_equalized_odds_difference": 2}}
+    with pytest.raises(ConfigError, match=r"problems\.employment\.gates\.fairness: max_equalized_odds_difference"):
+        parse_params(raw)
+
+
+def test_drift_gate_overridden_per_problem(raw):
+    raw["problems"]["employment"]["gates"] = {"drift": {"max_share_drifted": 0.5, "fail_on_target_drift": True}}
+    params = parse_params(raw)
+    assert params.drift_for("employment").gate.max_share_drifted == 0.5
+    assert params.drift_for("employment").gate.fail_on_target_drift is True
+    assert params.drift_for("employment").max_rows == params.drift.max_rows
+    raw["problems"]["employment"]["gates"] = {"drift": {"max_shares": 0.5}}
+    with pytest.raises(ConfigError, match=r"problems\.employment\.gates\.drift: max_shares"):
+        parse_params(raw)
