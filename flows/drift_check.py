@@ -25,7 +25,6 @@ from tasks import drift, drift_check
 from tasks.config import Params, load_params
 from tasks.errors import ConfigError
 from tasks.featurize import FeatureSpec
-from tasks.ingest import batch_name
 from tasks.io import read_json, write_json
 from tasks.train import load_model
 
@@ -43,7 +42,7 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
                                          params.champion_for(problem).metric[params.ingest[problem].problem_type])
     data, features = Path(f"data/interim/{problem}"), Path(f"data/features/{problem}")
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
-    batch = batch_file.name if batch_file else batch_name(max(params.ingest[problem].current_periods))
+    batch = batch_file.name if batch_file else params.ingest[problem].later_batches[-1]
     pipeline = stage_task(load_model)(Path(f"models/{problem}/{model}")).pipeline
     reference = drift_check.with_predictions(pipeline, read_split(data, "train"), spec)
     newest = pd.read_parquet(batch_file) if batch_file else read_split(data, batch)

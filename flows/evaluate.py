@@ -54,7 +54,8 @@ def evaluation_key(params: Params, problem: str, model_dir: Path, data: Path, fe
     return make_key({
         "model": {name: file_hash(model_dir / name) for name in (train.MODEL_FILE, train.META_FILE)},
         "data": {"rows": read_meta(data)["sha256"], "spec": file_hash(features / SPEC_FILE)},
-        "settings": {"evaluate": params.evaluate_for(problem).model_dump(), "image_shape": params.featurize[problem].image_shape},
+        "settings": {"evaluate": params.evaluate_for(problem).model_dump(),
+                     "image_shape": params.featurize[problem].image_shape},
         "seed": params.seed,
         "code": model_code(REPO / "flows" / "evaluate.py", meta["family"], REPO),
         "libraries": library_versions(get_family(meta["family"]).libraries),

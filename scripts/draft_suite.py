@@ -24,8 +24,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target", required=True)
     parser.add_argument("--id", dest="id_column", default=None)
     parser.add_argument("--time", dest="time_column", default=None, help="period column")
-    parser.add_argument("--reference-period", type=int, default=None,
-                        help="draft from the rows of this period only (needs --time)")
+    parser.add_argument("--reference-period", default=None,
+                        help="draft from the rows of this period only (needs --time): a year, date or label")
     parser.add_argument("--numeric", nargs="*", default=None)
     parser.add_argument("--ordinal", nargs="*", default=[])
     parser.add_argument("--categorical", nargs="*", default=None)
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tasks.errors import PipelineError
     from tasks.expectations import draft_suite
+    from tasks.ingest import period_value
     from tasks.io import write_json
     from tasks.sources import load_source
 
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.reference_period is not None:
             if not args.time_column:
                 raise SystemExit("--reference-period needs --time")
-            frame = frame[frame[args.time_column] == args.reference_period]
+            column = frame[args.time_column]
+            frame = frame[column == period_value(args.reference_period, column)]
         reserved = {args.target, args.id_column, args.time_column, *args.ordinal}
         free = [c for c in frame.columns if c not in reserved]
         numeric = args.numeric if args.numeric is not None else [

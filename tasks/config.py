@@ -6,6 +6,7 @@ Every stage receives the slice it needs; a wrong key or type fails here with the
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,36 +24,114 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Period = int | str | date  # a year, a label such as `train`/`test`, or a date (YAML writes 2015-01-01 as a date)
+
+
+class ReadOptions(_Strict):
+    """How a CSV source (and its test file) is read: pandas `read_csv` options, written out so that the scaffold,
+    the contract draft and the ingest stage read the file the same way. Parquet files need none."""
+
+    sep: str = Field(default=",", description="field separator; several characters (e.g. ', ') are a regex")
+    header: bool = Field(default=True, description="false: the file has no header row (give `names`)")
+    names: list[str] | None = Field(default=None, description="column names, in file order")
+    na_values: list[str] = Field(default=[], description="extra markers of a missing value, e.g. ['?', 'NA']")
+    skip_rows: int = Field(default=0, ge=0, description="lines skipped before the header (or the first row)")
+    encoding: str | None = None
+
+    @model_validator(mode="after")
+    def _names_without_header(self) -> ReadOptions:
+        if not self.header and not self.names:
+            raise ValueError("header: false needs names: [...] (the file's column names in order)")
+        if self.names and len(set(self.names)) != len(self.names):
+            raise ValueError(f"names has duplicates: {sorted({n for n in self.names if self.names.count(n) > 1})}")
+        return self
+
+
 class IngestConfig(_Strict):
     """Where a problem's raw data comes from and how it is split.
 
-    With a time column, models train on `reference_period` and are evaluated on a holdout of it and on each of
-    `current_periods` (also the drift batches). Without one, the data is split at random only.
+    With a period column (`time_column`: years, dates, or labels such as `train`/`test`), models train on
+    `reference_period` and are evaluated on a holdout of it and on each of `current_periods` (also the drift
+    batches). A separate `test_source` file is one more later batch, `test`. Without either, the data is split at
+    random only. With later batches the holdout is optional (`holdout_fraction: 0`: train on the whole reference
+    period) and `selection` names the batch the champion is chosen on.
     """
 
     source: str = Field(description="a file under data/raw/ or package:<name>[/...] (see tasks/sources.py)")
+    read: ReadOptions = ReadOptions()
+    test_source: str | None = Field(default=None, description="a separate test file (read like `source`): the "
+                                    "later batch `test`")
     target: str
+    target_map: dict[str, Any] = Field(default={}, description="target values rewritten on reading, e.g. "
+                                       "{'>50K.': '>50K'} where a test file writes its labels differently")
     problem_type: ProblemType = "binary"
     id_column: str | None = None
-    time_column: str | None = None
-    reference_period: int | None = Field(default=None, description="period the models are trained on")
-    current_periods: list[int] = Field(default=[], description="later periods: evaluation and drift batches")
-    holdout_fraction: float = Field(gt=0, lt=1)
+    time_column: str | None = Field(default=None, description="the period or split column")
+    reference_period: Period | None = Field(default=None, description="period the models are trained on")
+    validation_period: Period | None = Field(default=None, description="period that is the validation split "
+                                             "(early stopping, thresholds) instead of a random share")
+    current_periods: list[Period] = Field(default=[], description="later periods: evaluation and drift batches")
+    holdout_fraction: float = Field(ge=0, lt=1, description="of the reference period, kept for evaluation; 0 (with "
+                                    "later batches) trains on all of it")
     validation_fraction: float = Field(gt=0, lt=1)
+    selection: str | None = Field(default=None, description="the evaluation batch the champion is ranked on: "
+                                  "holdout (default), valid, test or a current period; default without a "
+                                  "holdout: the first later batch")
     sample_fraction: float = Field(default=1.0, gt=0, le=1)
 
     @model_validator(mode="after")
     def _periods_need_time(self) -> IngestConfig:
-        if self.time_column is None and (self.reference_period is not None or self.current_periods):
-            raise ValueError("reference_period/current_periods need a time_column")
+        periods = [self.reference_period, self.validation_period, *self.current_periods]
+        if self.time_column is None and any(p is not None for p in periods):
+            raise ValueError("reference_period/validation_period/current_periods need a time_column")
         if self.time_column is not None and self.reference_period is None:
             raise ValueError(f"time_column {self.time_column!r} needs a reference_period to train on")
+        if self.holdout_fraction == 0 and not self.later_batches:
+            raise ValueError("holdout_fraction: 0 needs later batches to evaluate on (current_periods or "
+                             "test_source)")
+        if self.selection is not None and self.selection_batch not in self.evaluation_batches:
+            known = [*([HOLDOUT] if self.holdout_fraction else []), VALID, *self.later_batches]
+            raise ValueError(f"selection {self.selection!r}: expected one of {known} (or a current period)")
         return self
 
     @property
     def reference_name(self) -> str:
         """Name of the dataset the random splits come from (validation reports it as one dataset)."""
         return "all" if self.reference_period is None else f"period_{self.reference_period}"
+
+    @property
+    def later_batches(self) -> list[str]:
+        """Names of the later batches (drift batches too), in order: each current period, then the test file."""
+        return [*(batch_name(p) for p in self.current_periods), *([TEST] if self.test_source else [])]
+
+    @property
+    def selection_batch(self) -> str:
+        if self.selection is None:
+            return HOLDOUT if self.holdout_fraction > 0 else self.later_batches[0]
+        if self.selection == HOLDOUT and not self.holdout_fraction:
+            return "(no holdout: holdout_fraction is 0)"
+        if self.selection in (HOLDOUT, VALID, TEST, *self.later_batches):
+            return self.selection
+        return batch_name(self.selection)  # a current period's value
+
+    @property
+    def evaluation_batches(self) -> list[str]:
+        """Names of the splits every model is evaluated on, the selection batch first, then in report order."""
+        # without a holdout the validation split is scored too: the drift reference (rows no model was fitted on)
+        batches = [HOLDOUT] if self.holdout_fraction > 0 else [VALID]
+        if self.selection is not None and self.selection_batch == VALID and VALID not in batches:
+            batches.insert(0, VALID)
+        batches += self.later_batches
+        first = self.selection_batch if self.selection_batch in batches else batches[0]
+        return [first, *(b for b in batches if b != first)]
+
+
+TRAIN, VALID, HOLDOUT, TEST = "train", "valid", "holdout", "test"
+
+
+def batch_name(period: Period) -> str:
+    """`batch_2016`, `batch_test`, `batch_2020-01-01`: a later period's split name (used in file names)."""
+    return "batch_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", str(period))
 
 
 class ValidateConfig(_Strict):

@@ -133,8 +133,9 @@ def test_champion_gate_policy_overridden_per_problem(raw):
 
 
 def test_fairness_limits_overridden_per_problem_and_attribute(raw):
+    sex = {"SEX": {"max_demographic_parity_difference": 0.05}}
     raw["problems"]["employment"]["gates"] = {"fairness": {"max_equalized_odds_difference": 0.2, "on_fail": "fail",
-                                                           "attributes": {"SEX": {"max_demographic_parity_difference": 0.05}}}}
+                                                           "attributes": sex}}
     gate = parse_params(raw).fairness_for("employment").gate
     assert gate.max_equalized_odds_difference == 0.2 and gate.on_fail == "fail"
     assert set(gate.attributes) == {"AGEP", "SEX"}, "the shared per-attribute limits are kept, the problem's added"
