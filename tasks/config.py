@@ -142,11 +142,28 @@ class ValidateConfig(_Strict):
                                    "'errors' lets the rest go on when only such rows break error expectations")
 
 
+class GuardOptions(_Strict):
+    """Guard rails on candidate feature columns (tasks/guards.py): limits, and how much data the checks read."""
+
+    unique_ratio: float = Field(default=0.95, gt=0, le=1, description="distinct/rows from which an integer or "
+                                "text column is id-like or near-unique")
+    max_categories: int = Field(default=200, ge=2, description="more distinct values than this: too many categories")
+    leakage_threshold: float = Field(default=0.99, gt=0, le=1, description="ROC AUC (binary), balanced accuracy "
+                                     "(multiclass) or R^2 (regression) of one column alone, from which it leaks")
+    sample_rows: int = Field(default=5000, ge=100, description="seeded sample of training rows the checks read")
+    max_probe_columns: int = Field(default=1000, ge=1, description="columns the leakage probe tries at most")
+    enabled: bool = Field(default=True, description="false: no guard rails (not advised)")
+
+
 class FeaturizeConfig(_Strict):
     """Column roles. Columns given no role are dropped (and listed in the spec), unless `infer` is on: then
-    numeric dtypes become numeric features and everything else categorical."""
+    numeric dtypes become numeric features and everything else categorical. Guard rails exclude columns that
+    should not be features (ids, dates, free text, constants, repeated headers, leakage: tasks/guards.py), with
+    the reason in the features report; `keep` opts a column back in."""
 
     infer: bool = False
+    keep: list[str] = Field(default=[], description="columns kept although a guard rail would exclude them")
+    guards: GuardOptions = GuardOptions()
     numeric: list[str] = []
     ordinal: list[str] = []
     categorical: list[str] = []

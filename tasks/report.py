@@ -517,6 +517,12 @@ def features_page_html(problem: ProblemRecord, lineage: Mapping[str, Any]) -> st
              + (f"; classes {html.esc(spec['classes'])}" if spec.get("classes") else "") + ").</p>",
              "<h2>Columns</h2>", html.table(pd.DataFrame(rows)),
              f"<p>Dropped (no role): {html.esc(', '.join(spec.get('dropped', [])) or 'none')}.</p>"]
+    guarded = [{"column": c, "action": action, "reason": r} for action, key in (("excluded", "excluded"),
+                                                                                 ("kept", "warnings"))
+               for c, r in spec.get(key, {}).items()]
+    if guarded:
+        parts += ["<h2>Guard rails</h2><p>Kept out of the features, or kept with a warning (features.keep opts a "
+                  "column back in):</p>", html.table(pd.DataFrame(guarded))]
     others = problem.other_reports.get("features", [])
     if others:
         parts.append("<h2>More</h2><p>" + _links(others) + "</p>")
