@@ -30,7 +30,7 @@ def validate_flow(problem: str, data: Path, contract: Path, out: Path, quarantin
     params = load_params(params_path)
     ingest = params.ingest[problem]
     if not contract.exists():
-        raise validate.missing_contract(problem, ingest, params.featurize[problem], contract)
+        raise validate.missing_contract(problem, contract)
     meta = read_meta(data)
     splits = {name: read_split(data, name) for name in meta["rows"]}
     result = stage_task(validate.validate_problem)(

@@ -1,5 +1,10 @@
 """Draft a data contract (GX suite JSON) from a reference sample, for review and editing before it is committed.
 
+    bin/python scripts/draft_suite.py --problem employment --out data/contracts/employment.json
+
+drafts it for a problem in params.yaml, reading its source as the ingest stage does (reader options, test file,
+reference period) with the roles featurize gives its columns (guard rails applied). Or, from a file and roles:
+
     python scripts/draft_suite.py --data data/raw/acs_employment_ma.parquet --target employed --id id \\
         --time year --reference-period 2015 --numeric AGEP --ordinal SCHL \\
         --categorical MAR RELP DIS ESP CIT MIG MIL ANC NATIVITY DEAR DEYE DREM SEX RAC1P \\
@@ -20,8 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file fr
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="a problem source: Parquet or CSV file, or package:<name>")
-    parser.add_argument("--target", required=True)
+    parser.add_argument("--problem", default=None, help="a problem in params.yaml: everything else from there")
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--data", help="a problem source: Parquet or CSV file, or package:<name>")
+    parser.add_argument("--target")
     parser.add_argument("--id", dest="id_column", default=None)
     parser.add_argument("--time", dest="time_column", default=None, help="period column")
     parser.add_argument("--reference-period", default=None,
@@ -33,7 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--margin", type=float, default=0.1)
     parser.add_argument("--name", default=None, help="suite name (default: the output file's stem)")
     parser.add_argument("--out", required=True, type=Path)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.problem is None and not (args.data and args.target):
+        parser.error("give --problem NAME, or --data and --target")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.sources import load_source
 
     args = parse_args(argv)
+    if args.problem is not None:
+        from tasks.scaffold import problem_contract
+
+        try:
+            suite = problem_contract(args.params, args.problem)
+        except PipelineError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        write_json(args.out, suite)
+        print(f"{args.out}: {len(suite['expectations'])} expectations drafted from {suite['meta']['drafted_from_rows']:,} "
+              f"rows of problem {args.problem!r} (roles {suite['meta']['roles']})")
+        return 0
     try:
         frame = load_source(args.data)
         if args.reference_period is not None:

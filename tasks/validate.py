@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from tasks.config import FeaturizeConfig, IngestConfig
 from tasks.errors import DataError
 from tasks.expectations import REASON_COLUMN, ValidationOutcome, quarantine, validate_frame
 
@@ -20,23 +19,14 @@ RANDOM_SPLITS = ("train", "valid", "holdout")
 SEVERITIES = {"errors": ("error",), "all": ("error", "warning")}
 
 
-def draft_command(ingest: IngestConfig, features: FeaturizeConfig, contract: Path) -> str:
-    """The command that drafts a problem's missing contract from its own source, roles and reference period."""
-    args = ["bin/python", "scripts/draft_suite.py", "--data", ingest.source, "--target", ingest.target,
-            "--problem-type", ingest.problem_type]
-    if ingest.id_column:
-        args += ["--id", ingest.id_column]
-    if ingest.time_column:
-        args += ["--time", ingest.time_column, "--reference-period", str(ingest.reference_period)]
-    for role in ("numeric", "ordinal", "categorical"):
-        if getattr(features, role):
-            args += [f"--{role}", *getattr(features, role)]
-    return shlex.join([*args, "--out", str(contract)])
+def draft_command(problem: str, contract: Path) -> str:
+    """The command that drafts a problem's missing contract from its own block in params.yaml."""
+    return shlex.join(["bin/python", "scripts/draft_suite.py", "--problem", problem, "--out", str(contract)])
 
 
-def missing_contract(problem: str, ingest: IngestConfig, features: FeaturizeConfig, contract: Path) -> DataError:
+def missing_contract(problem: str, contract: Path) -> DataError:
     return DataError(f"{contract}: no data contract for problem {problem!r}; draft one with\n"
-                     f"  {draft_command(ingest, features, contract)}\nthen review it and commit it")
+                     f"  {draft_command(problem, contract)}\nthen review it and commit it")
 
 
 @dataclass(frozen=True)

@@ -53,19 +53,17 @@ def test_impossible_range_names_expectation_column_and_rows(splits, contract):
     assert "rows" in message and "period_2015" in message
 
 
-def test_missing_contract_prints_the_command_that_drafts_it(params, tmp_path):
+def test_missing_contract_prints_the_command_that_drafts_it(repo_root, tmp_path):
     import shlex
 
+    from scripts.draft_suite import main as draft
     from tasks.validate import missing_contract
 
-    contract = tmp_path / "employment.json"
-    error = missing_contract("employment", params.ingest["employment"], params.featurize["employment"], contract)
+    contract = tmp_path / "penguins.json"
+    error = missing_contract("penguins", contract)
     command = str(error).splitlines()[1].strip()
     args = shlex.split(command)
-    assert args[:2] == ["bin/python", "scripts/draft_suite.py"]
-    assert args[args.index("--out") + 1] == str(contract)
-    assert args[args.index("--reference-period") + 1] == "2015" and "--id" in args
-    from scripts.draft_suite import parse_args
-
-    drafted = parse_args(args[2:])  # the printed command is one draft_suite accepts as it stands
-    assert drafted.target == "employed" and drafted.categorical[-2:] == ["SEX", "RAC1P"]
+    assert args[:2] == ["bin/python", "scripts/draft_suite.py"] and args[-2:] == ["--out", str(contract)]
+    assert draft([*args[2:], "--params", str(repo_root / "params.yaml")]) == 0, "the printed command works as is"
+    suite = json.loads(contract.read_text())
+    assert suite["meta"]["target"] == "species" and "island" in suite["meta"]["roles"]["categorical"]
