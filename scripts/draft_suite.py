@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         write_json(args.out, suite)
-        print(f"{args.out}: {len(suite['expectations'])} expectations drafted from {suite['meta']['drafted_from_rows']:,} "
-              f"rows of problem {args.problem!r} (roles {suite['meta']['roles']})")
+        meta = suite["meta"]
+        print(f"{args.out}: {len(suite['expectations'])} expectations drafted from {meta['drafted_from_rows']:,} "
+              f"rows of problem {args.problem!r} (roles {meta['roles']})")
         return 0
     try:
         frame = load_source(args.data)
