@@ -16,6 +16,7 @@ from tasks.errors import DataError
 from tasks.expectations import REASON_COLUMN, ValidationOutcome, quarantine, validate_frame
 
 RANDOM_SPLITS = ("train", "valid", "holdout")
+SPLIT_COLUMN = "quarantine_split"  # which split a quarantined row came from (prefixed: a user may have `split`)
 SEVERITIES = {"errors": ("error",), "all": ("error", "warning")}
 
 
@@ -64,7 +65,7 @@ def validate_problem(splits: dict[str, pd.DataFrame], suite: dict, *, problem: s
             continue
         if severities:
             good, dropped = quarantine(frame, outcome, severities=severities)
-            bad.append(dropped.assign(split=labels.iloc[dropped.index].to_numpy()))
+            bad.append(dropped.assign(**{SPLIT_COLUMN: labels.iloc[dropped.index].to_numpy()}))
         else:
             good = frame
         for split, part in good.groupby(labels.iloc[good.index].to_numpy(), sort=False):
@@ -73,6 +74,6 @@ def validate_problem(splits: dict[str, pd.DataFrame], suite: dict, *, problem: s
         raise DataError(f"the data contract failed for {problem}:\n" + "\n".join(blocking))
     clean = {name: pd.concat(parts, ignore_index=True) if parts else splits[name].iloc[:0]
              for name, parts in kept.items()}
-    columns = [*next(iter(splits.values())).columns, "split", REASON_COLUMN]
+    columns = [*next(iter(splits.values())).columns, SPLIT_COLUMN, REASON_COLUMN]
     quarantined = pd.concat(bad, ignore_index=True) if bad else pd.DataFrame(columns=columns)
     return Validated(splits=clean, quarantined=quarantined, outcomes=outcomes)

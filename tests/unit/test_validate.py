@@ -34,7 +34,7 @@ def test_duplicated_ids_stop_the_pipeline_or_are_quarantined(splits, contract):
         validate_problem(broken, contract, problem="employment", reference="period_2015")
     result = validate_problem(broken, contract, problem="employment", reference="period_2015",
                               quarantine_mode="errors")
-    assert len(result.quarantined) == 3 and set(result.quarantined["split"]) == {"batch_2017"}
+    assert len(result.quarantined) == 3 and set(result.quarantined["quarantine_split"]) == {"batch_2017"}
     assert result.quarantined["quarantine_reason"].str.contains("unique").all()
     assert len(result.splits["batch_2017"]) == len(splits["batch_2017"]) - 3
     assert len(result.splits["train"]) == len(splits["train"]), "other splits untouched"
