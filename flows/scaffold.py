@@ -34,6 +34,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--names", nargs="+", default=None, help="column names in file order")
     parser.add_argument("--na-values", nargs="+", default=[], help="extra missing-value markers, e.g. '?' NA")
     parser.add_argument("--skip-rows", type=int, default=0, help="lines to skip before the header/first row")
+    parser.add_argument("--comment", default=None, help="skip lines starting with this character, e.g. '|'")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--contracts", type=Path, default=Path("data/contracts"))
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> None:
     from tasks.scaffold import insert_problem, scaffold
 
     read = ReadOptions(sep=args.sep, header=not args.no_header, names=args.names, na_values=args.na_values,
-                       skip_rows=args.skip_rows)
+                       skip_rows=args.skip_rows, comment=args.comment)
     source = into_raw(args.source)
     test_source = into_raw(args.test_source) if args.test_source else None
     result = scaffold(args.name, source, args.target, read, split_column=args.split_column, test_source=test_source,

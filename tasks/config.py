@@ -36,6 +36,8 @@ class ReadOptions(_Strict):
     names: list[str] | None = Field(default=None, description="column names, in file order")
     na_values: list[str] = Field(default=[], description="extra markers of a missing value, e.g. ['?', 'NA']")
     skip_rows: int = Field(default=0, ge=0, description="lines skipped before the header (or the first row)")
+    comment: str | None = Field(default=None, min_length=1, max_length=1, description="a line starting with this "
+                                "character is skipped (e.g. '|' for the note atop a test file)")
     encoding: str | None = None
 
     @model_validator(mode="after")

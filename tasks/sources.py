@@ -84,6 +84,8 @@ def csv_options(read: ReadOptions) -> dict[str, Any]:
                                "skipinitialspace": read.sep.strip() != read.sep}
     if read.na_values:
         options["na_values"] = list(read.na_values)
+    if read.comment:
+        options["comment"] = read.comment
     if len(read.sep) > 1:
         options["engine"] = "python"  # a multi-character separator is a regex
     if not read.header:

@@ -16,7 +16,7 @@ import yaml
 from tasks.config import restrict
 from tests.conftest import ROOT, copy_repo
 from tests.e2e.conftest import free_port, run, stages_run
-from tests.e2e.test_pipeline import api_post, flow_runs
+from tests.e2e.test_pipeline import flow_runs
 
 pytestmark = pytest.mark.e2e
 PLAIN_PATH = "/usr/bin:/bin"  # no venv: its python (if any) lacks pandas

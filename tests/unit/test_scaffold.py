@@ -113,3 +113,28 @@ def test_scaffold_command_writes_the_block_and_contract_and_prints_the_next_comm
     assert "label_copy" not in json.dumps(suite["expectations"]), "no expectations on excluded columns"
     assert main(["--name", "mine", "--source", "mine.csv", "--target", "y"]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_scaffold_a_census_file_with_a_separate_test_file_whose_labels_differ(tmp_path):
+    """adult.data / adult.test: no header, ', ' separators, '?' for missing, a note atop the test file and labels
+    written '>50K.' there."""
+    rng = np.random.default_rng(5)
+
+    def rows(count, suffix):
+        return [f"{rng.integers(17, 90)}, {rng.choice(['Private', 'State-gov', '?'])}, "
+                f"{rng.integers(1, 16)}, {rng.choice(['<=50K', '>50K'])}{suffix}" for _ in range(count)]
+
+    source, test = tmp_path / "adult.csv", tmp_path / "adult_test.csv"
+    source.write_text("\n".join(rows(400, "")) + "\n")
+    test.write_text("|1x3 Cross validator\n" + "\n".join(rows(150, ".")) + "\n")
+    read = ReadOptions(sep=", ", header=False, names=["age", "workclass", "education_num", "income"],
+                       na_values=["?"], comment="|")
+    result = scaffold("census", str(source), "income", read, test_source=str(test),
+                      target_map={"<=50K.": "<=50K", ">50K.": ">50K"})
+    assert result.block["data"]["selection"] == "valid" and result.block["data"]["holdout_fraction"] == 0
+    cfg = parse_params({"seed": 1, "problems": {"census": result.block}}).ingest["census"]
+    frame = ingest.load_raw(cfg)
+    parts = ingest.split(frame, cfg, 1, ingest.load_test(cfg, frame.columns))
+    assert len(parts["test"]) == 150 and set(parts["test"]["income"]) == {"<=50K", ">50K"}
+    assert frame["workclass"].isna().any() and not frame["workclass"].astype(str).str.startswith(" ").any()
+    assert cfg.evaluation_batches == ["valid", "test"]
