@@ -108,6 +108,8 @@ def test_splits_guard_rails_and_gate_overrides_reach_the_outputs(own):
     assert fairness["recid-logreg"]["limits"]["sex"]["max_equalized_odds_difference"] == 0.6
     summary = json.loads((work / "reports/metrics/recid.json").read_text())["recid"]
     assert set(summary["models"]["logreg"]) >= {"valid", "batch_test", "outcome"}
+    shown = run([DVC, "metrics", "show", "reports/metrics/recid.json"], work, own[1]).stdout  # as the README says
+    assert "recid.models.logreg.batch_test" in shown or "batch_test" in shown
 
 
 def test_the_hub_lists_the_problem_with_its_later_batch(own):
