@@ -75,22 +75,27 @@ def test_restrict_cuts_the_default_parameters_to_one_valid_problem(raw):
         restrict(raw, "employment", ["nope"])
 
 
-def test_yaml_boolean_where_text_was_expected_says_quote_it(raw):
+def _quarantine_off(raw):
     raw["problems"]["employment"]["validate"] = yaml.safe_load("{quarantine: off}")  # YAML 1.1: False
-    with pytest.raises(ConfigError, match=r"problems\.employment\.validate\.quarantine: .*\(got False\); YAML reads "
-                                          r"an unquoted off/no/false/n as the boolean False: quote it: 'off'"):
-        parse_params(raw)
 
 
-def test_yaml_boolean_for_a_string_field_says_quote_it(raw):
+def _target_yes(raw):
     raw["problems"]["employment"]["data"]["target"] = yaml.safe_load("yes")
-    with pytest.raises(ConfigError, match=r"data\.target: .*\(got True\); .* quote it: 'on'"):
-        parse_params(raw)
 
 
-def test_a_problem_without_gates_is_told_to_write_an_empty_block(raw):
+def _no_gates(raw):
     del raw["problems"]["penguins"]["gates"]
-    with pytest.raises(ConfigError, match=r"problems\.penguins\.gates: Field required \(write `gates: \{\}`"):
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (_quarantine_off, r"problems\.employment\.validate\.quarantine: .*\(got False\); YAML reads an unquoted "
+                      r"off/no/false/n as the boolean False: quote it: 'off'"),
+    (_target_yes, r"data\.target: .*\(got True\); .* quote it: 'on'"),
+    (_no_gates, r"problems\.penguins\.gates: Field required \(write `gates: \{\}`"),
+])
+def test_errors_say_the_fix(raw, breakage, message):
+    breakage(raw)
+    with pytest.raises(ConfigError, match=message):
         parse_params(raw)
 
 
