@@ -12,6 +12,10 @@ from flows import runner, stack
 
 def main() -> int:
     argv = sys.argv[1:]
+    if argv and argv[0] == "scaffold":  # a command, not a stage: no Prefect server, no warm runner
+        from flows.scaffold import main as scaffold
+
+        return scaffold(argv[1:])
     stack.apply_env_defaults()
     if argv and argv[0] not in ("-h", "--help"):
         stack.resolve_api()

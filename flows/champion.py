@@ -17,7 +17,6 @@ from tasks import champion
 from tasks.config import load_params
 from tasks.evaluate import scores_from_predictions
 from tasks.featurize import FeatureSpec
-from tasks.ingest import HOLDOUT
 from tasks.io import read_json, write_json
 from tasks.metrics import SUPERVISED
 
@@ -60,30 +59,31 @@ def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, flo
 def champion_flow(problem: str, features: Path, predictions: Path, evaluations: Path, fairness: Path, drift: Path,
                   out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
-    cfg, spec = params.champion, FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    cfg, spec = params.champion_for(problem), FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     models = [cfg.key for cfg in params.models(problem)]
     drift_summary = read_json(drift)
     candidates, scored, batches = [], {}, {}
     supervised = spec.problem_type in SUPERVISED
     metric = cfg.metric.get(spec.problem_type)
+    selection = params.ingest[problem].selection_batch  # the holdout, unless the problem names another batch
     for name in models if supervised else []:
         metrics, details = (read_json(evaluations / name / f) for f in (METRICS_FILE, DETAILS_FILE))
         if details.get("kind", "supervised") != "supervised":
             continue  # clustering, decomposition, generation: described in the hub, not ranked
-        interval = details["batches"][HOLDOUT]["intervals"][metric]
-        holdout = {k: v for k, v in metrics[HOLDOUT].items() if k != "rows"}
+        interval = details["batches"][selection]["intervals"][metric]
+        holdout = {k: v for k, v in metrics[selection].items() if k != "rows"}
         batches[name] = {batch: values.get(metric) for batch, values in metrics.items() if isinstance(values, dict)}
         gates = {"quality": champion.quality_gate(holdout, cfg.quality_floor.get(spec.problem_type, {})),
                  "drift": gate_of(drift_summary, name),
                  "fairness": gate_of(read_json(fairness / name / METRICS_FILE), name)}
         candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates))
-        holdout_rows = pd.read_parquet(predictions / f"{name}.parquet").query(f"batch == '{HOLDOUT}'")
+        holdout_rows = pd.read_parquet(predictions / f"{name}.parquet").query(f"batch == '{selection}'")
         scored[name] = scores_from_predictions(holdout_rows, spec, metrics.get("threshold", 0.5))
     order = [c.model for c in champion.rank(candidates, metric)] if supervised else []
     comparisons = stage_task(champion.compare_to_best)(
         scored, order, metric, n_resamples=params.evaluate.bootstrap_resamples,
         confidence=params.evaluate.confidence, seed=params.seed)
-    record = champion.decide(problem, spec.problem_type, metric, candidates, comparisons)
+    record = {**champion.decide(problem, spec.problem_type, metric, candidates, comparisons), "selection": selection}
     write_json(out, record)
     write_json(summary, compact_metrics(problem, record, batches))
     link_files("champion", problem, [out, summary])
@@ -99,4 +99,4 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
 def run(args: argparse.Namespace) -> None:
     state = champion_flow(args.problem, args.features, args.predictions, args.evaluations, args.fairness, args.drift,
                           args.out, args.summary, args.params, return_state=True)
-    conclude(state, load_params(args.params).champion.gate)
+    conclude(state, load_params(args.params).champion_for(args.problem).gate)

@@ -17,7 +17,8 @@ STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fair
 
 def parser(stages: tuple[str, ...] = STAGES) -> argparse.ArgumentParser:
     """The command line of `stages` (each stage's flow module is imported to declare its options)."""
-    root = argparse.ArgumentParser(prog="python -m flows", description="Run one pipeline stage as a Prefect flow.")
+    root = argparse.ArgumentParser(prog="python -m flows", description="Run one pipeline stage as a Prefect flow.",
+                                   epilog="python -m flows scaffold --help: add a problem from a CSV or Parquet file")
     sub = root.add_subparsers(dest="stage", required=True)
     for stage in stages:
         stage_parser = sub.add_parser(stage, help=f"the {stage} stage")

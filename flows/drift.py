@@ -22,7 +22,7 @@ from tasks.config import load_params
 from tasks.errors import DataError
 from tasks.evaluate import prediction_column
 from tasks.featurize import FeatureSpec
-from tasks.ingest import HOLDOUT
+from tasks.ingest import HOLDOUT, VALID
 from tasks.io import atomic_dir, read_json, write_json
 from tasks.lineage import lineage
 from tasks.metrics import nan_to_null
@@ -57,10 +57,11 @@ def with_predictions(frame: pd.DataFrame, batch: str, outputs: dict[str, pd.Data
 def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out: Path, summary: Path,
                params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
-    cfg, spec, meta = params.drift, FeatureSpec.from_dict(read_json(features / SPEC_FILE)), read_meta(data)
-    batches = [b for b in meta["evaluation_batches"] if b != HOLDOUT]
+    cfg, spec, meta = params.drift_for(problem), FeatureSpec.from_dict(read_json(features / SPEC_FILE)), read_meta(data)
+    batches = meta.get("later_batches", [b for b in meta["evaluation_batches"] if b != HOLDOUT])
+    reference_split = HOLDOUT if HOLDOUT in meta["rows"] else VALID  # rows no model was fitted on
     if not batches:
-        reason = f"no later periods (ingest.{problem}.current_periods)"
+        reason = f"no later periods (problems.{problem}.data.current_periods or test_source)"
         with atomic_dir(out):
             pass
         write_json(summary, {"applicable": False, "reason": reason})
@@ -70,7 +71,7 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
                if c.problem == problem}
     outputs = {m: rows for m, rows in outputs.items() if not rows.empty}  # unsupervised models predict nothing
     models = list(outputs)
-    reference = with_predictions(read_split(data, HOLDOUT), HOLDOUT, outputs, spec)
+    reference = with_predictions(read_split(data, reference_split), reference_split, outputs, spec)
     header = banner(lineage(meta["sha256"], params.model_dump(by_alias=True)),
                     [("reports", f"../../{report.INDEX}"), (problem, f"../../pages/{report.problem_page(problem)}")])
     results = {}
@@ -83,7 +84,7 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
                 html_path=tmp / f"{batch}.html", header=header)
     gate = cfg.gate
     result = drift.summarize(results, {m: f"{PREDICTION}{m}" for m in models},
-                             reference=f"the {HOLDOUT} of period {params.ingest[problem].reference_period}",
+                             reference=f"the {reference_split} split of {params.ingest[problem].reference_name}",
                              **gate.model_dump(include={"max_share_drifted", "fail_on_target_drift",
                                                         "fail_on_prediction_drift"}))
     write_json(summary, nan_to_null(result))
@@ -98,4 +99,4 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
 def run(args: argparse.Namespace) -> None:
     state = drift_flow(args.problem, args.data, args.features, args.predictions, args.out, args.summary,
                        args.params, return_state=True)
-    conclude(state, load_params(args.params).drift.gate)
+    conclude(state, load_params(args.params).drift_for(args.problem).gate)

@@ -25,7 +25,6 @@ from tasks import drift, drift_check
 from tasks.config import Params, load_params
 from tasks.errors import ConfigError
 from tasks.featurize import FeatureSpec
-from tasks.ingest import batch_name
 from tasks.io import read_json, write_json
 from tasks.train import load_model
 
@@ -40,10 +39,10 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
     champion_path, board_path = Path(f"models/{problem}-champion.json"), Path("reports/leaderboard.json")
     model, chosen = drift_check.champion(problem, models, read_json(champion_path) if champion_path.exists() else None,
                                          read_json(board_path) if board_path.exists() else None,
-                                         params.champion.metric[params.ingest[problem].problem_type])
+                                         params.champion_for(problem).metric[params.ingest[problem].problem_type])
     data, features = Path(f"data/interim/{problem}"), Path(f"data/features/{problem}")
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
-    batch = batch_file.name if batch_file else batch_name(max(params.ingest[problem].current_periods))
+    batch = batch_file.name if batch_file else params.ingest[problem].later_batches[-1]
     pipeline = stage_task(load_model)(Path(f"models/{problem}/{model}")).pipeline
     reference = drift_check.with_predictions(pipeline, read_split(data, "train"), spec)
     newest = pd.read_parquet(batch_file) if batch_file else read_split(data, batch)

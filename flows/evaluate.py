@@ -54,7 +54,8 @@ def evaluation_key(params: Params, problem: str, model_dir: Path, data: Path, fe
     return make_key({
         "model": {name: file_hash(model_dir / name) for name in (train.MODEL_FILE, train.META_FILE)},
         "data": {"rows": read_meta(data)["sha256"], "spec": file_hash(features / SPEC_FILE)},
-        "settings": {"evaluate": params.evaluate.model_dump(), "image_shape": params.featurize[problem].image_shape},
+        "settings": {"evaluate": params.evaluate_for(problem).model_dump(),
+                     "image_shape": params.featurize[problem].image_shape},
         "seed": params.seed,
         "code": model_code(REPO / "flows" / "evaluate.py", meta["family"], REPO),
         "libraries": library_versions(get_family(meta["family"]).libraries),
@@ -70,7 +71,7 @@ def evaluate_one(model: str, key: dict[str, Any], model_dir: Path, data: Path, f
     trained = train.load_model(model_dir)
     batches = {name: read_split(data, name) for name in read_meta(data)["evaluation_batches"]}
     result = evaluate.evaluate_model(
-        trained, spec, read_split(data, VALID), batches, params.evaluate, seed=params.seed,
+        trained, spec, read_split(data, VALID), batches, params.evaluate_for(trained.meta["problem"]), seed=params.seed,
         train=read_split(data, TRAIN) if spec.text else None,
         image_shape=params.featurize[trained.meta["problem"]].image_shape)
     atomic_write_bytes(predictions, result.predictions.to_parquet(index=False))

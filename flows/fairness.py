@@ -92,7 +92,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
                   summary: Path, params_path: Path = Path("params.yaml")) -> State:
     """Every model of `problem`: group metrics and the gate, one `<model>/` directory each under `out`."""
     params = load_params(params_path)
-    cfg = params.fairness
+    cfg = params.fairness_for(problem)
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     limits = thresholds(cfg, spec.sensitive)
     bands = {column: edges for column, edges in cfg.bands.items() if column in spec.sensitive}
@@ -135,4 +135,4 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
 def run(args: argparse.Namespace) -> None:
     state = fairness_flow(args.problem, args.data, args.features, args.predictions, args.evaluations, args.out,
                           args.summary, args.params, return_state=True)
-    conclude(state, load_params(args.params).fairness.gate)
+    conclude(state, load_params(args.params).fairness_for(args.problem).gate)

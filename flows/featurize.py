@@ -39,9 +39,16 @@ def featurize_flow(problem: str, data: Path, out: Path, report: Path, params_pat
     params = load_params(params_path)
     cfg = params.featurize[problem]
     train = read_split(data, "train")
-    spec = stage_task(featurize.build_spec)(train, params.ingest[problem], cfg, str(data / "train.parquet"))
+    meta = read_meta(data)
+    spec = stage_task(featurize.build_spec)(train, params.ingest[problem], cfg, str(data / "train.parquet"),
+                                            meta.get("duplicated_headers", {}), params.seed)
+    for column, reason in spec.excluded.items():
+        log.warning("featurize %s: column %r excluded: %s", problem, column, reason)
+    for column, reason in spec.warnings.items():
+        log.warning("featurize %s: column %r: %s", problem, column, reason)
     summary = describe(spec, train, cfg.options, params.seed)
-    stamp = lineage(read_meta(data)["sha256"], cfg.model_dump(mode="json"))
+    summary["guards"] = {"excluded": spec.excluded, "warnings": spec.warnings, "notes": spec.notes}
+    stamp = lineage(meta["sha256"], cfg.model_dump(mode="json"))
     with atomic_dir(out) as tmp:
         write_json(tmp / SPEC_FILE, spec.to_dict())
     with atomic_dir(report) as tmp:

@@ -39,12 +39,18 @@ def link_files(stage: str, subject: str, paths: Iterable[Path]) -> None:
                              description=f"{stage} output for {subject}")
 
 
+def failed_reasons(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Each failing row's reasons, named after the row's model (or batch, for drift): 'penguins-knn: f1 0.6 < 0.7'."""
+    return [f"{row.get('model') or row.get('subject')}: {reason}" for row in rows if row["status"] == "fail"
+            for reason in row["reasons"] or ["failed"]]
+
+
 def gate_state(stage: str, subject: str, rows: Sequence[dict[str, Any]], policy: GatePolicy) -> State:
     """A table artifact of gate results (rows with `status` and `reasons`) and the flow run's final state."""
     create_table_artifact(table=[{k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()}
                                  for row in rows],
                           key=artifact_key(stage, subject, "gates"), description=f"{stage} gates for {subject}")
-    failures = [reason for row in rows if row["status"] == "fail" for reason in row["reasons"]]
+    failures = failed_reasons(rows)
     if not failures:
         return Completed(message=f"{stage} {subject}: every gate passed")
     message = f"{stage} {subject}: gate failed: " + "; ".join(failures)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
 
 from prefect import flow
@@ -32,10 +33,15 @@ def ingest_flow(problem: str, out: Path, params_path: Path = Path("params.yaml")
     params = load_params(params_path)
     cfg = params.ingest[problem]
     frame = stage_task(ingest.load_raw)(cfg)
-    splits = stage_task(ingest.split)(frame, cfg, params.seed)
-    meta = {"problem": problem, "source": cfg.source, "sha256": frame_sha256(frame),
+    test = stage_task(ingest.load_test)(cfg, frame.columns)
+    splits = stage_task(ingest.split)(frame, cfg, params.seed, test)
+    sha256 = frame_sha256(frame)
+    if test is not None:  # both files: one hash
+        sha256 = hashlib.sha256((sha256 + frame_sha256(test)).encode()).hexdigest()
+    meta = {"problem": problem, "source": cfg.source, "sha256": sha256,
             "rows": {name: len(part) for name, part in splits.items()},
-            "evaluation_batches": ingest.evaluation_batches(cfg)}
+            "evaluation_batches": ingest.evaluation_batches(cfg), "later_batches": cfg.later_batches,
+            "selection_batch": cfg.selection_batch, "duplicated_headers": ingest.duplicated_headers(frame)}
     rows = write_splits(splits, out, meta)
     log.info("ingest %s: %s", problem, rows)
     return rows

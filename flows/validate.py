@@ -10,7 +10,6 @@ from prefect import flow
 from flows.common import log, read_meta, read_split, stage_task
 from tasks import validate
 from tasks.config import load_params
-from tasks.errors import DataError
 from tasks.io import atomic_dir, atomic_write_text, read_json, write_json
 from tasks.lineage import lineage
 from tasks.validation_report import offline_data_docs, render_validation_report
@@ -31,9 +30,7 @@ def validate_flow(problem: str, data: Path, contract: Path, out: Path, quarantin
     params = load_params(params_path)
     ingest = params.ingest[problem]
     if not contract.exists():
-        raise DataError(f"{contract}: no data contract for problem {problem!r}; draft one with "
-                        f"`python scripts/draft_suite.py --data {ingest.source} --target {ingest.target} --out "
-                        f"{contract}` and review it")
+        raise validate.missing_contract(problem, contract)
     meta = read_meta(data)
     splits = {name: read_split(data, name) for name in meta["rows"]}
     result = stage_task(validate.validate_problem)(

@@ -6,6 +6,7 @@ Every stage receives the slice it needs; a wrong key or type fails here with the
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,36 +24,116 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Period = int | str | date  # a year, a label such as `train`/`test`, or a date (YAML writes 2015-01-01 as a date)
+
+
+class ReadOptions(_Strict):
+    """How a CSV source (and its test file) is read: pandas `read_csv` options, written out so that the scaffold,
+    the contract draft and the ingest stage read the file the same way. Parquet files need none."""
+
+    sep: str = Field(default=",", description="field separator; several characters (e.g. ', ') are a regex")
+    header: bool = Field(default=True, description="false: the file has no header row (give `names`)")
+    names: list[str] | None = Field(default=None, description="column names, in file order")
+    na_values: list[str] = Field(default=[], description="extra markers of a missing value, e.g. ['?', 'NA']")
+    skip_rows: int = Field(default=0, ge=0, description="lines skipped before the header (or the first row)")
+    comment: str | None = Field(default=None, min_length=1, max_length=1, description="a line starting with this "
+                                "character is skipped (e.g. '|' for the note atop a test file)")
+    encoding: str | None = None
+
+    @model_validator(mode="after")
+    def _names_without_header(self) -> ReadOptions:
+        if not self.header and not self.names:
+            raise ValueError("header: false needs names: [...] (the file's column names in order)")
+        if self.names and len(set(self.names)) != len(self.names):
+            raise ValueError(f"names has duplicates: {sorted({n for n in self.names if self.names.count(n) > 1})}")
+        return self
+
+
 class IngestConfig(_Strict):
     """Where a problem's raw data comes from and how it is split.
 
-    With a time column, models train on `reference_period` and are evaluated on a holdout of it and on each of
-    `current_periods` (also the drift batches). Without one, the data is split at random only.
+    With a period column (`time_column`: years, dates, or labels such as `train`/`test`), models train on
+    `reference_period` and are evaluated on a holdout of it and on each of `current_periods` (also the drift
+    batches). A separate `test_source` file is one more later batch, `test`. Without either, the data is split at
+    random only. With later batches the holdout is optional (`holdout_fraction: 0`: train on the whole reference
+    period) and `selection` names the batch the champion is chosen on.
     """
 
     source: str = Field(description="a file under data/raw/ or package:<name>[/...] (see tasks/sources.py)")
+    read: ReadOptions = ReadOptions()
+    test_source: str | None = Field(default=None, description="a separate test file (read like `source`): the "
+                                    "later batch `test`")
     target: str
+    target_map: dict[str, Any] = Field(default={}, description="target values rewritten on reading, e.g. "
+                                       "{'>50K.': '>50K'} where a test file writes its labels differently")
     problem_type: ProblemType = "binary"
     id_column: str | None = None
-    time_column: str | None = None
-    reference_period: int | None = Field(default=None, description="period the models are trained on")
-    current_periods: list[int] = Field(default=[], description="later periods: evaluation and drift batches")
-    holdout_fraction: float = Field(gt=0, lt=1)
+    time_column: str | None = Field(default=None, description="the period or split column")
+    reference_period: Period | None = Field(default=None, description="period the models are trained on")
+    validation_period: Period | None = Field(default=None, description="period that is the validation split "
+                                             "(early stopping, thresholds) instead of a random share")
+    current_periods: list[Period] = Field(default=[], description="later periods: evaluation and drift batches")
+    holdout_fraction: float = Field(ge=0, lt=1, description="of the reference period, kept for evaluation; 0 (with "
+                                    "later batches) trains on all of it")
     validation_fraction: float = Field(gt=0, lt=1)
+    selection: str | None = Field(default=None, description="the evaluation batch the champion is ranked on: "
+                                  "holdout (default), valid, test or a current period; default without a "
+                                  "holdout: the first later batch")
     sample_fraction: float = Field(default=1.0, gt=0, le=1)
 
     @model_validator(mode="after")
     def _periods_need_time(self) -> IngestConfig:
-        if self.time_column is None and (self.reference_period is not None or self.current_periods):
-            raise ValueError("reference_period/current_periods need a time_column")
+        periods = [self.reference_period, self.validation_period, *self.current_periods]
+        if self.time_column is None and any(p is not None for p in periods):
+            raise ValueError("reference_period/validation_period/current_periods need a time_column")
         if self.time_column is not None and self.reference_period is None:
             raise ValueError(f"time_column {self.time_column!r} needs a reference_period to train on")
+        if self.holdout_fraction == 0 and not self.later_batches:
+            raise ValueError("holdout_fraction: 0 needs later batches to evaluate on (current_periods or "
+                             "test_source)")
+        if self.selection is not None and self.selection_batch not in self.evaluation_batches:
+            known = [*([HOLDOUT] if self.holdout_fraction else []), VALID, *self.later_batches]
+            raise ValueError(f"selection {self.selection!r}: expected one of {known} (or a current period)")
         return self
 
     @property
     def reference_name(self) -> str:
         """Name of the dataset the random splits come from (validation reports it as one dataset)."""
         return "all" if self.reference_period is None else f"period_{self.reference_period}"
+
+    @property
+    def later_batches(self) -> list[str]:
+        """Names of the later batches (drift batches too), in order: each current period, then the test file."""
+        return [*(batch_name(p) for p in self.current_periods), *([TEST] if self.test_source else [])]
+
+    @property
+    def selection_batch(self) -> str:
+        if self.selection is None:
+            return HOLDOUT if self.holdout_fraction > 0 else self.later_batches[0]
+        if self.selection == HOLDOUT and not self.holdout_fraction:
+            return "(no holdout: holdout_fraction is 0)"
+        if self.selection in (HOLDOUT, VALID, TEST, *self.later_batches):
+            return self.selection
+        return batch_name(self.selection)  # a current period's value
+
+    @property
+    def evaluation_batches(self) -> list[str]:
+        """Names of the splits every model is evaluated on, the selection batch first, then in report order."""
+        # without a holdout the validation split is scored too: the drift reference (rows no model was fitted on)
+        batches = [HOLDOUT] if self.holdout_fraction > 0 else [VALID]
+        if self.selection is not None and self.selection_batch == VALID and VALID not in batches:
+            batches.insert(0, VALID)
+        batches += self.later_batches
+        first = self.selection_batch if self.selection_batch in batches else batches[0]
+        return [first, *(b for b in batches if b != first)]
+
+
+TRAIN, VALID, HOLDOUT, TEST = "train", "valid", "holdout", "test"
+
+
+def batch_name(period: Period) -> str:
+    """`batch_2016`, `batch_test`, `batch_2020-01-01`: a later period's split name (used in file names)."""
+    return "batch_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", str(period))
 
 
 class ValidateConfig(_Strict):
@@ -63,11 +144,28 @@ class ValidateConfig(_Strict):
                                    "'errors' lets the rest go on when only such rows break error expectations")
 
 
+class GuardOptions(_Strict):
+    """Guard rails on candidate feature columns (tasks/guards.py): limits, and how much data the checks read."""
+
+    unique_ratio: float = Field(default=0.95, gt=0, le=1, description="distinct/rows from which an integer or "
+                                "text column is id-like or near-unique")
+    max_categories: int = Field(default=200, ge=2, description="more distinct values than this: too many categories")
+    leakage_threshold: float = Field(default=0.99, gt=0, le=1, description="ROC AUC (binary), balanced accuracy "
+                                     "(multiclass) or R^2 (regression) of one column alone, from which it leaks")
+    sample_rows: int = Field(default=5000, ge=100, description="seeded sample of training rows the checks read")
+    max_probe_columns: int = Field(default=1000, ge=1, description="columns the leakage probe tries at most")
+    enabled: bool = Field(default=True, description="false: no guard rails (not advised)")
+
+
 class FeaturizeConfig(_Strict):
     """Column roles. Columns given no role are dropped (and listed in the spec), unless `infer` is on: then
-    numeric dtypes become numeric features and everything else categorical."""
+    numeric dtypes become numeric features and everything else categorical. Guard rails exclude columns that
+    should not be features (ids, dates, free text, constants, repeated headers, leakage: tasks/guards.py), with
+    the reason in the features report; `keep` opts a column back in."""
 
     infer: bool = False
+    keep: list[str] = Field(default=[], description="columns kept although a guard rail would exclude them")
+    guards: GuardOptions = GuardOptions()
     numeric: list[str] = []
     ordinal: list[str] = []
     categorical: list[str] = []
@@ -109,13 +207,29 @@ class ModelConfig(ModelSpec):
         return f"{self.problem}-{self.name}"
 
 
+class ProblemGates(_Strict):
+    """A problem's own gate settings (`problems.<problem>.gates`); what is not set here comes from the shared
+    sections (evaluate, champion, fairness, drift). `gates: {}` keeps every shared default."""
+
+    threshold_rule: str | None = Field(default=None, description="replaces evaluate.threshold_rule")
+    metric: str | None = Field(default=None, description="ranking metric; replaces champion.metric.<type>")
+    quality_floor: dict[str, float] | None = Field(
+        default=None, description="{min_<metric> | max_<metric>: limit}; replaces champion.quality_floor.<type>")
+    champion: dict[str, Any] = Field(default={}, description="merged into champion.gate (on_fail, fail_pipeline)")
+    fairness: dict[str, Any] = Field(default={}, description="merged into fairness.gate: limits, on_fail, "
+                                     "fail_pipeline; its attributes merged per attribute")
+    drift: dict[str, Any] = Field(default={}, description="merged into drift.gate")
+
+
 class ProblemConfig(_Strict):
-    """Everything about one problem: its data and splits, contract options, column roles and models."""
+    """Everything about one problem: its data and splits, contract options, column roles, models and gates."""
 
     data: IngestConfig
     validate_: ValidateConfig = Field(alias="validate")
     features: FeaturizeConfig
     models: dict[str, ModelSpec] = Field(min_length=1)
+    gates: ProblemGates = Field(description="the problem's gate overrides; `{}` for the shared defaults (the key "
+                                "must be there: dvc.yaml's evaluate, fairness, drift and champion stages declare it)")
 
     @field_validator("models")
     @classmethod
@@ -291,6 +405,30 @@ class Params(_Strict):
         return [ModelConfig(problem=problem, name=name, **spec.model_dump())
                 for name, spec in self.problems[problem].models.items()]
 
+    # A problem's gate settings: the shared sections with its `gates` overrides applied (validated at parse time).
+    def evaluate_for(self, problem: str) -> EvaluateConfig:
+        rule = self.problems[problem].gates.threshold_rule
+        return self.evaluate if rule is None else self.evaluate.model_copy(update={"threshold_rule": rule})
+
+    def champion_for(self, problem: str) -> ChampionConfig:
+        gates, kind = self.problems[problem].gates, self.problems[problem].data.problem_type
+        metric = {**self.champion.metric, **({kind: gates.metric} if gates.metric else {})}
+        floor = {**self.champion.quality_floor,
+                 **({kind: gates.quality_floor} if gates.quality_floor is not None else {})}
+        return ChampionConfig.model_validate({"metric": metric, "quality_floor": floor,
+                                              "gate": {**self.champion.gate.model_dump(), **gates.champion}})
+
+    def fairness_for(self, problem: str) -> FairnessConfig:
+        own = dict(self.problems[problem].gates.fairness)
+        gate = self.fairness.gate.model_dump()
+        attributes = {**gate.pop("attributes"), **own.pop("attributes", {})}
+        return self.fairness.model_copy(update={"gate": FairnessGate.model_validate(
+            {**gate, **own, "attributes": attributes})})
+
+    def drift_for(self, problem: str) -> DriftConfig:
+        return self.drift.model_copy(update={"gate": DriftGate.model_validate(
+            {**self.drift.gate.model_dump(), **self.problems[problem].gates.drift})})
+
     @field_validator("problems")
     @classmethod
     def _problem_names(cls, problems: dict[str, ProblemConfig]) -> dict[str, ProblemConfig]:
@@ -311,20 +449,51 @@ class Params(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _champion_metrics_known(self) -> Params:
-        from tasks.metrics import headline
+    def _problem_gates_valid(self) -> Params:
+        from tasks.stats import parse_threshold_rule
 
-        for kind, metric in self.champion.metric.items():
-            if metric not in headline(kind):
-                raise ValueError(f"champion.metric.{kind}: unknown metric {metric!r}; expected one of "
-                                 f"{sorted(headline(kind))}")
-        for kind, limits in self.champion.quality_floor.items():
-            for key in limits:
-                bound, _, metric = key.partition("_")
-                if bound not in ("min", "max") or metric not in headline(kind):
-                    raise ValueError(f"champion.quality_floor.{kind}.{key}: expected min_<metric> or max_<metric> "
-                                     f"with a metric among {sorted(headline(kind))}")
+        for name, problem in self.problems.items():
+            at, gates, kind = f"problems.{name}.gates", problem.gates, problem.data.problem_type
+            if gates.metric is not None:
+                _check_metric(kind, gates.metric, f"{at}.metric")
+            if gates.quality_floor is not None:
+                _check_floor(kind, gates.quality_floor, f"{at}.quality_floor")
+            try:
+                if gates.threshold_rule is not None:
+                    parse_threshold_rule(gates.threshold_rule)
+                for section in ("champion", "fairness", "drift"):
+                    getattr(self, f"{section}_for")(name)
+            except ValidationError as exc:
+                details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise ValueError(f"{at}.{section}: {details}") from None
+            except ConfigError as exc:
+                raise ValueError(f"{at}.threshold_rule: {exc}") from None
         return self
+
+    @model_validator(mode="after")
+    def _champion_metrics_known(self) -> Params:
+        for kind, metric in self.champion.metric.items():
+            _check_metric(kind, metric, f"champion.metric.{kind}")
+        for kind, limits in self.champion.quality_floor.items():
+            _check_floor(kind, limits, f"champion.quality_floor.{kind}")
+        return self
+
+
+def _check_metric(kind: ProblemType, metric: str, at: str) -> None:
+    from tasks.metrics import headline
+
+    if metric not in headline(kind):
+        raise ValueError(f"{at}: unknown metric {metric!r}; expected one of {sorted(headline(kind))}")
+
+
+def _check_floor(kind: ProblemType, limits: dict[str, float], at: str) -> None:
+    from tasks.metrics import headline
+
+    for key in limits:
+        bound, _, metric = key.partition("_")
+        if bound not in ("min", "max") or metric not in headline(kind):
+            raise ValueError(f"{at}.{key}: expected min_<metric> or max_<metric> with a metric among "
+                             f"{sorted(headline(kind))}")
 
 
 def parse_params(raw: dict[str, Any], origin: str = "params.yaml") -> Params:

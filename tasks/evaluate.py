@@ -84,13 +84,14 @@ def _multiclass_curves(scored: Scored, classes: list, cfg: EvaluateConfig) -> li
     return curves
 
 
-def _regression_extras(scored: Scored, batch: str, cfg: EvaluateConfig, seed: int) -> tuple[dict, list]:
-    """Residual summary, binned predicted-versus-observed means and (holdout) a sample of residuals."""
+def _regression_extras(scored: Scored, batch: str, cfg: EvaluateConfig, seed: int,
+                       primary: bool = True) -> tuple[dict, list]:
+    """Residual summary, binned predicted-versus-observed means and (primary batch) a sample of residuals."""
     residual = scored.y - scored.pred
     bins = pd.qcut(scored.pred, q=min(cfg.calibration_bins, len(np.unique(scored.pred))), duplicates="drop")
     binned = pd.DataFrame({"p": scored.pred, "y": scored.y}).groupby(bins, observed=True).mean()
     curves = [_curve(CALIBRATION, batch, binned["p"].to_numpy(), binned["y"].to_numpy())]
-    if batch == "holdout":
+    if primary:
         rows = np.random.default_rng(seed).permutation(len(residual))[:RESIDUAL_POINTS]
         curves.append(_curve(RESIDUALS, batch, scored.pred[rows], residual[rows]))
     quantiles = np.quantile(residual, [0.05, 0.25, 0.5, 0.75, 0.95])
@@ -229,6 +230,7 @@ def evaluate_model(
         details["threshold"] = {"rule": cfg.threshold_rule, "value": threshold, "chosen_on": "valid"}
         melted = sweep.melt(id_vars="threshold", value_vars=["precision", "recall", "specificity", "f1"])
         curves.append(_curve(SWEEP, "", melted["threshold"], melted["value"]).assign(series=melted["variable"]))
+    primary = next(iter(batches), None)  # the batch the champion is chosen on (the holdout, by default)
     for batch, frame in batches.items():
         x, y = split_xy(frame, spec)
         output = model_output(model.pipeline, x, spec)
@@ -237,7 +239,7 @@ def evaluate_model(
             scored, n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence, seed=seed)}
         metrics[batch] = {"rows": len(frame), **{k: round(v["value"], 6) for k, v in entry["intervals"].items()}}
         if kind == "regression":
-            extras, batch_curves = _regression_extras(scored, batch, cfg, seed)
+            extras, batch_curves = _regression_extras(scored, batch, cfg, seed, batch == primary)
         else:
             codes = list(range(len(spec.classes)))
             entry["confusion"] = confusion_matrix(scored.y, scored.pred, labels=codes).tolist()
@@ -247,8 +249,8 @@ def evaluate_model(
                 extras, batch_curves = _binary_extras(scored, batch, cfg)
             else:
                 extras = {}
-                batch_curves = _multiclass_curves(scored, list(spec.classes), cfg) if batch == "holdout" else []
-            if batch == "holdout" and image_shape:
+                batch_curves = _multiclass_curves(scored, list(spec.classes), cfg) if batch == primary else []
+            if batch == primary and image_shape:
                 details["misclassified"] = {"shape": image_shape,
                                             "examples": misclassified_examples(frame, spec, scored, image_shape)}
         entry.update(extras)

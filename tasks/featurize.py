@@ -6,12 +6,14 @@ happens inside each model's pipeline on training rows only, so a saved model sco
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
 from tasks.config import FeaturizeConfig, IngestConfig
 from tasks.errors import DataError
+from tasks.guards import Findings, check_columns
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class FeatureSpec:
     classes: list[str | int] = field(default_factory=list)
     categories: dict[str, list[str]] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
+    excluded: dict[str, str] = field(default_factory=dict)   # column -> why a guard rail kept it out
+    warnings: dict[str, str] = field(default_factory=dict)   # column -> a guard rail's finding on a kept column
+    notes: list[str] = field(default_factory=list)           # what the guard rails sampled or capped
 
     @property
     def features(self) -> list[str]:
@@ -41,11 +46,14 @@ class FeatureSpec:
         return cls(**data)
 
 
-def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, source: str) -> FeatureSpec:
-    """Check the declared roles against the training split and record domains.
+def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, source: str,
+               repeated_headers: Mapping[str, str] | None = None, seed: int = 0) -> FeatureSpec:
+    """Check the declared roles against the training split, apply the guard rails and record domains.
 
     Columns present in the data but given no role (other than target, id and time) are dropped from the
-    features and listed in `dropped`, so an extra column never silently changes a model.
+    features and listed in `dropped`, so an extra column never silently changes a model. Columns a guard rail
+    excludes (tasks/guards.py; `repeated_headers`: columns pandas renamed for a repeated header) are listed in
+    `excluded` with the reason.
     """
     declared = [*cfg.numeric, *cfg.ordinal, *cfg.categorical, *cfg.text]
     duplicated = sorted({c for c in declared if declared.count(c) > 1})
@@ -55,6 +63,9 @@ def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, 
     if missing:
         raise DataError(f"{source}: missing feature column(s) {missing} declared in featurize; "
                         f"found {sorted(map(str, train.columns))}")
+    unknown_kept = [c for c in cfg.keep if c not in train.columns]
+    if unknown_kept:
+        raise DataError(f"{source}: features.keep names column(s) {unknown_kept} that are not in the data")
     unknown_sensitive = [c for c in cfg.sensitive if c not in train.columns]
     if unknown_sensitive:
         raise DataError(f"{source}: sensitive column(s) {unknown_sensitive} (featurize.sensitive) not in the data")
@@ -73,23 +84,46 @@ def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, 
         inferred_categorical = [c for c in unlisted if c not in inferred_numeric]
         unlisted = []
     dropped = sorted(str(c) for c in unlisted)
+    findings = guard(train, ingest, cfg, inferred_numeric + inferred_categorical, repeated_headers or {}, seed)
+    out = set(findings.excluded)
+    numeric = [c for c in [*cfg.numeric, *inferred_numeric] if c not in out]
+    ordinal = [c for c in cfg.ordinal if c not in out]
+    categorical = [c for c in [*cfg.categorical, *inferred_categorical] if c not in out]
+    if not [*numeric, *ordinal, *categorical, *cfg.text]:
+        raise DataError(f"{source}: no feature column is left; the guard rails excluded {findings.excluded} "
+                        "(features.keep opts a column back in)")
     classes: list = []
     if ingest.problem_type != "regression":
         classes = sorted(pd.unique(train[ingest.target]).tolist())
         if len(classes) < 2:
             raise DataError(f"{source}: target {ingest.target!r} has a single class {classes}; "
                             "a classifier needs at least two")
-    categories = {c: sorted(train[c].dropna().astype(str).unique().tolist())
-                  for c in [*cfg.categorical, *inferred_categorical]}
+    categories = {c: sorted(train[c].dropna().astype(str).unique().tolist()) for c in categorical}
     return FeatureSpec(
         problem_type=ingest.problem_type,
         target=ingest.target,
-        numeric=[*cfg.numeric, *inferred_numeric],
-        ordinal=list(cfg.ordinal),
-        categorical=[*cfg.categorical, *inferred_categorical],
+        numeric=numeric,
+        ordinal=ordinal,
+        categorical=categorical,
         text=list(cfg.text),
         sensitive=list(cfg.sensitive),
         classes=classes,
         categories=categories,
         dropped=dropped,
+        excluded=findings.excluded,
+        warnings=findings.warnings,
+        notes=findings.notes,
     )
+
+
+def guard(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, inferred: list[str],
+          duplicated: Mapping[str, str], seed: int) -> Findings:
+    """The guard rails' findings on the feature columns (text columns are prose by declaration; pixel columns of
+    an image problem are features by design)."""
+    if not cfg.guards.enabled:
+        return Findings(notes=["guard rails off (features.guards.enabled: false)"])
+    if cfg.image_shape:
+        return Findings(notes=["guard rails skipped: the pixel columns of an image problem (features.image_shape)"])
+    return check_columns(train, target=ingest.target, problem_type=ingest.problem_type, inferred=inferred,
+                         declared=[*cfg.numeric, *cfg.ordinal, *cfg.categorical], duplicated=duplicated,
+                         keep=cfg.keep, options=cfg.guards, seed=seed)

@@ -242,13 +242,15 @@ def build_preprocessor(spec: FeatureSpec, options: FeatureOptions, *, seed: int 
 
 def feature_summary(
     preprocessor: Pipeline, spec: FeatureSpec, options: FeatureOptions, *, train: pd.DataFrame | None = None,
-    resampled: Resampled | None = None, vif_rows: int = 2000, seed: int = 0,
+    resampled: Resampled | None = None, vif_rows: int = 2000, vif_columns: int = 300, seed: int = 0,
 ) -> dict[str, Any]:
     """What a fitted `build_preprocessor` pipeline made of the training data (JSON-serialisable).
 
     Feature counts after each step (and per column-transformer branch), the VIF table (the filter's when it is
     on; otherwise computed on up to `vif_rows` transformed `train` rows when the features are dense), explained
     variance of PCA/SVD components, and the class balance before/after resampling. An infinite VIF is None.
+    The VIF table is left out above `vif_columns` model features (its cost grows with their cube: one-hot columns
+    of an id took minutes and gigabytes), and `notes` says so.
     """
     columns: ColumnTransformer = preprocessor.named_steps["columns"]
     branches = {name: s.stop - s.start for name, s in columns.output_indices_.items() if name != "remainder"}
@@ -259,11 +261,14 @@ def feature_summary(
         {"step": "columns", "features": sum(branches.values()), "detail": branches},
     ]
     summary: dict[str, Any] = {"options": options.model_dump(mode="json"), "steps": steps, "vif": None,
-                               "explained_variance": None, "class_balance": None}
+                               "explained_variance": None, "class_balance": None, "notes": []}
     vif = preprocessor.named_steps.get("vif")
     if vif is not None:
         steps.append({"step": "vif", "features": int(vif.support_.sum()), "detail": {"dropped": vif.dropped_}})
         summary["vif"] = _vif_records(vif.vif_)
+    elif train is not None and not spec.text and sum(branches.values()) > vif_columns:
+        summary["notes"].append(f"VIF table left out: {sum(branches.values()):,} model features (> {vif_columns}); "
+                                "it is computed up to that many")
     elif train is not None and not spec.text:
         sample = train.sample(min(vif_rows, len(train)), random_state=seed)
         summary["vif"] = _vif_records(vif_table(pd.DataFrame(columns.transform(sample),
@@ -282,6 +287,18 @@ def feature_summary(
 
 def _vif_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return [{"feature": f, "vif": None if np.isinf(v) else round(float(v), 4)} for f, v in table.itertuples(False)]
+
+
+def guards_section(guards: Mapping[str, Any]) -> str:
+    """The guard rails' findings: excluded columns and kept columns with a warning, each with its reason."""
+    rows = [{"column": column, "action": action, "reason": reason}
+            for action, key in (("excluded", "excluded"), ("kept", "warnings"))
+            for column, reason in guards.get(key, {}).items()]
+    notes = "".join(f"<li>{esc(n)}</li>" for n in guards.get("notes", []))
+    body = table(pd.DataFrame(rows)) if rows else "<p>No column excluded or flagged.</p>"
+    return ("<h3>Guard rails</h3><p>Columns kept out of the features (ids, dates, free text, constants, repeated "
+            "headers, leakage) and why; <code>features.keep</code> opts a column back in.</p>" + body
+            + (f"<ul>{notes}</ul>" if notes else ""))
 
 
 def render_features_report(
@@ -313,6 +330,10 @@ def render_features_report(
             ax.plot(np.arange(1, len(ratios) + 1), np.cumsum(ratios), marker="o")
             ax.set(xlabel="components", ylabel="cumulative explained variance", ylim=(0, 1.02))
             parts += ["<h3>Explained variance</h3>", f"<div class='card'>{svg(fig)}</div>"]
+        if s.get("guards"):
+            parts += [guards_section(s["guards"])]
+        if s.get("notes"):
+            parts += ["<h3>Notes</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in s["notes"]) + "</ul>"]
         if s["vif"]:
             vifs = pd.DataFrame([{"feature": r["feature"], "vif": "inf" if r["vif"] is None else r["vif"]}
                                  for r in s["vif"]])

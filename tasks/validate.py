@@ -6,7 +6,9 @@ on, rows failing row-level expectations are split off with their reason and the 
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -14,7 +16,18 @@ from tasks.errors import DataError
 from tasks.expectations import REASON_COLUMN, ValidationOutcome, quarantine, validate_frame
 
 RANDOM_SPLITS = ("train", "valid", "holdout")
+SPLIT_COLUMN = "quarantine_split"  # which split a quarantined row came from (prefixed: a user may have `split`)
 SEVERITIES = {"errors": ("error",), "all": ("error", "warning")}
+
+
+def draft_command(problem: str, contract: Path) -> str:
+    """The command that drafts a problem's missing contract from its own block in params.yaml."""
+    return shlex.join(["bin/python", "scripts/draft_suite.py", "--problem", problem, "--out", str(contract)])
+
+
+def missing_contract(problem: str, contract: Path) -> DataError:
+    return DataError(f"{contract}: no data contract for problem {problem!r}; draft one with\n"
+                     f"  {draft_command(problem, contract)}\nthen review it and commit it")
 
 
 @dataclass(frozen=True)
@@ -52,7 +65,7 @@ def validate_problem(splits: dict[str, pd.DataFrame], suite: dict, *, problem: s
             continue
         if severities:
             good, dropped = quarantine(frame, outcome, severities=severities)
-            bad.append(dropped.assign(split=labels.iloc[dropped.index].to_numpy()))
+            bad.append(dropped.assign(**{SPLIT_COLUMN: labels.iloc[dropped.index].to_numpy()}))
         else:
             good = frame
         for split, part in good.groupby(labels.iloc[good.index].to_numpy(), sort=False):
@@ -61,6 +74,6 @@ def validate_problem(splits: dict[str, pd.DataFrame], suite: dict, *, problem: s
         raise DataError(f"the data contract failed for {problem}:\n" + "\n".join(blocking))
     clean = {name: pd.concat(parts, ignore_index=True) if parts else splits[name].iloc[:0]
              for name, parts in kept.items()}
-    columns = [*next(iter(splits.values())).columns, "split", REASON_COLUMN]
+    columns = [*next(iter(splits.values())).columns, SPLIT_COLUMN, REASON_COLUMN]
     quarantined = pd.concat(bad, ignore_index=True) if bad else pd.DataFrame(columns=columns)
     return Validated(splits=clean, quarantined=quarantined, outcomes=outcomes)

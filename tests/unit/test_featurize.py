@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from tasks.config import FeaturizeConfig
@@ -32,7 +33,8 @@ def test_bad_training_data_is_named(acs_sample, params, mutate, cfg_update, mess
 
 
 def test_infer_gives_unlisted_columns_a_role_by_dtype(acs_sample, params):
-    frame = acs_sample.assign(income=1.5, region="north")
+    rows = len(acs_sample)  # varied values: a constant column is a guard rail's (tests/unit/test_guards.py)
+    frame = acs_sample.assign(income=np.linspace(0, 1, rows), region=np.resize(["north", "south"], rows))
     cfg = FeaturizeConfig(infer=True, numeric=["AGEP"], categorical=["SEX"])
     spec = build_spec(frame, params.ingest["employment"], cfg, "train.parquet")
     assert "income" in spec.numeric and "region" in spec.categorical and "MAR" in spec.categorical

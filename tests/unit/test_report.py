@@ -164,3 +164,17 @@ def test_undefined_metrics_read_as_null_render_as_blank(problems):
     problem = report.ProblemRecord(**{**problems[0].__dict__, "models": [undefined, *problems[0].models[1:]]})
     assert "(AUC nan)" in report.model_page_html(undefined, "clf", LINEAGE, 0.95)
     assert "None" not in report.problem_page_html(problem, LINEAGE, 0.95)
+
+
+def test_the_hub_shows_each_champions_later_batch_metrics(problems):
+    record = problems[0].champion  # clf-lr made champion whatever its gates said
+    ranking = [{**r, "status": "champion" if r["model"] == "clf-lr" else "runner-up"} for r in record["ranking"]]
+    clf = report.ProblemRecord(**{**problems[0].__dict__, "champion": {**record, "champion": "clf-lr",
+                                                                         "ranking": ranking}})
+    index = report.index_page_html("hub", [clf, *problems[1:]], LINEAGE, "pages")
+    champion = next(m for m in clf.models if m.name == "clf-lr")
+    later = f"batch_1: {champion.metrics['batch_1']['roc_auc']:.4f}"
+    assert report.later_batches_cell(clf) == later and later in index
+    assert report.champion_cell(clf).startswith("roc_auc on holdout: ")
+    chosen_on_batch = report.ProblemRecord(**{**clf.__dict__, "champion": {**clf.champion, "selection": "batch_1"}})
+    assert report.later_batches_cell(chosen_on_batch).startswith("holdout: "), "the batch it was chosen on is left out"

@@ -70,3 +70,57 @@ def test_unreadable_and_unsupported_files(tmp_path: Path) -> None:
         load_source(str(corrupt))
     with pytest.raises(DataError, match="unsupported file type"):
         load_source(str(text))
+
+
+# ---------------------------------------------------------------- reader options (problems.<name>.data.read)
+
+def test_reader_options_read_a_headerless_space_separated_file(tmp_path):
+    from tasks.config import ReadOptions
+
+    path = tmp_path / "credit.csv"
+    path.write_text("# German credit, coded\nA11 6 ? 1\nA12 48 A34 2\n")
+    read = ReadOptions(sep=" ", header=False, names=["status", "months", "history", "label"], na_values=["?"],
+                       skip_rows=1)
+    frame = load_source(str(path), read)
+    assert list(frame.columns) == ["status", "months", "history", "label"]
+    assert frame["months"].tolist() == [6, 48] and frame["history"].isna().tolist() == [True, False]
+
+
+def test_a_comma_space_separator_leaves_no_leading_spaces(tmp_path):
+    from tasks.config import ReadOptions
+
+    path = tmp_path / "adult.csv"
+    path.write_text("age, workclass, income\n39, State-gov, <=50K\n50, Self-emp, >50K\n")
+    frame = load_source(str(path), ReadOptions(sep=", "))
+    assert list(frame.columns) == ["age", "workclass", "income"] and frame["income"].tolist() == ["<=50K", ">50K"]
+    assert frame["age"].dtype.kind == "i"
+
+
+def test_duplicated_headers_are_found_before_pandas_renames_them(tmp_path):
+    from tasks.ingest import duplicated_headers
+
+    path = tmp_path / "compas.csv"
+    path.write_text("id,priors_count,age,priors_count,decile_score,decile_score\n1,0,30,0,3,3\n2,4,41,4,7,7\n")
+    frame = load_source(str(path))
+    assert list(frame.columns) == ["id", "priors_count", "age", "priors_count.1", "decile_score", "decile_score.1"]
+    assert duplicated_headers(frame) == {"priors_count.1": "priors_count", "decile_score.1": "decile_score"}
+
+
+def test_reader_options_are_checked():
+    from pydantic import ValidationError
+
+    from tasks.config import ReadOptions
+
+    with pytest.raises(ValidationError, match="header: false needs names"):
+        ReadOptions(header=False)
+    with pytest.raises(ValidationError, match="names has duplicates"):
+        ReadOptions(names=["a", "a"])
+
+
+def test_names_that_do_not_fit_the_file_are_a_data_error(tmp_path):
+    from tasks.config import ReadOptions
+
+    path = tmp_path / "d.csv"
+    path.write_text("1 2 3\n4 5 6\n")
+    with pytest.raises(DataError, match="3 columns but 2 names given"):
+        load_source(str(path), ReadOptions(sep=" ", header=False, names=["a", "b"]))

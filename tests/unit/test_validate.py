@@ -34,7 +34,7 @@ def test_duplicated_ids_stop_the_pipeline_or_are_quarantined(splits, contract):
         validate_problem(broken, contract, problem="employment", reference="period_2015")
     result = validate_problem(broken, contract, problem="employment", reference="period_2015",
                               quarantine_mode="errors")
-    assert len(result.quarantined) == 3 and set(result.quarantined["split"]) == {"batch_2017"}
+    assert len(result.quarantined) == 3 and set(result.quarantined["quarantine_split"]) == {"batch_2017"}
     assert result.quarantined["quarantine_reason"].str.contains("unique").all()
     assert len(result.splits["batch_2017"]) == len(splits["batch_2017"]) - 3
     assert len(result.splits["train"]) == len(splits["train"]), "other splits untouched"
@@ -51,3 +51,19 @@ def test_impossible_range_names_expectation_column_and_rows(splits, contract):
     message = str(err.value)
     assert "expect_column_values_to_be_between" in message and "AGEP" in message
     assert "rows" in message and "period_2015" in message
+
+
+def test_missing_contract_prints_the_command_that_drafts_it(repo_root, tmp_path):
+    import shlex
+
+    from scripts.draft_suite import main as draft
+    from tasks.validate import missing_contract
+
+    contract = tmp_path / "penguins.json"
+    error = missing_contract("penguins", contract)
+    command = str(error).splitlines()[1].strip()
+    args = shlex.split(command)
+    assert args[:2] == ["bin/python", "scripts/draft_suite.py"] and args[-2:] == ["--out", str(contract)]
+    assert draft([*args[2:], "--params", str(repo_root / "params.yaml")]) == 0, "the printed command works as is"
+    suite = json.loads(contract.read_text())
+    assert suite["meta"]["target"] == "species" and "island" in suite["meta"]["roles"]["categorical"]
