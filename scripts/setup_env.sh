@@ -76,5 +76,7 @@ if [ ! -x "$VENV/bin/uv" ]; then
 fi
 say "syncing $VENV to $lock"
 rm -f "$STAMP"
-"$VENV/bin/uv" pip sync -q --python "$VENV/bin/python" "$lock"
+# --compile-bytecode: every stage (and a no-op `dvc repro`) then starts from .pyc files even where
+# PYTHONDONTWRITEBYTECODE=1 (CI images): measured no-op dvc repro 3.6 s without, 1.46 s with, idle 2 cores.
+"$VENV/bin/uv" pip sync -q --compile-bytecode --python "$VENV/bin/python" "$lock"
 echo "$want_stamp" > "$STAMP"
