@@ -106,7 +106,8 @@ def test_benchmark_settings_follow_the_params_layout():
     assert all(m.hyperparameters.get("n_estimators", 0) <= 40 for m in params.train.values())
     copy = SimpleNamespace(repo=ROOT)
     assert benchmark.stage_command(copy, "check") == ["bin/python", "-m", "flows", "check", "--code", "models/code"]
-    assert benchmark.stage_command(copy, "ingest@employment")[:5] == ["bin/python", "-m", "flows", "ingest", "--problem"]
+    ingest = benchmark.stage_command(copy, "ingest@employment")
+    assert ingest[:5] == ["bin/python", "-m", "flows", "ingest", "--problem"]
     assert {"check", "ingest@employment", "train@employment", "report"} <= set(benchmark.stage_outputs(copy))
     assert benchmark.gpu_wait({"placement": {"note": "work pool 'gpu' has no live worker (waited 3.5 s)"}}) == 3.5
     assert benchmark.gpu_wait({"placement": {"note": ""}}) == 0.0 and benchmark.gpu_wait({}) == 0.0
