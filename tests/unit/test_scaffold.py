@@ -113,6 +113,9 @@ def test_scaffold_command_writes_the_block_and_contract_and_prints_the_next_comm
     assert "label_copy" not in json.dumps(suite["expectations"]), "no expectations on excluded columns"
     assert main(["--name", "mine", "--source", "mine.csv", "--target", "y"]) == 2
     assert "already exists" in capsys.readouterr().err
+    frame.to_csv(tmp_path / "other.csv", index=False)
+    assert main(["--name", "other", "--source", "other.csv", "--target", "no_such_column"]) == 2
+    assert not (tmp_path / "data/raw/other.csv").exists(), "a failed scaffold takes back the file it copied"
 
 
 def test_scaffold_a_census_file_with_a_separate_test_file_whose_labels_differ(tmp_path):

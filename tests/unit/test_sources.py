@@ -63,13 +63,24 @@ def test_bad_source_is_a_data_error(source: str, message: str) -> None:
 
 
 def test_unreadable_and_unsupported_files(tmp_path: Path) -> None:
-    corrupt, text = tmp_path / "bad.parquet", tmp_path / "notes.txt"
+    corrupt, sheet = tmp_path / "bad.parquet", tmp_path / "book.xlsx"
     corrupt.write_bytes(np.arange(10, dtype=np.uint8).tobytes())
-    text.write_text("hello")
+    sheet.write_bytes(b"PK\x03\x04")
     with pytest.raises(DataError, match="cannot be read"):
         load_source(str(corrupt))
-    with pytest.raises(DataError, match="unsupported file type"):
-        load_source(str(text))
+    with pytest.raises(DataError, match=r"book.xlsx: .xlsx files are not read; export it as CSV or Parquet"):
+        load_source(str(sheet))
+
+
+def test_any_other_suffix_is_delimited_text(tmp_path: Path) -> None:
+    """UCI files come as adult.data / adult.test: read as delimited text, like a .csv."""
+    (tmp_path / "adult.data").write_text("39, State-gov, <=50K\n50, Private, >50K\n")
+    from tasks.config import ReadOptions
+
+    frame = load_source(str(tmp_path / "adult.data"),
+                        ReadOptions(sep=", ", header=False, names=["age", "workclass", "income"]))
+    assert frame.to_dict("list") == {"age": [39, 50], "workclass": ["State-gov", "Private"],
+                                     "income": ["<=50K", ">50K"]}
 
 
 # ---------------------------------------------------------------- reader options (problems.<name>.data.read)
