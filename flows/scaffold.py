@@ -72,9 +72,7 @@ def run(args: argparse.Namespace) -> None:
         test_source = into_raw(args.test_source, copied) if args.test_source else None
         result = scaffold(args.name, source, args.target, read, split_column=args.split_column,
                           test_source=test_source, sensitive=[c for c in args.sensitive.split(",") if c],
-                          problem_type=args.problem_type, id_column=args.id_column,
-                          target_map=dict(pair.split("=", 1) for pair in args.target_map.split(","))
-                          if args.target_map else None)
+                          problem_type=args.problem_type, id_column=args.id_column, target_map=args.target_map)
         text = insert_problem(args.params.read_text(), args.name, result.block,
                               f"scaffolded from {source} by `python -m flows scaffold`; review and edit")
     except BaseException:  # a failed scaffold leaves data/raw/ as it found it

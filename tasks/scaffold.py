@@ -132,11 +132,18 @@ def id_column_of(frame: pd.DataFrame, skip: set[str]) -> str | None:
 def scaffold(name: str, source: str, target: str, read: ReadOptions, *, split_column: str | None = None,
              test_source: str | None = None, sensitive: list[str] | None = None,
              problem_type: ProblemType | None = None, id_column: str | None = None,
-             target_map: dict[str, Any] | None = None, seed: int = 42) -> Scaffold:
-    """The params block, contract and feature findings for a new problem `name` (nothing is written here)."""
+             target_map: str | None = None, seed: int = 42) -> Scaffold:
+    """The params block, contract and feature findings for a new problem `name` (nothing is written here);
+    `target_map` is the command line's 'FROM=TO,...'."""
     frame = _read(source, read, target)
+    raw_test = _read(test_source, read, target)[target] if test_source else frame[target].iloc[:0]
     if target_map:
+        target_map = parse_target_map(target_map, {str(v) for v in pd.concat([frame[target], raw_test]).unique()})
         frame[target] = frame[target].replace(target_map)
+    unseen = sorted({str(v) for v in raw_test.replace(target_map or {}).unique()} - set(frame[target].astype(str)))
+    if unseen:
+        raise DataError(f"{test_source}: target {target!r} values {unseen[:5]} never occur in {source}; rewrite "
+                        "them with --target-map 'FROM=TO,...' (e.g. '>50K.=>50K')")
     kind = problem_type or problem_type_of(frame[target])
     split, how = split_of(frame, split_column, test_source is not None)
     chosen_id = id_column or id_column_of(frame, {target, split_column} - {None})
@@ -158,6 +165,19 @@ def scaffold(name: str, source: str, target: str, read: ReadOptions, *, split_co
     train = ingest.split(frame, cfg, seed, ingest.load_test(cfg, frame.columns))[ingest.TRAIN]
     spec = featurize.build_spec(train, cfg, problem.features, source, ingest.duplicated_headers(frame), seed)
     return Scaffold(name=name, block=block, suite=contract(name, reference, cfg, spec), spec=spec, split=how)
+
+
+def parse_target_map(text: str, values: set[str]) -> dict[str, str]:
+    """'FROM=TO,...' -> {FROM: TO}. Labels may hold '=' themselves ('<=50K.=<=50K'): each pair is cut at the first
+    '=' whose left side is one of the target's `values`."""
+    mapping = {}
+    for pair in text.split(","):
+        cuts = [i for i, char in enumerate(pair) if char == "=" and pair[:i] in values]
+        if not cuts:
+            raise DataError(f"--target-map {pair!r}: expected FROM=TO with FROM one of the target's values "
+                            f"{sorted(values)[:10]}")
+        mapping[pair[:cuts[0]]] = pair[cuts[0] + 1:]
+    return mapping
 
 
 def _read(source: str, read: ReadOptions, target: str) -> pd.DataFrame:

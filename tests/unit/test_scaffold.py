@@ -132,8 +132,12 @@ def test_scaffold_a_census_file_with_a_separate_test_file_whose_labels_differ(tm
     test.write_text("|1x3 Cross validator\n" + "\n".join(rows(150, ".")) + "\n")
     read = ReadOptions(sep=", ", header=False, names=["age", "workclass", "education_num", "income"],
                        na_values=["?"], comment="|")
+    with pytest.raises(DataError, match=r"adult_test.csv: target 'income' values \['<=50K.', '>50K.'\] never occur"):
+        scaffold("census", str(source), "income", read, test_source=str(test))
+    # the README's map: labels that hold '=' themselves
     result = scaffold("census", str(source), "income", read, test_source=str(test),
-                      target_map={"<=50K.": "<=50K", ">50K.": ">50K"})
+                      target_map=">50K.=>50K,<=50K.=<=50K")
+    assert result.block["data"]["target_map"] == {">50K.": ">50K", "<=50K.": "<=50K"}
     assert result.block["data"]["selection"] == "valid" and result.block["data"]["holdout_fraction"] == 0
     cfg = parse_params({"seed": 1, "problems": {"census": result.block}}).ingest["census"]
     frame = ingest.load_raw(cfg)
