@@ -150,8 +150,11 @@ class GuardOptions(_Strict):
     unique_ratio: float = Field(default=0.95, gt=0, le=1, description="distinct/rows from which an integer or "
                                 "text column is id-like or near-unique")
     max_categories: int = Field(default=200, ge=2, description="more distinct values than this: too many categories")
-    leakage_threshold: float = Field(default=0.99, gt=0, le=1, description="ROC AUC (binary), balanced accuracy "
+    # 0.95, not 0.99: COMPAS's is_recid and r_charge_degree, recorded after the outcome, score 0.97 alone
+    leakage_threshold: float = Field(default=0.95, gt=0, le=1, description="ROC AUC (binary), balanced accuracy "
                                      "(multiclass) or R^2 (regression) of one column alone, from which it leaks")
+    leakage_warning: float = Field(default=0.85, gt=0, le=1, description="the same score from which a column is "
+                                   "kept with a warning to check it is known before the outcome")
     sample_rows: int = Field(default=5000, ge=100, description="seeded sample of training rows the checks read")
     max_probe_columns: int = Field(default=1000, ge=1, description="columns the leakage probe tries at most")
     enabled: bool = Field(default=True, description="false: no guard rails (not advised)")
@@ -161,10 +164,12 @@ class FeaturizeConfig(_Strict):
     """Column roles. Columns given no role are dropped (and listed in the spec), unless `infer` is on: then
     numeric dtypes become numeric features and everything else categorical. Guard rails exclude columns that
     should not be features (ids, dates, free text, constants, repeated headers, leakage: tasks/guards.py), with
-    the reason in the features report; `keep` opts a column back in."""
+    the reason in the features report; `keep` opts a column back in, `drop` leaves one out."""
 
     infer: bool = False
     keep: list[str] = Field(default=[], description="columns kept although a guard rail would exclude them")
+    drop: list[str] = Field(default=[], description="columns never used as features (e.g. recorded after the "
+                            "outcome)")
     guards: GuardOptions = GuardOptions()
     numeric: list[str] = []
     ordinal: list[str] = []

@@ -63,9 +63,13 @@ def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, 
     if missing:
         raise DataError(f"{source}: missing feature column(s) {missing} declared in featurize; "
                         f"found {sorted(map(str, train.columns))}")
-    unknown_kept = [c for c in cfg.keep if c not in train.columns]
-    if unknown_kept:
-        raise DataError(f"{source}: features.keep names column(s) {unknown_kept} that are not in the data")
+    for key, columns in (("keep", cfg.keep), ("drop", cfg.drop)):
+        unknown = [c for c in columns if c not in train.columns]
+        if unknown:
+            raise DataError(f"{source}: features.{key} names column(s) {unknown} that are not in the data")
+    both = sorted(set(cfg.drop) & {*declared, *cfg.keep})
+    if both:
+        raise DataError(f"featurize: column(s) {both} are in features.drop and also given a role or kept")
     unknown_sensitive = [c for c in cfg.sensitive if c not in train.columns]
     if unknown_sensitive:
         raise DataError(f"{source}: sensitive column(s) {unknown_sensitive} (featurize.sensitive) not in the data")
@@ -75,7 +79,7 @@ def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, 
         if bad.any():
             raise DataError(f"{source}: column {column!r} is declared numeric/ordinal but holds non-numeric "
                             f"values, e.g. {values[bad].astype(str).unique()[:3].tolist()}")
-    reserved = {ingest.target, ingest.time_column, ingest.id_column}
+    reserved = {ingest.target, ingest.time_column, ingest.id_column, *cfg.drop}
     unlisted = [c for c in train.columns if c not in declared and c not in reserved]
     inferred_numeric, inferred_categorical = [], []
     if cfg.infer:
@@ -83,7 +87,7 @@ def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, 
                             and not pd.api.types.is_bool_dtype(train[c])]
         inferred_categorical = [c for c in unlisted if c not in inferred_numeric]
         unlisted = []
-    dropped = sorted(str(c) for c in unlisted)
+    dropped = sorted(str(c) for c in [*unlisted, *cfg.drop])
     findings = guard(train, ingest, cfg, inferred_numeric + inferred_categorical, repeated_headers or {}, seed)
     out = set(findings.excluded)
     numeric = [c for c in [*cfg.numeric, *inferred_numeric] if c not in out]

@@ -2,10 +2,11 @@
 
 Checked on the training split before any model sees it. A column an inferred role would make a feature is
 excluded when it is a repeated header, constant, id-like or near-unique text, a date or free text, of very high
-cardinality, or when it alone predicts the target almost perfectly (leakage). A column given a role explicitly is
-excluded only for a repeated header or leakage; the other findings are reported as warnings. `features.keep` opts a
-column back in. Every check reads at most `GuardOptions.sample_rows` rows (seeded), so the cost is bounded whatever
-the data's size.
+cardinality, or when it alone predicts the target almost perfectly (leakage); one that alone predicts it very well
+is kept with a warning to check it is known before the outcome. A column given a role explicitly is excluded only
+for a repeated header or leakage; the other findings are reported as warnings. `features.keep` opts a column back
+in, `features.drop` leaves one out. Every check reads at most `GuardOptions.sample_rows` rows (seeded), so the cost
+is bounded whatever the data's size.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def check_columns(train: pd.DataFrame, *, target: str, problem_type: str, inferr
         if score is not None and score[1] >= options.leakage_threshold:
             find(column, f"likely leakage: alone it predicts the target with {score[0]} {score[1]:.3f} "
                          f"(one shallow tree, cross-validated; >= {options.leakage_threshold})", hard=True)
+        elif score is not None and score[1] >= options.leakage_warning and column not in keep:
+            warnings[column] = (f"strong alone: {score[0]} {score[1]:.3f} (>= {options.leakage_warning}); if it is "
+                                f"recorded after the outcome it leaks: features.drop: [{column}]")
     return Findings(excluded=excluded, warnings=warnings, notes=notes)
 
 

@@ -56,6 +56,29 @@ def test_inferred_columns_that_are_no_features_are_excluded_with_the_reason(fram
     assert "zip" not in spec.categories, "no domain is recorded for an excluded column"
 
 
+def test_near_leaks_are_excluded_and_strong_columns_warned_and_drop_leaves_one_out(frame):
+    """A binary copy of the target with flip rate f scores ROC AUC 1 - f alone (TPR 1 - f, FPR f): COMPAS's is_recid
+    (0.97) is excluded, a 0.90 column is kept with a warning, a 0.70 column passes silently."""
+    rng = np.random.default_rng(1)
+
+    def flipped(rate):
+        return np.where(rng.random(N) < rate, 1 - frame["y"], frame["y"])
+
+    wide = frame.assign(is_recid=flipped(0.03), event=flipped(0.10), weak=flipped(0.30))
+    spec = spec_of(wide, infer=True)
+    assert spec.excluded["is_recid"].startswith("likely leakage")
+    assert "is_recid" not in spec.numeric and "event" in spec.numeric and "weak" in spec.numeric
+    realised = 1 - float(np.mean(wide["event"] != wide["y"]))
+    assert abs(float(spec.warnings["event"].split()[4]) - realised) < 0.02, spec.warnings["event"]
+    assert spec.warnings["event"].endswith("features.drop: [event]") and "weak" not in spec.warnings
+    spec = spec_of(wide, infer=True, drop=["event"])
+    assert "event" not in spec.numeric and "event" in spec.dropped and "event" not in spec.warnings
+    with pytest.raises(DataError, match=r"features.drop names column\(s\) \['nope'\]"):
+        spec_of(wide, infer=True, drop=["nope"])
+    with pytest.raises(DataError, match=r"\['x'\] are in features.drop and also given a role"):
+        spec_of(wide, numeric=["x"], drop=["x"])
+
+
 def test_keep_opts_a_column_back_in(frame):
     spec = spec_of(frame, infer=True, keep=["zip", "priors"])
     assert "zip" in spec.categorical and "zip" not in spec.excluded
