@@ -156,7 +156,8 @@ def scaffold(name: str, source: str, target: str, read: ReadOptions, *, split_co
     if missing:
         raise DataError(f"--sensitive column(s) {missing} are not in {source}")
     block = {"data": data, "validate": {"quarantine": "off"},
-             "features": {"infer": True, "keep": [], "drop": [], **({"sensitive": list(sensitive)} if sensitive else {}),
+             "features": {"infer": True, "keep": [], "drop": [],
+                          **({"sensitive": list(sensitive)} if sensitive else {}),
                           "options": {}},
              "models": STARTER_MODELS[kind], "gates": {}}
     problem = ProblemConfig.model_validate(block)
