@@ -28,6 +28,8 @@ import time
 import traceback
 from pathlib import Path
 
+from flows import stack
+
 ROOT = Path(__file__).resolve().parent.parent
 PREIMPORT = (
     "numpy", "pandas", "pyarrow.parquet", "yaml", "pydantic", "joblib", "scipy.sparse", "sklearn.base",
@@ -152,7 +154,7 @@ def spawn(env: dict[str, str]) -> None:
         process = subprocess.Popen([sys.executable, "-m", "flows.runner"], cwd=ROOT, env=env,
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
-    (home / f"runner-{key}.pid").write_text(json.dumps({"pid": process.pid}))
+    stack.record(home / f"runner-{key}.pid", process)
 
 
 # ---------------------------------------------------------------- server side
