@@ -203,8 +203,10 @@ def run_remote(argv: list[str], env: dict[str, str]) -> int | None:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, forward)
         done, _ = _recv(conn)
-    if done is None:
-        print(f"error: the stage process (pid {child}) died without reporting an exit code", file=sys.stderr)
+    if done is None:  # the runner's supervisor was killed: the stage died with it (see _child); so do its leftovers
+        _kill(child, signal.SIGKILL, group=True)
+        print(f"error: the warm runner was killed while it ran the stage (pid {child}); run the stage again",
+              file=sys.stderr)
         return 1
     return int(done["code"])
 
@@ -243,12 +245,21 @@ def spawn(env: dict[str, str]) -> None:
 # ---------------------------------------------------------------- server side
 
 
-def _child(request: dict, fds: list[int], run_stage) -> NoReturn:
-    """In the stage process: lead a process group of our own, become the caller's process, run the stage and
-    exit with its code."""
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this process when `parent` dies (Linux PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL) == 0 and os.getppid() != parent:
+        os._exit(1)  # it died before the request took effect
+
+
+def _child(request: dict, fds: list[int], run_stage, supervisor: int) -> NoReturn:
+    """In the stage process: lead a process group of our own, die with the supervisor (the runner's group killed),
+    become the caller's process, run the stage and exit with its code."""
     code = 1
     try:
         os.setpgid(0, 0)
+        _die_with(supervisor)
         for target, fd in enumerate(fds):
             if fd != target:
                 os.dup2(fd, target)
@@ -314,10 +325,11 @@ def _supervise(conn: socket.socket, request: dict, fds: list[int], key: str) -> 
         from flows.cli import main as run_stage
 
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the runner's SIG_IGN would reap the stage before we wait
+        supervisor = os.getpid()
         stage = os.fork()
         if stage == 0:
             conn.close()
-            _child(request, fds, run_stage)
+            _child(request, fds, run_stage, supervisor)
         try:
             os.setpgid(stage, stage)  # also here, so that the group exists before the first signal is passed on
         except OSError:

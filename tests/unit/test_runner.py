@@ -186,11 +186,12 @@ def wait_for_reader(fifo: Path, client: subprocess.Popen) -> int:
     raise AssertionError("the stage never opened its params file")
 
 
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, "runner killed"])
 def test_a_stage_in_the_runner_ends_with_its_caller_and_leaves_nothing(tmp_path, how):
-    """The caller is killed (SIGKILL: the runner sees its connection close) or interrupted (SIGTERM: forwarded)
-    while the stage blocks reading its params file, a FIFO nobody writes: every process the runner forked for the
-    stage is gone, and after the runner stops its directory is empty."""
+    """The caller is killed (SIGKILL: the runner sees its connection close) or interrupted (SIGTERM: forwarded),
+    or the runner's whole process group is SIGKILLed, while the stage blocks reading its params file, a FIFO nobody
+    writes: every process the runner forked for the stage is gone, and after the runner stops its directory holds
+    nothing but what a SIGKILLed runner cannot remove (its socket)."""
     env = runner_env(tmp_path)
     server, socket_path = start_runner(env, tmp_path / "runner.log")
     fifo = tmp_path / "params.yaml"
@@ -202,12 +203,16 @@ def test_a_stage_in_the_runner_ends_with_its_caller_and_leaves_nothing(tmp_path,
         writer = wait_for_reader(fifo, client)
         forked = psutil.Process(server.pid).children(recursive=True)
         assert len(forked) >= 2, "the request's supervisor and the stage"
-        client.send_signal(how)
-        code = client.wait(timeout=60)
-        assert code == -how if how == signal.SIGKILL else code != 0
+        if how == "runner killed":
+            os.killpg(server.pid, signal.SIGKILL)
+            assert client.wait(timeout=60) == 1
+            assert "the warm runner was killed while it ran the stage" in client.stdout.read().decode()
+        else:
+            client.send_signal(how)
+            code = client.wait(timeout=60)
+            assert code == -how if how == signal.SIGKILL else code != 0
         _, alive = psutil.wait_procs(forked, timeout=60)
         assert not alive, [p.cmdline() for p in alive]
-        assert psutil.Process(server.pid).children(recursive=True) == []
         os.close(writer)
     finally:
         stop_runner(server)
@@ -215,4 +220,5 @@ def test_a_stage_in_the_runner_ends_with_its_caller_and_leaves_nothing(tmp_path,
     assert "runs check --params" in log
     if how == signal.SIGKILL:
         assert "went away; the stage ended with" in log
-    assert list(socket_path.parent.iterdir()) == [], "no socket, temporary socket or marker left"
+    left = [] if how != "runner killed" else [socket_path.name]
+    assert [p.name for p in socket_path.parent.iterdir()] == left, "no temporary socket or marker left"
