@@ -1,12 +1,17 @@
 """The local stack: a Prefect server and the `cpu` and `gpu` process workers; environment defaults, start on
 demand, health checks, stop by PID (each process in its own session, stopped with its process group).
 
-Standard library only, so the stage launcher can decide where flow runs are recorded before paying for any
-heavy import.
+A PID file records the process's start time and command line besides its PID, and nothing is signalled unless the
+process still matches them (a PID reused after a reboot is not). A healthy server on the local port is used only if
+it keeps its database in this checkout's state directory (it says so at /api/admin/settings).
+
+Standard library only (psutil when PID files are read), so the stage launcher can decide where flow runs are
+recorded before paying for any heavy import.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -46,9 +51,9 @@ ZOMBIE_AUTOMATION = {
 }
 
 
-def state_dir() -> Path:
+def state_dir(env: dict[str, str] | os._Environ = os.environ) -> Path:
     """Where this checkout keeps Prefect's home (database, logs, PID files); ignored by git."""
-    return Path(os.environ.get("PREFECT_HOME", ROOT / ".prefect"))
+    return Path(env.get("PREFECT_HOME", ROOT / ".prefect"))
 
 
 def apply_env_defaults(env: dict[str, str] | os._Environ = os.environ) -> None:
@@ -78,14 +83,57 @@ def _pid_file(name: str) -> Path:
     return state_dir() / f"{name}.pid"
 
 
-def running(name: str) -> int | None:
-    """PID of a process this module started and recorded as `name`, if it is still alive."""
+def _identity(pid: int) -> dict | None:
+    """What tells a process apart from a later one with the same PID: its start time and command line (None if no
+    such process runs, a zombie included)."""
+    import psutil
+
     try:
-        pid = json.loads(_pid_file(name).read_text())["pid"]
-        os.kill(pid, 0)
-    except (FileNotFoundError, ProcessLookupError, ValueError, KeyError):
+        process = psutil.Process(pid)
+        return {"create_time": process.create_time(), "cmdline": process.cmdline()}
+    except psutil.Error:
         return None
-    return pid
+
+
+def record(path: Path, process: subprocess.Popen, **extra: object) -> None:
+    """Write the PID file `path` for `process`, just started: its PID, start time, command line and `extra`. The
+    command line is the one started (the kernel shows an empty one for a moment after exec)."""
+    now = _identity(process.pid)
+    entry = {"pid": process.pid, "create_time": now and now["create_time"], "cmdline": list(map(str, process.args))}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({**entry, **extra}))
+    os.replace(tmp, path)  # whole or absent for a concurrent reader
+
+
+def _matches(entry: dict, now: dict | None) -> bool:
+    started = entry.get("create_time")
+    return (now is not None and now["cmdline"] == entry.get("cmdline") and isinstance(started, float)
+            and abs(now["create_time"] - started) < 0.01)
+
+
+def running(name: str) -> int | None:
+    """PID of the process this module started and recorded as `name`, if that process is still running.
+
+    A stale PID file (the process is gone, or its PID now belongs to another program) is removed with a note on
+    stderr; nothing is signalled.
+    """
+    path = _pid_file(name)
+    try:
+        entry = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        entry = None
+    if not isinstance(entry, dict):
+        entry = {}
+    pid = entry.get("pid")
+    now = _identity(pid) if isinstance(pid, int) and pid > 0 else None
+    if _matches(entry, now):
+        return pid
+    path.unlink(missing_ok=True)
+    why = "is gone" if now is None else f"now runs something else ({' '.join(now['cmdline'])[:80]})"
+    print(f"note: removed the stale PID file {path}: process {pid} {why}; nothing was signalled", file=sys.stderr)
+    return None
 
 
 def _api(url: str, path: str, body: dict | None = None, method: str = "POST") -> object:
@@ -145,7 +193,7 @@ def start_worker(pool: str, url: str) -> int:
     with open(home / f"{name}.log", "ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env=worker_env(url), start_new_session=True)
-    _pid_file(name).write_text(json.dumps({"pid": process.pid, "pool": pool, "url": url}))
+    record(_pid_file(name), process, pool=pool, url=url)
     return process.pid
 
 
@@ -206,14 +254,46 @@ def up(workers: list[str], port: int | None = None) -> dict[str, float]:
     return timings
 
 
+def server_home(url: str, timeout: float = 3.0) -> Path | None:
+    """The Prefect home (database, logs) of the server at `url`, as its settings API reports it; None if it does not."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/admin/settings", timeout=timeout) as response:
+            home = json.load(response).get("home")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(home) if isinstance(home, str) and home else None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def check_owner(url: str) -> None:
+    """Raise unless the server answering at `url` is this checkout's: its home is this checkout's state directory,
+    or (a server too busy to report it) it is the process this checkout recorded in server.pid for `url`."""
+    home = server_home(url)
+    if home is None and running("server") and json.loads(_pid_file("server").read_text()).get("url") == url:
+        return
+    if home is not None and home.resolve() == state_dir().resolve():
+        return
+    owner = f"keeps its database in {home}" if home else "does not say where it keeps its database"
+    where = url.removeprefix("http://").removesuffix("/api")
+    raise RuntimeError(f"the Prefect server on {where} is not this checkout's (it {owner}, not in {state_dir()}); "
+                       f"give this checkout its own port (MLP_PREFECT_PORT={free_port()}) or stop that server")
+
+
 def start_server(port: int | None = None, wait: float = 60.0) -> str:
-    """Start a Prefect server on 127.0.0.1 in its own session unless one already answers; return its API URL.
+    """Start a Prefect server on 127.0.0.1 in its own session unless this checkout's already answers; return its
+    API URL. A healthy server on the port that belongs to another checkout raises (see `check_owner`).
 
     A server this checkout started that is still coming up, or too busy to answer a health check at once, is waited
     for rather than started twice (a second one could not bind the port, and would orphan the first's PID file).
     """
     url = local_api_url(port)
     if healthy(url):
+        check_owner(url)
         return url
     home = state_dir()
     home.mkdir(parents=True, exist_ok=True)
@@ -233,7 +313,7 @@ def start_server(port: int | None = None, wait: float = 60.0) -> str:
                  url.rsplit(":", 1)[1].split("/")[0]],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
             )
-        _pid_file("server").write_text(json.dumps({"pid": process.pid, "url": url}))
+        record(_pid_file("server"), process, url=url)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if healthy(url, timeout=2.0):
@@ -256,13 +336,12 @@ def _children(pid: int) -> list[int]:
 
 
 def stop(name: str = "server", timeout: float = 15.0) -> bool:
-    """Stop a process this module started, by the PID it recorded: its process group and those of its children
-    (a worker's flow runs, which then end Crashed), SIGTERM first, SIGKILL after `timeout` (a Prefect worker can
-    ignore SIGTERM, notably while its server is down)."""
-    pid_file = _pid_file(name)
-    if not pid_file.exists():
+    """Stop a process this module started, by the PID it recorded if the process still matches the record: its
+    process group and those of its children (a worker's flow runs, which then end Crashed), SIGTERM first, SIGKILL
+    after `timeout` (a Prefect worker can ignore SIGTERM, notably while its server is down). False if nothing ran."""
+    pid = running(name)
+    if pid is None:  # never started, exited, or its PID now names another process: nothing to signal
         return False
-    pid = json.loads(pid_file.read_text())["pid"]
     groups = [pid, *_children(pid)]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for group in groups:
@@ -276,7 +355,7 @@ def stop(name: str = "server", timeout: float = 15.0) -> bool:
             time.sleep(0.1)
         if not groups:
             break
-    pid_file.unlink(missing_ok=True)
+    _pid_file(name).unlink(missing_ok=True)
     return True
 
 
@@ -316,7 +395,8 @@ def resolve_api(env: dict[str, str] | os._Environ = os.environ) -> str | None:
 
     - PREFECT_API_URL set and healthy: use it.
     - PREFECT_API_URL set but not answering: warn and run on Prefect's ephemeral API (the stage still runs).
-    - unset, MLP_PREFECT_SERVER=auto (default): start or reuse this checkout's local server.
+    - unset, MLP_PREFECT_SERVER=auto (default): start or reuse this checkout's local server; if another checkout's
+      server holds the port, warn and run on the ephemeral API (never record runs in another checkout's server).
     - unset, MLP_PREFECT_SERVER=off: ephemeral API, nothing left running.
     """
     url = env.get("PREFECT_API_URL")
@@ -358,8 +438,6 @@ def main(argv: list[str] | None = None) -> int:
     up: server, work pools, deployments missing from the server, workers; down: stop what `up` started (or the
     named processes); status; deploy [--all]: re-apply prefect.yaml; start/stop: the server alone / everything.
     """
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m flows.stack", description=main.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["up", "down", "status", "deploy", "start", "stop"])
@@ -368,6 +446,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="deploy: re-apply every deployment, schedules included")
     args = parser.parse_args(argv)
     apply_env_defaults()
+    try:
+        return _act(args)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _act(args: argparse.Namespace) -> int:
+    """Carry out one `main` action; a RuntimeError is the user's one-line error."""
     if args.action == "up":
         timings = up([p for p in args.workers.split(",") if p])
         print("\n".join(status()))
