@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
 from prefect import flow
 from prefect.states import State
 
@@ -17,7 +16,7 @@ from tasks import champion
 from tasks.config import load_params
 from tasks.evaluate import scores_from_predictions
 from tasks.featurize import FeatureSpec
-from tasks.io import read_json, write_json
+from tasks.io import read_json, read_parquet, write_json
 from tasks.metrics import SUPERVISED
 
 NOT_APPLICABLE = {"status": "n/a", "reasons": []}
@@ -77,7 +76,7 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
                  "drift": gate_of(drift_summary, name),
                  "fairness": gate_of(read_json(fairness / name / METRICS_FILE), name)}
         candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates))
-        holdout_rows = pd.read_parquet(predictions / f"{name}.parquet").query(f"batch == '{selection}'")
+        holdout_rows = read_parquet(predictions / f"{name}.parquet").query(f"batch == '{selection}'")
         scored[name] = scores_from_predictions(holdout_rows, spec, metrics.get("threshold", 0.5))
     order = [c.model for c in champion.rank(candidates, metric)] if supervised else []
     comparisons = stage_task(champion.compare_to_best)(

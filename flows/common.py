@@ -1,8 +1,10 @@
-"""What every stage flow shares: Prefect settings for DVC-run stages, split I/O, the task decorator."""
+"""What every stage flow shares: Prefect settings for DVC-run stages, split I/O, the task decorator, telling a
+lost Prefect server from other failures."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +14,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.errors import PipelineError
-from tasks.io import read_json
+from tasks.io import read_json, read_parquet
 
 log = logging.getLogger("mlplatform")
 log.setLevel(logging.INFO)  # Prefect's root logger is at WARNING: the project's INFO lines would be dropped
@@ -21,11 +23,37 @@ log.setLevel(logging.INFO)  # Prefect's root logger is at WARNING: the project's
 stage_task = task(cache_policy=NO_CACHE)
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def is_transport_error(exc: BaseException) -> bool:
+    """True if `exc` is, or was raised from, a failed HTTP exchange (refused, reset, timed out)."""
+    import httpx
+
+    return any(isinstance(e, httpx.TransportError) for e in _chain(exc))
+
+
+def lost_api(exc: BaseException) -> str | None:
+    """The Prefect API URL this stage reports to, when `exc` comes from that server having gone away: a transport
+    error while the server fails its health check now. None for any other failure."""
+    from flows.stack import healthy
+
+    url = os.environ.get("PREFECT_API_URL")
+    return url if url and is_transport_error(exc) and not healthy(url) else None
+
+
 class HideUserErrorTracebacks(logging.Filter):
-    """A `PipelineError` is a message for the user: keep Prefect's log line, drop the traceback."""
+    """A `PipelineError` is a message for the user, and a lost Prefect server is reported by the stage command
+    in one line: keep Prefect's log line, drop the traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], PipelineError):
+        if record.exc_info and record.exc_info[1] is not None and (
+                isinstance(record.exc_info[1], PipelineError) or is_transport_error(record.exc_info[1])):
             record.exc_info, record.exc_text = None, None
         return True
 
@@ -54,7 +82,7 @@ def stage_settings() -> Iterator[None]:
 
 
 def read_split(data_dir: Path, name: str) -> pd.DataFrame:
-    return pd.read_parquet(data_dir / f"{name}.parquet")
+    return read_parquet(data_dir / f"{name}.parquet")
 
 
 def read_meta(data_dir: Path) -> dict:

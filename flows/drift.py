@@ -23,7 +23,7 @@ from tasks.errors import DataError
 from tasks.evaluate import prediction_column
 from tasks.featurize import FeatureSpec
 from tasks.ingest import HOLDOUT, VALID
-from tasks.io import atomic_dir, read_json, write_json
+from tasks.io import atomic_dir, read_json, read_parquet, write_json
 from tasks.lineage import lineage
 from tasks.metrics import nan_to_null
 from tasks.report_fragments import banner
@@ -67,7 +67,7 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
         write_json(summary, {"applicable": False, "reason": reason})
         link_files("drift", problem, [summary])
         return gate_state("drift", problem, [{"subject": problem, "status": "n/a", "reasons": [reason]}], cfg.gate)
-    outputs = {m: pd.read_parquet(predictions / f"{m}.parquet") for m, c in params.train.items()
+    outputs = {m: read_parquet(predictions / f"{m}.parquet") for m, c in params.train.items()
                if c.problem == problem}
     outputs = {m: rows for m, rows in outputs.items() if not rows.empty}  # unsupervised models predict nothing
     models = list(outputs)

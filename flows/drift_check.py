@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
@@ -25,7 +24,7 @@ from tasks import drift, drift_check
 from tasks.config import Params, load_params
 from tasks.errors import ConfigError
 from tasks.featurize import FeatureSpec
-from tasks.io import read_json, write_json
+from tasks.io import read_json, read_parquet, write_json
 from tasks.train import load_model
 
 RETRAIN = "retrain/retrain"
@@ -45,7 +44,7 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
     batch = batch_file.name if batch_file else params.ingest[problem].later_batches[-1]
     pipeline = stage_task(load_model)(Path(f"models/{problem}/{model}")).pipeline
     reference = drift_check.with_predictions(pipeline, read_split(data, "train"), spec)
-    newest = pd.read_parquet(batch_file) if batch_file else read_split(data, batch)
+    newest = read_parquet(batch_file) if batch_file else read_split(data, batch)
     current = drift_check.with_predictions(pipeline, newest, spec)
     summary = stage_task(drift.drift_report)(
         reference, current, columns=spec.features, target=spec.target, predictions=[drift_check.PREDICTION],

@@ -22,7 +22,7 @@ from tasks.config import FairnessConfig, FairnessLimits, load_params
 from tasks.errors import DataError
 from tasks.evaluate import scores_from_predictions
 from tasks.featurize import FeatureSpec
-from tasks.io import atomic_dir, read_json, write_json
+from tasks.io import atomic_dir, read_json, read_parquet, write_json
 from tasks.metrics import nan_to_null
 
 GROUPS_FILE = "groups.csv"
@@ -102,7 +102,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
     with atomic_dir(out) as staging:
         for model in [cfg.key for cfg in params.models(problem)]:
             source, target = predictions / f"{model}.parquet", staging / model
-            outputs = pd.read_parquet(source)
+            outputs = read_parquet(source)
             target.mkdir()
             reason = not_applicable(spec, outputs)
             if reason is None:

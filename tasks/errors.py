@@ -13,6 +13,10 @@ class DataError(PipelineError, ValueError):
     """An input data file is missing, unreadable or breaks the data contract."""
 
 
+class UnreadableFile(DataError):
+    """A file a stage reads is missing, truncated or corrupted; the message says how to restore or rebuild it."""
+
+
 # YAML 1.1 (PyYAML, DVC) reads these words unquoted as booleans
 YAML_BOOLEANS = {True: ("on", "yes", "true", "y"), False: ("off", "no", "false", "n")}
 

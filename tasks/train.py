@@ -24,7 +24,7 @@ from tasks.errors import ConfigError
 from tasks.families import BuildContext, build_estimator, explicit_features, get_family
 from tasks.feature_options import FeatureOptions
 from tasks.featurize import FeatureSpec
-from tasks.io import atomic_dir, read_json, write_json
+from tasks.io import atomic_dir, load_pickle, read_json, write_json
 from tasks.metrics import score
 from tasks.preprocess import feature_summary
 from tasks.resample import resample
@@ -115,4 +115,4 @@ def save_model(model: TrainedModel, target: Path, key: dict[str, Any] | None = N
 
 
 def load_model(directory: Path) -> TrainedModel:
-    return TrainedModel(pipeline=joblib.load(directory / MODEL_FILE), meta=read_json(directory / META_FILE))
+    return TrainedModel(pipeline=load_pickle(directory / MODEL_FILE), meta=read_json(directory / META_FILE))
