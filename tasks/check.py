@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import InvalidParameterError, validate_para
 
 from tasks.config import Params
 from tasks.errors import ConfigError
-from tasks.families import BuildContext, build_estimator, explicit_features, get_family
+from tasks.families import BuildContext, Family, build_estimator, explicit_features, get_family
 from tasks.featurize import FeatureSpec
 
 STRICT = ConfigDict(arbitrary_types_allowed=True, strict=True)  # YAML gives typed values: no "3" -> 3 coercion
@@ -53,7 +53,7 @@ def check_models(params: Params) -> dict[str, dict[str, str]]:
     return catalogue
 
 
-def check_hyperparameters(family: Any, ctx: BuildContext, hyperparameters: dict[str, Any]) -> list[str]:
+def check_hyperparameters(family: Family, ctx: BuildContext, hyperparameters: dict[str, Any]) -> list[str]:
     """One line per hyperparameter of the wrong type or value, as `<name>: got <value>; expected <what>`.
 
     Each value is checked against the estimator in the built pipeline that declares it (the innermost one): its
