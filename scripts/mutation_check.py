@@ -97,7 +97,7 @@ MUTANTS = [
     Mutant("fairness_group_off_by_one", "groups of exactly min_group_size rows left out", "tasks/fairness.py",
            '        kept = frame[frame["size"] >= min_group_size]',
            '        kept = frame[frame["size"] > min_group_size]',
-           ("tests/unit/test_fairness.py",)),
+           ("tests/unit/test_fairness.py", "tests/unit/test_fairness_boundary.py")),
     Mutant("holdout_leaks_into_train", "holdout rows stay in the training split", "tasks/ingest.py",
            "        reference, holdout = train_test_split(reference, test_size=cfg.holdout_fraction",
            "        _, holdout = train_test_split(reference, test_size=cfg.holdout_fraction",
