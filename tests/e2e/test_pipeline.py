@@ -36,6 +36,27 @@ def model_files(work, problem: str = "employment") -> dict[str, bytes]:
     return {str(p.relative_to(work)): p.read_bytes() for p in (work / "models" / problem).rglob("*") if p.is_file()}
 
 
+def expected_champion(work, problem: str, metric: str, floor: dict[str, float]) -> str | None:
+    """The champion derived from the stage outputs alone (not the champion code): the best holdout `metric` among
+    models that pass the quality floor and whose drift and fairness files report no failed gate."""
+    def failed(summary: dict, model: str) -> bool:
+        entry = summary.get("models", {}).get(model, summary) if summary.get("applicable") else {}
+        return entry.get("status") == "fail"
+
+    drift = json.loads((work / f"reports/drift/{problem}.json").read_text())
+    passing = {}
+    for path in sorted((work / "reports/evaluate" / problem).glob("*/metrics.json")):
+        model, holdout = path.parent.name, json.loads(path.read_text())["holdout"]
+        fairness = json.loads((work / f"reports/fairness/{problem}/{model}/metrics.json").read_text())
+        quality = all(holdout[key.partition("_")[2]] >= limit if key.startswith("min_")
+                      else holdout[key.partition("_")[2]] <= limit for key, limit in floor.items())
+        if quality and not failed(drift, model) and not failed(fairness, model):
+            passing[model] = holdout[metric]
+    if not passing:
+        return None
+    return (min if metric in {"rmse", "mae", "log_loss", "brier"} else max)(passing, key=passing.get)
+
+
 def edit_params(work, change) -> None:
     params = yaml.safe_load((work / "params.yaml").read_text())
     change(params)
@@ -92,6 +113,7 @@ def test_audit_outputs_on_the_sample(repo, first_repro):
     assert {r["model"] for r in champion["ranking"]} == set(MODELS)
     assert all(set(r["gates"]) == {"quality", "drift", "fairness"} for r in champion["ranking"])
     assert all(r["versus_best"] for r in champion["ranking"][1:]), "each runner-up is compared with the best"
+    assert champion["champion"] == expected_champion(work, "employment", "roc_auc", {"min_roc_auc": 0.75})
     drift = json.loads((work / "reports/drift/employment.json").read_text())
     assert set(drift["batches"]) == {"batch_2016", "batch_2017", "batch_2018"} and set(drift["models"]) == set(MODELS)
     assert all((work / f"reports/drift/employment/{b}.html").stat().st_size > 100_000 for b in drift["batches"])
@@ -183,24 +205,40 @@ def test_removing_a_model_removes_its_outputs_and_row(repo, first_repro):
         run(["dvc", "repro"], work, env)
 
 
-def test_one_problem_runs_alone(repo, first_repro):
-    """A second problem in params.yaml: `dvc repro champion@<problem>` runs that problem's stages, nothing else."""
+# a multiclass and a regression problem through real DVC and Prefect: (problem, models, metric, quality floor)
+OTHER_PROBLEMS = [("penguins", ["tree", "softmax"], "f1_macro", {"min_f1_macro": 0.70}),
+                  ("housing", ["ridge", "tree"], "rmse", {"min_r2": 0.50})]
+
+
+@pytest.mark.parametrize(("problem", "models", "metric", "floor"), OTHER_PROBLEMS, ids=[p[0] for p in OTHER_PROBLEMS])
+def test_one_problem_runs_alone(repo, first_repro, problem, models, metric, floor):
+    """A second problem in params.yaml: `dvc repro champion@<problem>` runs that problem's stages, nothing else,
+    each a completed Prefect flow run, and the champion is the best model by the problem's metric."""
     work, env = repo
     saved = (work / "params.yaml").read_text()
 
-    def add_penguins(params):
-        default = yaml.safe_load((ROOT / "params.yaml").read_text())["problems"]["penguins"]
-        params["problems"]["penguins"] = {**default, "models": {"tree": default["models"]["tree"]}}
+    def add_problem(params):
+        default = yaml.safe_load((ROOT / "params.yaml").read_text())["problems"][problem]
+        params["problems"][problem] = {**default, "models": {m: default["models"][m] for m in models}}
 
     try:
-        edit_params(work, add_penguins)
-        ran = stages_run(run(["dvc", "repro", "champion@penguins"], work, env).stdout)
-        assert ran and all(stage.endswith("@penguins") or stage == "check" for stage in ran)
+        edit_params(work, add_problem)
+        ran = stages_run(run(["dvc", "repro", f"champion@{problem}"], work, env).stdout)
+        assert ran and all(stage.endswith(f"@{problem}") or stage == "check" for stage in ran)
         assert {s.split("@")[0] for s in ran} >= {"ingest", "train", "evaluate", "champion"}
+        api = f"http://127.0.0.1:{env['MLP_PREFECT_PORT']}/api"
+        runs = {r["run"]: r["state"] for r in flow_runs(api)}
+        assert runs[f"train {problem}"] == runs[f"champion {problem}"] == "COMPLETED"
+        record = json.loads((work / f"models/{problem}-champion.json").read_text())
+        assert record["metric"] == metric and {r["model"] for r in record["ranking"]} == {
+            f"{problem}-{m}" for m in models}
+        assert record["champion"] == expected_champion(work, problem, metric, floor)
+        assert record["champion"] is not None, f"both {problem} models pass the floor on the full data"
         assert stages_run(run(["dvc", "repro", "champion@employment"], work, env).stdout) == [], "check unchanged"
     finally:
         (work / "params.yaml").write_text(saved)
-        for path in [*work.glob("data/*/penguins"), *work.glob("reports/*/penguins*"), *work.glob("models/penguins*")]:
+        for path in [*work.glob(f"data/*/{problem}"), *work.glob(f"reports/*/{problem}*"),
+                     *work.glob(f"models/{problem}*")]:
             shutil.rmtree(path) if path.is_dir() else path.unlink()  # DVC leaves a removed stage's outputs
         run(["dvc", "repro"], work, env)
 

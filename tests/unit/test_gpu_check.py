@@ -44,3 +44,15 @@ def test_without_a_gpu_it_says_so_and_exits_3():
                           text=True, timeout=120)
     assert done.returncode == 3
     assert "no GPU visible" in done.stderr and "--cpu-only" in done.stderr
+
+
+@pytest.mark.skipif(no_gpu(), reason="nvidia-smi lists no GPU on this host")
+def test_with_a_gpu_the_gpu_side_runs_and_matches_the_cpu_side(tmp_path):
+    """Follows the host: runs wherever nvidia-smi lists a GPU (XGBoost only: TensorFlow's GPU build is optional)."""
+    out = tmp_path / "check.json"
+    done = subprocess.run([sys.executable, str(SCRIPT), "--families", "xgboost", "--rows", "20000", "--json",
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(out.read_text())
+    (result,) = report["families"]
+    assert report["passed"] and result["gpu"]["meta_device"] == "cuda" and all(result["checks"].values())
