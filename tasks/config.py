@@ -155,6 +155,9 @@ class GuardOptions(_Strict):
                                      "(multiclass) or R^2 (regression) of one column alone, from which it leaks")
     leakage_warning: float = Field(default=0.85, gt=0, le=1, description="the same score from which a column is "
                                    "kept with a warning to check it is known before the outcome")
+    # COMPAS's r_days_from_arrest is filled in only after a re-arrest: its missingness alone scores 0.82
+    missing_warning: float = Field(default=0.8, gt=0, le=1, description="the score of whether a column is missing "
+                                   "from which it is kept with a warning (a column filled in after the outcome)")
     sample_rows: int = Field(default=5000, ge=100, description="seeded sample of training rows the checks read")
     max_probe_columns: int = Field(default=1000, ge=1, description="columns the leakage probe tries at most")
     enabled: bool = Field(default=True, description="false: no guard rails (not advised)")

@@ -75,6 +75,12 @@ def check_columns(train: pd.DataFrame, *, target: str, problem_type: str, inferr
         elif score is not None and score[1] >= options.leakage_warning and column not in keep:
             warnings[column] = (f"strong alone: {score[0]} {score[1]:.3f} (>= {options.leakage_warning}); if it is "
                                 f"recorded after the outcome it leaks: features.drop: [{column}]")
+        elif column not in keep and sample[column].isna().any():
+            missing = single_feature_score(sample[column].isna().astype(int), sample[target], problem_type, seed)
+            if missing is not None and missing[1] >= options.missing_warning:
+                warnings[column] = (f"whether it is missing alone predicts the target ({missing[0]} {missing[1]:.3f} "
+                                    f">= {options.missing_warning}): if it is filled in after the outcome it leaks: "
+                                    f"features.drop: [{column}]")
     return Findings(excluded=excluded, warnings=warnings, notes=notes)
 
 

@@ -64,13 +64,15 @@ def test_near_leaks_are_excluded_and_strong_columns_warned_and_drop_leaves_one_o
     def flipped(rate):
         return np.where(rng.random(N) < rate, 1 - frame["y"], frame["y"])
 
-    wide = frame.assign(is_recid=flipped(0.03), event=flipped(0.10), weak=flipped(0.30))
+    arrested = np.where(flipped(0.175) == 1, rng.integers(0, 700, N), np.nan)  # filled in after a re-arrest
+    wide = frame.assign(is_recid=flipped(0.03), event=flipped(0.10), weak=flipped(0.30), r_days=arrested)
     spec = spec_of(wide, infer=True)
     assert spec.excluded["is_recid"].startswith("likely leakage")
     assert "is_recid" not in spec.numeric and "event" in spec.numeric and "weak" in spec.numeric
     realised = 1 - float(np.mean(wide["event"] != wide["y"]))
     assert abs(float(spec.warnings["event"].split()[4]) - realised) < 0.02, spec.warnings["event"]
     assert spec.warnings["event"].endswith("features.drop: [event]") and "weak" not in spec.warnings
+    assert spec.warnings["r_days"].startswith("whether it is missing alone predicts the target (ROC AUC 0.")
     spec = spec_of(wide, infer=True, drop=["event"])
     assert "event" not in spec.numeric and "event" in spec.dropped and "event" not in spec.warnings
     with pytest.raises(DataError, match=r"features.drop names column\(s\) \['nope'\]"):
