@@ -38,13 +38,21 @@ def is_transport_error(exc: BaseException) -> bool:
     return any(isinstance(e, httpx.TransportError) for e in _chain(exc))
 
 
+def is_server_error(exc: BaseException) -> bool:
+    """True if `exc` is, or was raised from, a 5xx answer that outlasted Prefect's retries (e.g. 503: the server's
+    SQLite database locked on a loaded machine)."""
+    import httpx
+
+    return any(isinstance(e, httpx.HTTPStatusError) and e.response.status_code >= 500 for e in _chain(exc))
+
+
 def lost_api(exc: BaseException) -> str | None:
-    """The Prefect API URL this stage reports to, when `exc` comes from that server having gone away: a transport
-    error while the server fails its health check now. None for any other failure."""
+    """The Prefect API URL this stage reports to, when `exc` comes from that server having gone away or failing:
+    a transport error while the server fails its health check now, or a 5xx answer. None for any other failure."""
     from flows.stack import healthy
 
     url = os.environ.get("PREFECT_API_URL")
-    return url if url and is_transport_error(exc) and not healthy(url) else None
+    return url if url and (is_server_error(exc) or is_transport_error(exc) and not healthy(url)) else None
 
 
 class HideUserErrorTracebacks(logging.Filter):
@@ -53,7 +61,8 @@ class HideUserErrorTracebacks(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None and (
-                isinstance(record.exc_info[1], PipelineError) or is_transport_error(record.exc_info[1])):
+                isinstance(record.exc_info[1], PipelineError) or is_transport_error(record.exc_info[1])
+                or is_server_error(record.exc_info[1])):
             record.exc_info, record.exc_text = None, None
         return True
 

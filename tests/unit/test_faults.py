@@ -89,7 +89,7 @@ def _raised_from(cause: BaseException) -> RuntimeError:
         return outer
 
 
-def test_only_a_transport_error_with_the_server_down_counts_as_a_lost_server(monkeypatch):
+def test_a_transport_error_with_the_server_down_or_a_5xx_counts_as_a_lost_server(monkeypatch):
     url = "http://127.0.0.1:9/api"
     monkeypatch.setenv("PREFECT_API_URL", url)
     refused = _raised_from(httpx.ConnectError("[Errno 111] Connection refused"))
@@ -98,6 +98,13 @@ def test_only_a_transport_error_with_the_server_down_counts_as_a_lost_server(mon
     assert lost_api(_raised_from(ValueError("a bug in the stage"))) is None
     monkeypatch.setattr("flows.stack.healthy", lambda _url, timeout=1.0: True)
     assert lost_api(refused) is None  # the server answers: some other connection failed
+    request = httpx.Request("POST", f"{url}/v2/concurrency_limits/increment-with-lease")
+    unavailable = _raised_from(httpx.HTTPStatusError("503", request=request,
+                                                     response=httpx.Response(503, request=request)))
+    assert lost_api(unavailable) == url  # up but failing past the retries (SQLite locked): the same fallback
+    not_found = _raised_from(httpx.HTTPStatusError("404", request=request,
+                                                   response=httpx.Response(404, request=request)))
+    assert lost_api(not_found) is None
     monkeypatch.delenv("PREFECT_API_URL")
     assert lost_api(refused) is None
 
