@@ -63,7 +63,7 @@ MUTANTS = [
            "        yield np.random.default_rng(seed).integers(0, n, size=(min(chunk, n_resamples - start), n))",
            ("tests/unit/test_stats.py", "tests/unit/test_stats_oracle.py")),
     Mutant("non_atomic_write", "file writes go straight to the target", "tasks/io.py",
-           '''    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+           '''    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -73,18 +73,20 @@ MUTANTS = [
         raise
 ''', "    path.write_bytes(data)\n", ("tests/unit/test_io.py", "tests/unit/test_atomic_write.py")),
     Mutant("non_atomic_dir", "directory outputs written in place", "tasks/io.py",
-           '''    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+           '''    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent))
+    old = _old(target)
     try:
         yield tmp
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
     except BaseException:
+        if old.exists() and not target.exists():
+            old.rename(target)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = target.with_name(f".{target.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        target.rename(old)
-    tmp.rename(target)
     shutil.rmtree(old, ignore_errors=True)
 ''', "    target.mkdir(exist_ok=True)\n    yield target\n",
            ("tests/unit/test_io.py", "tests/unit/test_atomic_write.py")),
