@@ -4,6 +4,7 @@ tests it names exist (a refactor of the mutated code must update scripts/mutatio
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 
@@ -11,6 +12,7 @@ from tests.conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("mutation_check", ROOT / "scripts" / "mutation_check.py")
 mutation_check = importlib.util.module_from_spec(spec)
+sys.modules.setdefault("mutation_check", mutation_check)  # dataclasses resolve their module by name
 spec.loader.exec_module(mutation_check)
 
 
