@@ -100,9 +100,9 @@ def record(path: Path, process: subprocess.Popen, **extra: object) -> None:
     command line is the one started (the kernel shows an empty one for a moment after exec)."""
     now = _identity(process.pid)
     entry = {"pid": process.pid, "create_time": now and now["create_time"], "cmdline": list(map(str, process.args))}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({**entry, **extra}))
-    os.replace(tmp, path)  # whole or absent for a concurrent reader
+    from tasks.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps({**entry, **extra}))  # whole or absent for a concurrent reader
 
 
 def _matches(entry: dict, now: dict | None) -> bool:

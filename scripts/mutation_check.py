@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import copy_repo  # noqa: E402 - the same copy the end-to-end tests run in
+
 FAST_TIER = ["tests/unit", "tests/data", "tests/model", "-m", "not slow"]
 
 
@@ -113,16 +116,6 @@ MUTANTS = [
 ]
 
 
-def copy_tree(work: Path) -> None:
-    """The working tree's tracked and unignored files (what the tests need; no .venv, no DVC cache)."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                            check=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        if (ROOT / name).is_file():
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, work / name)
-
-
 def apply(work: Path, mutant: Mutant) -> str:
     """Plant the mutant; returns the original text to restore."""
     path = work / mutant.path
@@ -176,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     results, status = [], 0
     with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
         work = Path(tmp)
-        copy_tree(work)
+        copy_repo(work)
         chosen = sorted({t for m in mutants for t in tests_of(m) if t.startswith("tests")})
         baseline = pytest(work, chosen if args.tier == "covering" else FAST_TIER, args.timeout)
         print(f"baseline (no mutant): {'pass' if baseline['passed'] else 'FAIL'} in {baseline['seconds']} s",
