@@ -24,6 +24,7 @@ from pathlib import Path
 
 STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion",
           "report", "recommend")
+COMMANDS = ("promote", "rollback", "predict")  # the production loop: not DVC stages (README "Registry")
 # The options naming each stage's outputs (dvc.yaml's outs: and metrics:; tests/unit/test_faults.py checks them)
 OUTPUTS = {"check": ("code",), "ingest": ("out",), "validate": ("out", "quarantine", "report"),
            "featurize": ("out", "report"), "train": ("out", "record"), "evaluate": ("out", "predictions", "curves"),
@@ -31,7 +32,7 @@ OUTPUTS = {"check": ("code",), "ingest": ("out",), "validate": ("out", "quaranti
            "report": ("index", "pages", "leaderboard"), "recommend": ("out",)}
 
 
-def parser(stages: tuple[str, ...] = STAGES) -> argparse.ArgumentParser:
+def parser(stages: tuple[str, ...] = STAGES + COMMANDS) -> argparse.ArgumentParser:
     """The command line of `stages` (each stage's flow module is imported to declare its options)."""
     root = argparse.ArgumentParser(prog="python -m flows", description="Run one pipeline stage as a Prefect flow.",
                                    epilog="python -m flows scaffold --help: add a problem from a CSV or Parquet file")
@@ -126,7 +127,7 @@ def main(argv: list[str]) -> int:
     from tasks.errors import PipelineError
 
     # only the requested stage's module: importing every flow module cost each stage ~0.3 s in a warm runner
-    args = parser((argv[0],) if argv and argv[0] in STAGES else STAGES).parse_args(argv)
+    args = parser((argv[0],) if argv and argv[0] in STAGES + COMMANDS else STAGES + COMMANDS).parse_args(argv)
     code = 1
     try:
         with sigterm_as_exit():

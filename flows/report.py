@@ -15,7 +15,7 @@ from flows.evaluate import DETAILS_FILE, METRICS_FILE
 from flows.fairness import GROUPS_FILE
 from flows.featurize import SPEC_FILE
 from flows.gates import link_files
-from tasks import report
+from tasks import registry, report
 from tasks.config import Params, load_params
 from tasks.io import atomic_dir, atomic_write_text, read_json, stable_hash, write_json
 from tasks.lineage import lineage
@@ -79,7 +79,8 @@ def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: 
                      for batch in drift.get("batches", {})},
         models=[load_model(cfg.key, problem, sources, runs.get(cfg.key, {})) for cfg in params.models(problem)],
         other_reports={"data docs": html_links(sources["validations"] / problem, pages),
-                       "features": html_links(sources["featurize_reports"] / problem, pages)})
+                       "features": html_links(sources["featurize_reports"] / problem, pages)},
+        registry=[a.to_dict() for a in registry.history(Path("."), problem)] if Path(".git").exists() else [])
 
 
 @flow(name="report", flow_run_name="report")

@@ -6,6 +6,10 @@ but every run is also recorded as a named DVC experiment (a git ref holding its 
 without committing to the checked-out branch, so a scheduled run that nobody watches is still identified,
 comparable (`dvc exp show`) and restorable (`dvc exp apply NAME`, then `dvc pull`).
 
+Then each problem it ran is offered for promotion (flows/promote.py) at the experiment's commit: its champion
+replaces the promoted model only when it passes every gate and beats it on the same rows; the artifact
+`retrain-promotion` says what was promoted or why not.
+
 An exclusive lock on .dvc/tmp/pipeline.lock keeps two runs out of one working copy: the second waits up to
 `retrain.lock_wait_seconds`, then fails naming the holder. Only `dvc push` (I/O) is retried.
 """
@@ -27,6 +31,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows.common import log
+from flows.promote import promote_flow
 from tasks import retrain
 from tasks.config import load_params
 from tasks.errors import PipelineError
@@ -85,8 +90,9 @@ def describe(name: str, baseline: str, metrics: list[str]) -> dict:
 
 @flow(name="retrain")
 def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lock_wait_seconds: float | None = None,
-                 params_path: str = "params.yaml") -> dict:
-    """Run the pipeline (or `targets`, e.g. ["champion@employment"]) as a DVC experiment and push it."""
+                 params_path: str = "params.yaml", promote: bool = True) -> dict:
+    """Run the pipeline (or `targets`, e.g. ["champion@employment"]) as a DVC experiment, push it, and promote each
+    problem's champion where it beats the promoted model (`promote`)."""
     params = load_params(params_path)
     cfg = params.retrain
     name = retrain.experiment_name(datetime.now(UTC))
@@ -102,6 +108,10 @@ def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lo
         pushed = push.with_options(retries=cfg.push_retries, retry_delay_seconds=cfg.retry_delay_seconds)() \
             if push_outputs else "not pushed"
         record = {**describe(name, baseline, ranking), "push": pushed}
+        record["promotion"] = [promote_flow(problem, rev=record["experiment_rev"] or "HEAD",
+                                            params_path=Path(params_path))
+                               for problem in retrain.problems_run(targets or [], list(params.ingest))
+                               if promote and Path(f"models/{problem}-champion.json").exists()]
     versions = "\n".join(f"| `{path}` | `{md5}` |" for path, md5 in record["models"].items())
     create_markdown_artifact(
         key="retrain",
@@ -111,5 +121,9 @@ def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lo
     )
     create_table_artifact(key="retrain-metrics", table=record["metrics"],
                           description=f"{', '.join(ranking)} of experiment {name}")
-    log.info("retrain: experiment %s (%s); %s", name, record["experiment_rev"], pushed)
+    create_table_artifact(key="retrain-promotion", description=f"promotion after experiment {name}",
+                          table=[{"problem": r["problem"], "candidate": r["candidate"],
+                                  "promoted": r["promoted"] or "no", "why": r["reason"]} for r in record["promotion"]])
+    log.info("retrain: experiment %s (%s); %s; promoted: %s", name, record["experiment_rev"], pushed,
+             {r["problem"]: r["promoted"] for r in record["promotion"]})
     return record

@@ -111,6 +111,54 @@ def disparities(groups: pd.DataFrame, min_group_size: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+DISPARITIES = ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference")
+
+
+def _group_rates(codes: np.ndarray, y: np.ndarray, pred: np.ndarray, kept: Sequence[int],
+                 idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Per resample (rows of `idx`) and kept group (columns): selection rate, TPR and FPR; NaN where undefined."""
+    g, yy, pp = codes[idx], y[idx].astype(bool), pred[idx].astype(bool)
+    out: dict[str, list[np.ndarray]] = {"selection_rate": [], "tpr": [], "fpr": []}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for code in kept:
+            mask = g == code
+            out["selection_rate"].append((mask & pp).sum(1) / mask.sum(1))
+            out["tpr"].append((mask & yy & pp).sum(1) / (mask & yy).sum(1))
+            out["fpr"].append((mask & ~yy & pp).sum(1) / (mask & ~yy).sum(1))
+    return {k: np.stack(v, axis=1) for k, v in out.items()}
+
+
+def disparity_intervals(groups: pd.Series, y_true: np.ndarray, pred: np.ndarray, *, min_group_size: int,
+                        n_resamples: int, confidence: float, seed: int) -> dict[str, float]:
+    """`<disparity>_low` / `<disparity>_high`: percentile bootstrap intervals of each of DISPARITIES over the groups
+    of at least `min_group_size` rows, resampling the batch's rows (a disparity is a statistic of the whole batch)."""
+    labels = _groups(groups.reset_index(drop=True), None) if not isinstance(groups.dtype, pd.CategoricalDtype) \
+        else groups.reset_index(drop=True)
+    codes = labels.cat.codes.to_numpy()
+    kept = [c for c in range(len(labels.cat.categories)) if np.count_nonzero(codes == c) >= min_group_size]
+    if len(kept) < 2:
+        return {f"{k}_{side}": np.nan for k in DISPARITIES for side in ("low", "high")}
+    y_true, pred = np.asarray(y_true), np.asarray(pred)
+    values: dict[str, list[np.ndarray]] = {k: [] for k in DISPARITIES}
+    for idx in stats.resample_indices(len(codes), n_resamples, seed):
+        rates = _group_rates(codes, y_true, pred, kept, idx)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sel = rates["selection_rate"]
+            values["demographic_parity_difference"].append(np.nanmax(sel, 1) - np.nanmin(sel, 1))
+            values["demographic_parity_ratio"].append(np.nanmin(sel, 1) / np.nanmax(sel, 1))
+            values["equalized_odds_difference"].append(np.fmax(
+                np.nanmax(rates["tpr"], 1) - np.nanmin(rates["tpr"], 1),
+                np.nanmax(rates["fpr"], 1) - np.nanmin(rates["fpr"], 1)))
+    alpha = (1 - confidence) / 2
+    out = {}
+    for key, parts in values.items():
+        draws = np.concatenate(parts)
+        draws = draws[np.isfinite(draws)]
+        low, high = np.quantile(draws, [alpha, 1 - alpha]) if len(draws) else (np.nan, np.nan)
+        out.update({f"{key}_low": float(low), f"{key}_high": float(high)})
+    return out
+
+
 @dataclass(frozen=True)
 class FairnessThresholds:
     """Gate limits; None skips a check. Groups under `min_group_size` rows are reported but not gated."""
@@ -121,25 +169,37 @@ class FairnessThresholds:
     min_group_size: int = 0
 
 
-def evaluate_fairness_gate(summary: pd.DataFrame, thresholds: FairnessThresholds) -> tuple[str, list[str]]:
-    """('pass' | 'fail', reasons) from a `group_metrics` table; an attribute with fewer than two gated groups
-    cannot be compared and does not fail."""
+def evaluate_fairness_gate(summary: pd.DataFrame, thresholds: FairnessThresholds,
+                           intervals: Mapping[str, Mapping[str, float]] | None = None) -> tuple[str, list[str]]:
+    """('pass' | 'warn' | 'fail', reasons) from a `group_metrics` table; an attribute with fewer than two gated
+    groups cannot be compared and does not fail. With `intervals` (attribute -> `disparity_intervals`), a disparity
+    fails only when its whole interval lies beyond the limit and warns when the interval straddles it; without
+    them the point value is compared."""
     checks = [
         ("demographic_parity_difference", thresholds.max_demographic_parity_difference, "max"),
         ("demographic_parity_ratio", thresholds.min_demographic_parity_ratio, "min"),
         ("equalized_odds_difference", thresholds.max_equalized_odds_difference, "max"),
     ]
-    reasons = []
+    reasons, failed = [], False
     for row in disparities(summary, thresholds.min_group_size).to_dict("records"):
+        bounds = (intervals or {}).get(row["attribute"], {})
         for key, limit, kind in checks:
             value = row[key]
             if limit is None or pd.isna(value):
                 continue
-            if (kind == "max" and value > limit) or (kind == "min" and value < limit):
-                reasons.append(f"{row['attribute']}: {key.replace('_', ' ')} {value:.4f} "
-                               f"{'>' if kind == 'max' else '<'} {kind} {limit} "
-                               f"over {row['groups_compared']} groups of >= {thresholds.min_group_size} rows")
-    return ("fail" if reasons else "pass"), reasons
+            low, high = bounds.get(f"{key}_low", value), bounds.get(f"{key}_high", value)
+            sign = 1.0 if kind == "max" else -1.0        # > 0: beyond the limit
+            near, far = (low, high) if kind == "max" else (high, low)
+            if sign * (far - limit) <= 0:
+                continue
+            verdict = "fail" if sign * (near - limit) > 0 else "warn"
+            failed |= verdict == "fail"
+            shown = f"{value:.4f}" + (f" [{low:.4f}, {high:.4f}]" if bounds else "")
+            reasons.append(f"{row['attribute']}: {key.replace('_', ' ')} {shown} "
+                           f"{'beyond' if verdict == 'fail' else 'straddles'} {kind} {limit} "
+                           f"over {row['groups_compared']} groups of >= {thresholds.min_group_size} rows"
+                           + ("" if verdict == "fail" else " (warning: within noise of the limit)"))
+    return ("fail" if failed else "warn" if reasons else "pass"), reasons
 
 
 @dataclass(frozen=True)
@@ -148,7 +208,7 @@ class Audit:
 
     groups: pd.DataFrame        # batch + `group_metrics` columns
     disparities: pd.DataFrame   # batch + `disparities` columns
-    status: str                 # 'pass' | 'fail'
+    status: str                 # 'pass' | 'warn' | 'fail'
     reasons: list[str]
     failed_attributes: list[str]
 
@@ -170,22 +230,29 @@ def audit(
 ) -> Audit:
     """`batches`: name -> (sensitive columns, y 0/1, P(positive)). Each attribute is gated by its entry in
     `limits` (every sensitive column has one); a failure names its batch."""
-    groups, gaps, reasons, failed_attributes = [], [], [], []
+    groups, gaps, reasons, failed_attributes, statuses = [], [], [], [], set()
     for batch, (sensitive, y_true, proba) in batches.items():
         table = group_metrics(sensitive, y_true, proba, threshold=threshold, bands=bands, n_resamples=n_resamples,
                               confidence=confidence, seed=seed)
+        pred = (np.asarray(proba, dtype=float) >= threshold).astype(int)
         for attribute in sensitive.columns:
             rows = table[table["attribute"] == attribute]
-            _, failed = evaluate_fairness_gate(rows, limits[attribute])
-            reasons += [f"{batch}: {reason}" for reason in failed]
-            if failed and attribute not in failed_attributes:
+            values = sensitive[attribute].reset_index(drop=True)
+            bounds = disparity_intervals(_groups(values, bands.get(attribute)), y_true, pred,
+                                         min_group_size=limits[attribute].min_group_size, n_resamples=n_resamples,
+                                         confidence=confidence, seed=seed)
+            status, found = evaluate_fairness_gate(rows, limits[attribute], {attribute: bounds})
+            statuses.add(status)
+            reasons += [f"{batch}: {reason}" for reason in found]
+            if status == "fail" and attribute not in failed_attributes:
                 failed_attributes.append(attribute)
-            gaps.append(disparities(rows, limits[attribute].min_group_size).assign(batch=batch))
+            gaps.append(disparities(rows, limits[attribute].min_group_size).assign(batch=batch, **bounds))
         groups.append(table.assign(batch=batch))
 
     def batch_first(parts: list[pd.DataFrame]) -> pd.DataFrame:
         frame = pd.concat(parts, ignore_index=True)
         return frame[["batch", *frame.columns.drop("batch")]]
 
-    return Audit(groups=batch_first(groups), disparities=batch_first(gaps), status="fail" if reasons else "pass",
-                 reasons=reasons, failed_attributes=failed_attributes)
+    status = "fail" if "fail" in statuses else "warn" if "warn" in statuses else "pass"
+    return Audit(groups=batch_first(groups), disparities=batch_first(gaps), status=status, reasons=reasons,
+                 failed_attributes=failed_attributes)

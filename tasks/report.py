@@ -75,6 +75,7 @@ class ProblemRecord:
     drift_pages: dict[str, str]           # batch -> href of its Evidently report
     models: list[ModelRecord]
     other_reports: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # section -> links
+    registry: list[dict[str, Any]] = field(default_factory=list)  # `prod` assignments, newest first (GTO tags)
 
 
 # ---------------------------------------------------------------- small pieces
@@ -449,6 +450,20 @@ def _fairness_section(problem: ProblemRecord) -> list[str]:
             "model's bias page.</p>", html.table(pd.DataFrame(rows))]
 
 
+def promoted_cell(problem: ProblemRecord) -> str:
+    """'v1.2.0 (employment-lightgbm)': the promoted version, 'none' before the first promotion."""
+    return f"{problem.registry[0]['version']} ({problem.registry[0]['model']})" if problem.registry else "none"
+
+
+def _registry_section(problem: ProblemRecord) -> list[str]:
+    rows = [{"when": a["created_at"], "version": a["version"], "model": a["model"], "commit": a["commit"][:9],
+             "tag": a["tag"], "why": a["why"]} for a in problem.registry]
+    return [f"<h2>Registry</h2><p>Promoted (GTO stage <code>prod</code>, as when this page was rendered): "
+            f"<b>{html.esc(promoted_cell(problem))}</b>. Every promotion and rollback, newest first.</p>",
+            html.table(pd.DataFrame(rows)) if rows else "<p>Nothing promoted yet: <code>python -m flows promote "
+            f"--problem {html.esc(problem.name)}</code>.</p>"]
+
+
 def report_links(problem: ProblemRecord) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every report of a problem, by section: (section, [(label, href relative to reports/pages)])."""
     sections = [("data docs", [("splits", data_page(problem.name)),
@@ -491,6 +506,7 @@ def problem_page_html(problem: ProblemRecord, lineage: Mapping[str, Any], confid
     if others:
         parts.append("<h2>Unsupervised models</h2><p>Described, not ranked: " + _links(
             [(f"{m.name} ({m.details['kind']})", model_page(m.name)) for m in others]) + "</p>")
+    parts += _registry_section(problem)
     parts += _drift_sections(problem)
     parts += _fairness_section(problem)
     return html.page(f"Problem: {problem.name}", "".join(parts), lineage, crumbs=[("reports", f"../{INDEX}")])
@@ -572,6 +588,7 @@ def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapp
         "models": len(p.models),
         "champion": _status(p.champion["champion"]) if p.champion.get("champion") else _status("none"),
         "champion metric [CI]": champion_cell(p),
+        "promoted": promoted_cell(p),
         "later batches": later_batches_cell(p),
         "reports": html.Raw(" ".join(f"{html.esc(section)}: " + " ".join(
             str(html.link(label, f"{pages_dir}/{href}")) for label, href in links) + "<br>"

@@ -21,6 +21,13 @@ def experiment_rev(refs: str, name: str) -> str | None:
     return None
 
 
+def problems_run(targets: list[str], problems: list[str]) -> list[str]:
+    """The problems a `dvc exp run` of `targets` ran: those named as `stage@problem`, every one when no target
+    names a problem (the whole pipeline, or a shared stage such as `report`)."""
+    named = [t.partition("@")[2] for t in targets if "@" in t]
+    return [p for p in problems if p in named] if named else list(problems)
+
+
 def output_versions(lock: dict[str, Any], prefix: str = "models/") -> dict[str, str]:
     """Output path -> content hash (DVC's md5; `.dir` for directories) for outputs under `prefix` in dvc.lock:
     the versions the DVC remote holds once pushed."""

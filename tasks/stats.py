@@ -259,20 +259,18 @@ def paired_bootstrap(
 
 
 def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, exact_below: int = 25) -> dict[str, float]:
-    """McNemar's test on the discordant pairs: b = only A right, c = only B right. Exact binomial when
+    """McNemar's test (statsmodels) on the discordant pairs: b = only A right, c = only B right. Exact binomial when
     b + c < `exact_below` (statistic = min(b, c)), else chi-square with continuity correction."""
-    from scipy import stats
+    from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
     y_true = np.asarray(y_true)
     right_a, right_b = np.asarray(pred_a) == y_true, np.asarray(pred_b) == y_true
     b, c = int(np.count_nonzero(right_a & ~right_b)), int(np.count_nonzero(~right_a & right_b))
     if b + c == 0:
         return {"statistic": 0.0, "p_value": 1.0, "b": b, "c": c}
-    if b + c < exact_below:
-        p_value = min(1.0, 2 * stats.binom.cdf(min(b, c), b + c, 0.5))
-        return {"statistic": float(min(b, c)), "p_value": float(p_value), "b": b, "c": c}
-    statistic = (abs(b - c) - 1) ** 2 / (b + c)
-    return {"statistic": float(statistic), "p_value": float(stats.chi2.sf(statistic, 1)), "b": b, "c": c}
+    both, neither = int(np.count_nonzero(right_a & right_b)), int(np.count_nonzero(~right_a & ~right_b))
+    test = sm_mcnemar([[both, b], [c, neither]], exact=b + c < exact_below, correction=True)
+    return {"statistic": float(test.statistic), "p_value": float(test.pvalue), "b": b, "c": c}
 
 
 def threshold_sweep(y_true: np.ndarray, proba: np.ndarray, thresholds: Sequence[float]) -> pd.DataFrame:
