@@ -137,7 +137,8 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
                         n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence, seed=params.seed,
                         limits=limits)
                     result.groups.to_csv(target / GROUPS_FILE, index=False)
-                    paradox = simpson_check(outputs, data, spec, threshold, cfg)
+                    paradox = stage_task(simpson_check).with_options(task_run_name=f"simpson {model}")(
+                        outputs, data, spec, threshold, cfg)
                     paradox.comparisons.to_csv(target / SIMPSON_FILE, index=False)
                     paradox.segments.to_csv(target / SIMPSON_SEGMENTS_FILE, index=False)
                     results[model] = nan_to_null(result.to_dict(threshold, limits)) | {

@@ -481,10 +481,11 @@ def _missing_section(problem: ProblemRecord, confidence: float) -> list[str]:
                              f"{_number(by_name[n].meta.get('validation', {}).get(metric)):.4f}"
                              for n in (native, imputed))})
     if rows:
-        parts += [f"<p>Each model with <code>features: {{impute: false}}</code> hands NaN to its trees, which route it "
+        parts += ["<p>Each model with <code>features: {impute: false}</code> hands NaN to its trees, which route it "
                   "themselves; its twin is the same family, hyperparameters and feature options with median/mode "
-                  f"imputation. Metrics on the {html.esc(selection)} with {confidence:.0%} bootstrap intervals, and on the "
-                  "validation split (point values); the counts above say how many of those rows miss a value.</p>",
+                  f"imputation. Metrics on the {html.esc(selection)} with {confidence:.0%} bootstrap intervals, and "
+                  "on the validation split (point values); the counts above say how many of those rows miss a "
+                  "value.</p>",
                   html.table(pd.DataFrame(rows))]
     else:
         parts.append("<p>No model routes missing values natively (<code>features: {impute: false}</code> on a "
