@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from prefect import flow
 from prefect.states import State
@@ -17,15 +18,17 @@ from flows.common import log, read_meta, read_split, stage_task
 from flows.evaluate import METRICS_FILE
 from flows.featurize import SPEC_FILE
 from flows.gates import conclude, gate_state, link_files
-from tasks import fairness, stats
+from tasks import fairness, simpson, stats
 from tasks.config import FairnessConfig, FairnessLimits, load_params
 from tasks.errors import DataError
 from tasks.evaluate import scores_from_predictions
 from tasks.featurize import FeatureSpec
+from tasks.ingest import HOLDOUT
 from tasks.io import atomic_dir, read_json, read_parquet, write_json
 from tasks.metrics import nan_to_null
 
 GROUPS_FILE = "groups.csv"
+SIMPSON_FILE, SIMPSON_SEGMENTS_FILE = "simpson.csv", "simpson_segments.csv"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,11 +62,27 @@ def batches_of(predictions: pd.DataFrame, data: Path, spec: FeatureSpec, thresho
     return out
 
 
+def simpson_check(predictions: pd.DataFrame, data: Path, spec: FeatureSpec, threshold: float,
+                  cfg: FairnessConfig) -> simpson.SimpsonResult:
+    """Simpson's paradox check on the holdout (else the first batch): the model's positive predictions, its correct
+    ones and the observed positives, by each sensitive column within each of `fairness.simpson.segments`."""
+    batch = HOLDOUT if (predictions["batch"] == HOLDOUT).any() else predictions["batch"].iloc[0]
+    frame = read_split(data, batch)
+    scored = scores_from_predictions(predictions[predictions["batch"] == batch], spec, threshold)
+    predicted = (scored.proba >= threshold).astype(int)
+    segments = [c for c in cfg.simpson.segments if c in frame.columns]
+    return simpson.check(frame[list(dict.fromkeys([*spec.sensitive, *segments]))],
+                         {"selection_rate": predicted, "accuracy": (predicted == scored.y).astype(int),
+                          "base_rate": np.asarray(scored.y, dtype=int)},
+                         attributes=spec.sensitive, segments=segments, bands=cfg.bands,
+                         min_group_size=cfg.min_group_size, min_cell_size=cfg.simpson.min_cell_size)
+
+
 def audit_key(predictions: Path, data_sha256: str, threshold: float, settings: dict) -> str:
     """What one model's audit is a function of: its predictions, the data, the threshold, the fairness settings
     and the code. A model whose key is unchanged keeps its last result (one model retrained re-audits one)."""
     digest = hashlib.sha256(predictions.read_bytes())
-    for module in (fairness, stats):
+    for module in (fairness, simpson, stats):
         digest.update(Path(inspect.getsourcefile(module)).read_bytes())
     digest.update(json.dumps([data_sha256, threshold, settings], sort_keys=True, default=str).encode())
     return digest.hexdigest()
@@ -118,7 +137,12 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
                         n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence, seed=params.seed,
                         limits=limits)
                     result.groups.to_csv(target / GROUPS_FILE, index=False)
-                    results[model] = nan_to_null(result.to_dict(threshold, limits)) | {"key": key}
+                    paradox = stage_task(simpson_check).with_options(task_run_name=f"simpson {model}")(
+                        outputs, data, spec, threshold, cfg)
+                    paradox.comparisons.to_csv(target / SIMPSON_FILE, index=False)
+                    paradox.segments.to_csv(target / SIMPSON_SEGMENTS_FILE, index=False)
+                    results[model] = nan_to_null(result.to_dict(threshold, limits)) | {
+                        "simpson": paradox.summary(), "key": key}
                     write_json(target / METRICS_FILE, results[model])
                 status, reasons = results[model]["status"], results[model]["reasons"]
             else:

@@ -12,12 +12,13 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.common import log, read_meta, stage_task
 from flows.evaluate import DETAILS_FILE, METRICS_FILE
-from flows.fairness import GROUPS_FILE
+from flows.fairness import GROUPS_FILE, SIMPSON_FILE, SIMPSON_SEGMENTS_FILE
 from flows.featurize import SPEC_FILE
 from flows.gates import link_files
-from tasks import registry, report
+from tasks import missing, registry, report
 from tasks.config import Params, load_params
-from tasks.io import atomic_dir, atomic_write_text, read_json, stable_hash, write_json
+from tasks.featurize import FeatureSpec
+from tasks.io import atomic_dir, atomic_write_text, read_json, read_parquet, stable_hash, write_json
 from tasks.lineage import lineage
 from tasks.metrics import nan_to_null
 from tasks.train import META_FILE
@@ -58,7 +59,15 @@ def load_model(name: str, problem: str, sources: dict[str, Path], run: dict) -> 
         fairness=read_json(audited / METRICS_FILE), groups=pd.read_csv(audited / GROUPS_FILE),
         insights=read_json(insights) if insights.exists() else {},
         figures={p.stem: (text := p.read_text())[text.index("<svg"):] for p in sorted(directory.glob("*.svg"))},
-        run=run)
+        run=run, simpson=optional_csv(audited / SIMPSON_FILE), simpson_segments=optional_csv(
+            audited / SIMPSON_SEGMENTS_FILE))
+
+
+def optional_csv(path: Path) -> pd.DataFrame:
+    """A table an older stage run did not write: empty when absent; group and segment labels read as text."""
+    if not path.exists():
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype={"group": str, "reference": str, "segment": str})
 
 
 def html_links(directory: Path, start: Path) -> list[tuple[str, str]]:
@@ -80,7 +89,14 @@ def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: 
         models=[load_model(cfg.key, problem, sources, runs.get(cfg.key, {})) for cfg in params.models(problem)],
         other_reports={"data docs": html_links(sources["validations"] / problem, pages),
                        "features": html_links(sources["featurize_reports"] / problem, pages)},
-        registry=[a.to_dict() for a in registry.history(Path("."), problem)] if Path(".git").exists() else [])
+        registry=[a.to_dict() for a in registry.history(Path("."), problem)] if Path(".git").exists() else [],
+        missing=split_missing(sources["data"] / problem, FeatureSpec.from_dict(spec)))
+
+
+def split_missing(data: Path, spec: FeatureSpec) -> dict[str, dict]:
+    """Missing values among the feature columns of every split of a problem's validated data."""
+    return {path.stem: missing.missing_counts(read_parquet(path), spec.features)
+            for path in sorted(data.glob("*.parquet"))}
 
 
 @flow(name="report", flow_run_name="report")

@@ -295,6 +295,14 @@ class FairnessGate(FairnessLimits, GatePolicy):
                                                   "defaults above for that attribute")
 
 
+class SimpsonConfig(_Strict):
+    """Simpson's paradox check (tasks/simpson.py) on the first evaluation batch of each audited model."""
+
+    segments: list[str] = Field(default=[], description="columns within whose values (bands: fairness.bands) each "
+                                "group difference is checked for reversal; those a problem lacks are skipped")
+    min_cell_size: int = Field(default=30, ge=1, description="rows each group needs in a segment to compare there")
+
+
 class FairnessConfig(_Strict):
     """Group metrics of binary classifiers over `featurize.<problem>.sensitive`, on every evaluation batch."""
 
@@ -302,6 +310,7 @@ class FairnessConfig(_Strict):
     confidence: float = Field(default=0.95, gt=0, lt=1)
     bands: dict[str, list[float]] = Field(default={}, description="numeric attribute -> band edges [lo, hi)")
     min_group_size: int = Field(default=100, ge=0, description="smaller groups are reported, not gated")
+    simpson: SimpsonConfig = SimpsonConfig()
     gate: FairnessGate = FairnessGate()
 
 

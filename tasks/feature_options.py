@@ -52,6 +52,8 @@ class FeatureOptions(_Strict):
     """Every feature-engineering choice; the defaults match `make_preprocessor(encoding="onehot", scale=True)`."""
 
     numeric_scaling: Literal["standard", "minmax", "none"] = "standard"
+    impute: bool = Field(default=True, description="false: missing values reach the model as NaN (a missing "
+                         "category as NaN codes), for families that route them natively (Family.native_missing)")
     impute_indicator: bool = Field(default=True, description="add was-missing columns for imputed numeric values")
     binning: BinningOptions | None = None
     interactions: list[tuple[str, str]] = Field(default=[], description="numeric column pairs multiplied")
@@ -69,6 +71,10 @@ class FeatureOptions(_Strict):
     def _consistent(self) -> FeatureOptions:
         if self.pca_variance is not None and self.svd_rank is not None:
             raise ValueError("choose one reduction: pca_variance or svd_rank")
+        if not self.impute and (self.pca_variance or self.svd_rank or self.vif_threshold or self.binning
+                                or self.interactions):
+            raise ValueError("impute: false keeps NaN, which binning, interactions, pca_variance, svd_rank and "
+                             "vif_threshold cannot take; drop them or keep impute: true")
         if isinstance(self.rare_category_min_frequency, float) and self.rare_category_min_frequency >= 1:
             raise ValueError("rare_category_min_frequency as a fraction must be < 1; use an int for a count")
         for a, b in self.interactions:

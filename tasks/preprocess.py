@@ -195,7 +195,7 @@ def build_preprocessor(spec: FeatureSpec, options: FeatureOptions, *, seed: int 
     numeric = [c for c in [*spec.numeric, *spec.ordinal] if c not in binned]
     if numeric:
         steps = [to_float, SimpleImputer(strategy="median", add_indicator=options.impute_indicator,
-                                         keep_empty_features=True)]
+                                         keep_empty_features=True)] if options.impute else [to_float]
         if options.polynomial_degree:
             steps.append(PolynomialFeatures(degree=options.polynomial_degree, include_bias=False))
         branches.append(("numeric", make_pipeline(*steps, *_scaler(options)), numeric))
@@ -219,9 +219,9 @@ def build_preprocessor(spec: FeatureSpec, options: FeatureOptions, *, seed: int 
         else:
             encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, min_frequency=rare,
                                      dtype=np.float32)
-        branches.append(("categorical", make_pipeline(
-            FunctionTransformer(as_str, feature_names_out="one-to-one"),
-            SimpleImputer(strategy="most_frequent", keep_empty_features=True), encoder), spec.categorical))
+        fill = [SimpleImputer(strategy="most_frequent", keep_empty_features=True)] if options.impute else []
+        branches.append(("categorical", make_pipeline(  # unimputed: NaN codes (ordinal), a NaN category (one-hot)
+            FunctionTransformer(as_str, feature_names_out="one-to-one"), *fill, encoder), spec.categorical))
     for column in spec.text:
         branches.append((f"text_{column}", make_pipeline(TextColumn(), _vectorizer(options.text)), [column]))
     columns = ColumnTransformer(branches, remainder="drop")

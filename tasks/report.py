@@ -22,6 +22,7 @@ from tasks.evaluate import CALIBRATION, PR, RESIDUALS, ROC, SWEEP
 from tasks.fairness import GROUP_METRICS
 from tasks.ingest import HOLDOUT
 from tasks.metrics import LOWER_IS_BETTER, headline
+from tasks.missing import imputed_twins
 
 INDEX = "index.html"
 
@@ -60,6 +61,8 @@ class ModelRecord:
     insights: dict[str, Any] = field(default_factory=dict)   # models/<model>/insights.json, if any
     figures: dict[str, str] = field(default_factory=dict)    # models/<model>/*.svg: name -> SVG markup
     run: dict[str, Any] = field(default_factory=dict)        # reports/train/<problem>.json: fit time, placement
+    simpson: pd.DataFrame = field(default_factory=pd.DataFrame)   # fairness simpson.csv, if any
+    simpson_segments: pd.DataFrame = field(default_factory=pd.DataFrame)  # fairness simpson_segments.csv
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class ProblemRecord:
     models: list[ModelRecord]
     other_reports: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # section -> links
     registry: list[dict[str, Any]] = field(default_factory=list)  # `prod` assignments, newest first (GTO tags)
+    missing: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> missing.missing_counts
 
 
 # ---------------------------------------------------------------- small pieces
@@ -342,6 +346,31 @@ def model_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any
                      crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem))])
 
 
+def _simpson_sections(record: ModelRecord) -> list[str]:
+    """Simpson's paradox check: each group against the largest one, overall and within segments; the segments
+    whose difference has the opposite sign, with their counts."""
+    comparisons, segments = record.simpson, record.simpson_segments
+    if comparisons.empty:
+        return []
+    shown = comparisons.assign(**{"reversed in": [f"{r} of {n}" for r, n in
+                                                  zip(comparisons["segments_reversed"],
+                                                      comparisons["segments_compared"], strict=True)]})
+    shown = shown.drop(columns=["segments_reversed", "segments_compared"])
+    reversed_rows = segments[segments["reversed"].astype(bool)].drop(columns="reversed") if len(segments) else segments
+    parts = ["<h2>Simpson's paradox check</h2><p>On the holdout: each group's rate (selection rate and accuracy of "
+             "the model, base rate of the label) against its attribute's largest group, overall and within each "
+             "segment where both groups have enough rows. A segment <i>reverses</i> when its difference has the "
+             "opposite sign of the overall one; <i>adjusted direction reversed</i> means the Mantel-Haenszel odds "
+             "ratio pooled over the segments lies on the other side of 1 from the crude odds ratio of the same "
+             f"rows. {int((comparisons['segments_reversed'] > 0).sum())} of {len(comparisons)} comparisons have "
+             f"reversing segments; {int(comparisons['adjusted_direction_reversed'].astype(bool).sum())} reverse "
+             "after adjustment.</p>", html.table(shown)]
+    if len(reversed_rows):
+        parts.append("<details><summary><b>Segments where the difference reverses</b> "
+                     f"({len(reversed_rows)}, with counts)</summary>{html.table(reversed_rows)}</details>")
+    return parts
+
+
 def fairness_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any]) -> str:
     """One model's group metrics with intervals per sensitive attribute and batch, disparities and the gate."""
     result, groups = record.fairness, record.groups
@@ -361,6 +390,7 @@ def fairness_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, 
         opened = " open" if batch == HOLDOUT else ""
         parts.append(f"<details{opened}><summary><b>Groups: {html.esc(batch)}</b> (metrics "
                      f"{', '.join(GROUP_METRICS)} with bootstrap intervals)</summary>{body}</details>")
+    parts += _simpson_sections(record)
     return html.page(f"Bias: {record.name}", "".join(parts), lineage,
                      crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem)),
                              ("evaluation", model_page(record.name))])
@@ -429,6 +459,48 @@ def _drift_sections(problem: ProblemRecord) -> list[str]:
             html.table(pd.DataFrame(rows)), "<h3>Data drift per feature (drift score)</h3>", html.table(per_feature)]
 
 
+def _missing_section(problem: ProblemRecord, confidence: float) -> list[str]:
+    """Missing values per split and, for each model that routes NaN natively, its metrics beside its imputed twin's."""
+    if not any(counts["rows_with_missing"] for counts in problem.missing.values()):
+        return []
+    counts = pd.DataFrame([{"split": split, "rows": c["rows"], "rows with a missing value": c["rows_with_missing"],
+                            "missing values by column": ", ".join(f"{k}: {v}" for k, v in c["columns"].items())}
+                           for split, c in problem.missing.items()])
+    parts = ["<h2>Missing values</h2>", html.table(counts)]
+    by_name = {m.name: m for m in problem.models}
+    pairs = imputed_twins({m.name: m.meta for m in problem.models})
+    selection = _selection(problem.champion)
+    rows = []
+    for native, imputed in pairs:
+        intervals = {name: by_name[name].details["batches"][selection]["intervals"] for name in (native, imputed)}
+        for metric in intervals[native]:
+            rows.append({"native NaN routing": html.link(native, model_page(native)),
+                         "imputed twin": html.link(imputed, model_page(imputed)), "metric": metric,
+                         "native [CI]": _ci(intervals[native][metric]),
+                         "imputed [CI]": _ci(intervals[imputed].get(metric)),
+                         "validation: native / imputed": " / ".join(
+                             f"{_number(by_name[n].meta.get('validation', {}).get(metric)):.4f}"
+                             for n in (native, imputed))})
+    if rows:
+        parts += ["<p>Each model with <code>features: {impute: false}</code> hands NaN to its trees, which route it "
+                  "themselves; its twin is the same family, hyperparameters and feature options with median/mode "
+                  f"imputation. Metrics on the {html.esc(selection)} with {confidence:.0%} bootstrap intervals, and "
+                  "on the validation split (point values); the counts above say how many of those rows miss a "
+                  "value.</p>",
+                  html.table(pd.DataFrame(rows))]
+    else:
+        parts.append("<p>No model routes missing values natively (<code>features: {impute: false}</code> on a "
+                     "tree family, beside the same model imputing): every model imputes.</p>")
+    return parts
+
+
+def _simpson_count(model: ModelRecord, attribute: str) -> str:
+    rows = model.simpson[model.simpson["attribute"] == attribute] if not model.simpson.empty else model.simpson
+    if rows.empty:
+        return "n/a"
+    return f"{int((rows['segments_reversed'] > 0).sum())} of {len(rows)}"
+
+
 def _fairness_section(problem: ProblemRecord) -> list[str]:
     rows = []
     for model in problem.models:
@@ -443,6 +515,7 @@ def _fairness_section(problem: ProblemRecord) -> list[str]:
                          "max demographic parity difference": worst["demographic_parity_difference"],
                          "max equalized odds difference": worst["equalized_odds_difference"],
                          "limit (EOD)": result["limits"][attribute]["max_equalized_odds_difference"] or "not gated",
+                         "Simpson: comparisons with reversing segments": _simpson_count(model, attribute),
                          "gate": _status("fail" if attribute in result["failed_attributes"] else "pass")})
     if not rows:
         return []
@@ -507,6 +580,7 @@ def problem_page_html(problem: ProblemRecord, lineage: Mapping[str, Any], confid
         parts.append("<h2>Unsupervised models</h2><p>Described, not ranked: " + _links(
             [(f"{m.name} ({m.details['kind']})", model_page(m.name)) for m in others]) + "</p>")
     parts += _registry_section(problem)
+    parts += _missing_section(problem, confidence)
     parts += _drift_sections(problem)
     parts += _fairness_section(problem)
     return html.page(f"Problem: {problem.name}", "".join(parts), lineage, crumbs=[("reports", f"../{INDEX}")])

@@ -42,6 +42,7 @@ class Family:
     problem_types: frozenset[str]
     build: Callable[[BuildContext, dict[str, Any]], BaseEstimator]
     gpu: bool = False
+    native_missing: bool = False  # its estimator splits on NaN itself (feature option impute: false)
     libraries: tuple[str, ...] = ()  # distributions beyond scikit-learn's stack whose version is part of a model's key
 
     @property
@@ -82,6 +83,10 @@ def build_estimator(family: Family, ctx: BuildContext, hyperparameters: dict[str
     if family.kind == "supervised" and ctx.spec.problem_type not in family.problem_types:
         raise ConfigError(f"family {family.name!r} does not support {ctx.spec.problem_type!r} problems; "
                           f"it supports {sorted(family.problem_types)}")
+    if ctx.features.get("impute") is False and not family.native_missing:
+        raise ConfigError(f"family {family.name!r} cannot take missing values (feature option impute: false); "
+                          "use a family that routes them natively (xgboost, lightgbm, decision_tree, random_forest) "
+                          "or remove impute: false")
     try:
         return family.build(ctx, dict(hyperparameters))
     except TypeError as exc:

@@ -16,5 +16,6 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
 
 
 FAMILY = Family(
-    name="decision_tree", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build
+    name="decision_tree", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build,
+    native_missing=True,
 )

@@ -19,4 +19,4 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
 
 
 FAMILY = Family(name="lightgbm", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build,
-    libraries=("lightgbm",))
+    native_missing=True, libraries=("lightgbm",))

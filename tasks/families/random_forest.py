@@ -16,5 +16,6 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
 
 
 FAMILY = Family(
-    name="random_forest", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build
+    name="random_forest", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build,
+    native_missing=True,
 )

@@ -31,4 +31,4 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
 
 FAMILY = Family(
     name="xgboost", problem_types=frozenset({"binary", "multiclass", "regression"}), build=build, gpu=True,
-    libraries=("xgboost",))
+    native_missing=True, libraries=("xgboost",))

@@ -87,3 +87,14 @@ def test_every_wrong_hyperparameter_is_listed(repo_root):
     message = str(err.value)
     assert "problems.employment.models.a.hyperparameters.max_depth: got 'deep'" in message
     assert "problems.employment.models.b.hyperparameters.C: got 'strong'" in message
+
+
+def test_impute_false_where_nan_cannot_go_is_a_named_error(repo_root):
+    knn = {"family": "knn", "hyperparameters": {"n_neighbors": 5}, "features": {"impute": False}}
+    with pytest.raises(ConfigError) as err:
+        check_models(with_models(repo_root, "penguins", a=knn))
+    assert "problems.penguins.models.a: family 'knn' cannot take missing values (feature option impute: false)" \
+        in str(err.value)
+    pca = {"family": "xgboost", "features": {"impute": False, "pca_variance": 0.9}}
+    with pytest.raises(ConfigError, match=r"problems\.penguins\.models\.b\.features: .*impute: false keeps NaN"):
+        with_models(repo_root, "penguins", b=pca)

@@ -178,3 +178,35 @@ def test_the_hub_shows_each_champions_later_batch_metrics(problems):
     assert report.champion_cell(clf).startswith("roc_auc on holdout: ")
     chosen_on_batch = report.ProblemRecord(**{**clf.__dict__, "champion": {**clf.champion, "selection": "batch_1"}})
     assert report.later_batches_cell(chosen_on_batch).startswith("holdout: "), "the batch it was chosen on is left out"
+
+
+def test_missing_values_and_simpson_sections(problems):
+    from tasks import simpson
+    from tests.unit.test_simpson import berkeley
+
+    clf = problems[0]
+    lr, weak = clf.models[:2]
+    options = {"impute": True, "numeric_scaling": "standard"}
+    admissions = berkeley().rename(columns={"sex": "g"})   # the fixture's sensitive column
+    paradox = simpson.check(admissions[["g", "dept"]], {"accuracy": admissions["admitted"].to_numpy()},
+                            attributes=["g"], segments=["dept"])
+    twin = report.ModelRecord(**{**lr.__dict__, "meta": {**lr.meta, "feature_options": options}})
+    native = report.ModelRecord(**{**weak.__dict__, "meta": {**weak.meta, "feature_options": {**options,
+                                "impute": False}}, "simpson": paradox.comparisons,
+                                "simpson_segments": paradox.segments})
+    record = report.ProblemRecord(**{**clf.__dict__, "models": [twin, native], "missing": {
+        "holdout": {"rows": 150, "rows_with_missing": 3, "columns": {"a": 3}},
+        "train": {"rows": 300, "rows_with_missing": 0, "columns": {}}}})
+    page = report.problem_page_html(record, LINEAGE, 0.95)
+    section = page[page.index("<h2>Missing values</h2>"):page.index("<h2>Drift</h2>")]
+    assert "a: 3" in section and 'href="evaluation-clf-weak.html"' in section
+    auc = {m.name: m.details["batches"]["holdout"]["intervals"]["roc_auc"] for m in (twin, native)}
+    for entry in auc.values():
+        assert f"{entry['value']:.4f} [{entry['low']:.4f}, {entry['high']:.4f}]" in section
+    assert "1 of 1" in page[page.index("<h2>Bias</h2>"):]   # the Simpson column of the bias summary
+    bias = report.fairness_page_html(native, "clf", LINEAGE)
+    simpson_part = bias[bias.index("Simpson's paradox check"):]
+    assert "4 of 6" in simpson_part and "Segments where the difference reverses</b> (4, with counts)" in simpson_part
+    assert "<td>A</td><td class='num'>108</td><td class='num'>825</td>" in simpson_part   # women, men
+    without = report.ProblemRecord(**{**record.__dict__, "missing": {}})
+    assert "Missing values" not in report.problem_page_html(without, LINEAGE, 0.95)
