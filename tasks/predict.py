@@ -6,7 +6,9 @@ CBPE (binary): with calibrated probabilities p, row i is classified right with p
 p_i >= threshold, else 1 - p_i, so the expected accuracy is mean(c). Its interval is a parametric bootstrap (each
 row right with probability c_i): the spread of the accuracy the labels would show if the model is calibrated on the
 batch. How far to trust it: `calibration_gap`, the same estimate's error on the reference holdout (labels known),
-widens the stated error to half-width + |gap|; drift of the inputs since then weakens it further (the drift report).
+is itself measured on a sample, so the stated error is |gap| + the root sum of squares of the batch interval's
+half-width and the gap's own normal-interval half-width (z * its standard error on the holdout); drift of the
+inputs since then weakens it further (the drift report).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
 
 from tasks.metrics import Scored
 
@@ -70,12 +73,16 @@ def cbpe_accuracy(proba: np.ndarray, threshold: float, *, n_resamples: int, conf
 
 def cbpe(proba: np.ndarray, threshold: float, reference: Scored, *, n_resamples: int, confidence: float,
          seed: int) -> dict[str, float]:
-    """CBPE of accuracy on a batch, with its trust: the reference holdout's gap (actual - estimated) and the stated
-    error (the interval's half-width + |gap|)."""
+    """CBPE of accuracy on a batch, with its trust: the reference holdout's gap (actual - estimated), its standard
+    error, and the stated error (see the module docstring)."""
     estimate = cbpe_accuracy(proba, threshold, n_resamples=n_resamples, confidence=confidence, seed=seed)
-    gap = float((reference.pred == reference.y).mean() - expected_correct(reference.proba, threshold).mean())
+    residual = (np.asarray(reference.pred) == np.asarray(reference.y)) - expected_correct(reference.proba, threshold)
+    gap = float(residual.mean())
+    gap_se = float(residual.std(ddof=1) / np.sqrt(len(residual)))
     half = (estimate["high"] - estimate["low"]) / 2
-    return {**estimate, "calibration_gap": gap, "stated_error": half + abs(gap)}
+    gap_half = float(norm.ppf(1 - (1 - confidence) / 2)) * gap_se
+    return {**estimate, "calibration_gap": gap, "calibration_gap_se": gap_se,
+            "stated_error": abs(gap) + float(np.hypot(half, gap_half))}
 
 
 def compare_with_truth(estimate: dict[str, float], scored: Scored) -> dict[str, Any]:

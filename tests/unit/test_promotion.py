@@ -60,6 +60,11 @@ def test_cbpe_of_calibrated_probabilities_covers_the_truth() -> None:
     assert estimate["value"] == pytest.approx(0.75, abs=0.01)             # E[max(p, 1-p)] for uniform p
     actual = ((p[5000:] >= 0.5) == y[5000:]).mean()
     assert abs(estimate["value"] - actual) <= estimate["stated_error"]
+    # the holdout's gap is a mean of 5,000 residuals of variance E[c(1-c)] = 1/6 for c = max(p, 1-p), p uniform
+    assert estimate["calibration_gap_se"] == pytest.approx((1 / 6 / 5000) ** 0.5, rel=0.05)
+    half = (estimate["high"] - estimate["low"]) / 2
+    assert estimate["stated_error"] == pytest.approx(
+        abs(estimate["calibration_gap"]) + (half ** 2 + (1.959964 * estimate["calibration_gap_se"]) ** 2) ** 0.5)
 
 
 def test_unlabeled_contract_drops_the_target() -> None:
