@@ -111,11 +111,11 @@ def rollback(repo: Path, artifact: str, why: str) -> tuple[Assignment, Assignmen
 
     assignments = history(repo, artifact)
     if not assignments:
-        raise RegistryError(f"rollback: nothing of {artifact!r} was ever promoted")
+        raise RegistryError(f"nothing of {artifact!r} was ever promoted")
     current = assignments[0]
     previous = next((a for a in assignments[1:] if a.version != current.version), None)
     if previous is None:
-        raise RegistryError(f"rollback: {artifact} {current.version} is the only version ever promoted; "
+        raise RegistryError(f"{artifact} {current.version} is the only version ever promoted; "
                             "there is nothing to roll back to")
     api.assign(str(repo), artifact, STAGE, version=previous.version, force=True,
                message=f"rollback from {current.version}: {why}")
