@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from flows.featurize import SPEC_FILE
-from tasks import drift_check
+from tasks import drift_check, registry
 from tasks.config import load_params
 from tasks.featurize import FeatureSpec
 from tasks.lock import exclusive
@@ -40,7 +40,7 @@ from tests.conftest import copy_repo, small_params
 pytestmark = pytest.mark.e2e
 HOST = socket.gethostname()
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-GPU_WAIT = 6  # gpu.wait_seconds in the copy
+GPU_WAIT = 15  # gpu.wait_seconds in the copy (a loaded 2-core host takes several seconds to start a run)
 XGB = "employment-xgboost"
 
 
@@ -239,6 +239,26 @@ def test_retrain_trains_gpu_families_on_the_gpu_worker_and_pushes_a_new_model_ve
     assert record["employment-forest"]["placement"]["pool"] is None and forest["device"] == "cpu", \
         "CPU families stay in the train stage"
     assert json.loads((stack.work / "reports/evaluate/employment" / XGB / "metrics.json").read_text())["holdout"]
+
+
+def test_predict_deployment_scores_a_file_with_the_promoted_version(stack, tmp_path):
+    """After retrain promoted employment, the `predict/predict` deployment on the cpu worker scores a label-free
+    file with the promoted version: its flow run is named after the version and has the summary table."""
+    promoted = registry.promoted(stack.work, "employment")
+    [retrain_run] = [r for r in stack.runs_of("retrain") if r["state_type"] == "COMPLETED"][-1:]
+    assert promoted is not None, stack.artifacts("retrain-promotion", retrain_run["id"])
+    batch = pd.read_parquet(stack.work / "data/validated/employment/batch_2016.parquet").drop(columns="employed")
+    batch.head(300).to_parquet(stack.work / "new.parquet")
+    out = tmp_path / "scored"
+    run = stack.wait(stack.start("predict", "predict", {"problem": "employment", "input": "new.parquet",
+                                                          "out": str(out)}), timeout=300)
+    assert run["state_type"] == "COMPLETED", run["state"]["message"]
+    assert run["name"] == f"predict employment {promoted.version} ({promoted.model})"
+    scored = pd.read_parquet(out / "predictions.parquet")
+    assert scored["id"].tolist() == batch["id"].head(300).tolist()
+    assert set(scored["model_version"]) == {promoted.version}
+    [table] = stack.artifacts("predict-employment", run["id"])
+    assert promoted.version in str(table["data"]) and "cbpe_accuracy" in str(table["data"])
 
 
 def gpu_device() -> str:
