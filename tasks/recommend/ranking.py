@@ -94,6 +94,7 @@ class LtrRanker(Recommender):
             labels, propensity = simulate_clicks(labels, self.position_eta, self.random_state or 0)
             if self.click_model == "ipw":
                 weights = ipw_weights(labels, propensity, self.min_propensity)
+        self.positive_labels_ = int((labels > 0).sum())
         useful = (labels > 0).any(axis=1)
         if not useful.any():
             raise ValueError("LtrRanker.fit: no user has a relevant item among their candidates")
