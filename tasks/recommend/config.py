@@ -114,6 +114,7 @@ class PositionBiasConfig(_Strict):
 
     enabled: bool = Field(True, description="fit and report the two click-trained rankers")
     eta: float = Field(1.0, ge=0, description="the item at rank r is examined with propensity (1 / r) ** eta")
+    sessions: int = Field(1, ge=1, description="views of each list; an item clicked in any of them is a click")
     min_propensity: float = Field(0.05, gt=0, le=1,
                                   description="propensities are clipped here, so no click weighs over 1 / clip")
 

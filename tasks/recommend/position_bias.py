@@ -18,11 +18,16 @@ def examination_propensity(n_positions: int, eta: float) -> np.ndarray:
     return (1.0 / np.arange(1, n_positions + 1)) ** eta
 
 
-def simulate_clicks(relevance: np.ndarray, eta: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def simulate_clicks(relevance: np.ndarray, eta: float, seed: int, sessions: int = 1
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """(clicks, propensities) for relevance rows in logged order (n_queries x n_positions, > 0 = relevant).
 
-    A click is an examined relevant item; examination is a seeded Bernoulli draw per (query, position)."""
-    propensity = np.broadcast_to(examination_propensity(relevance.shape[1], eta), relevance.shape)
+    A click is a relevant item examined in at least one of `sessions` independent views of the same list, so its
+    propensity is 1 - (1 - p) ** sessions; examination is a seeded Bernoulli draw per (query, position)."""
+    if sessions < 1:
+        raise ValueError(f"sessions={sessions}; expected at least 1")
+    once = examination_propensity(relevance.shape[1], eta)
+    propensity = np.broadcast_to(1.0 - (1.0 - once) ** sessions, relevance.shape)
     examined = np.random.default_rng(seed).random(relevance.shape) < propensity
     return (examined & (relevance > 0)).astype(np.int32), propensity
 

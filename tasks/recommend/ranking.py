@@ -41,16 +41,16 @@ class LtrRanker(Recommender):
     candidates contain nothing relevant carry no ranking signal and are left out of training.
 
     `click_model` trains on simulated clicks instead of the graded labels: the candidate list (by retrieval cosine)
-    is the logged ranking, examined at rank r with propensity (1 / r) ** `position_eta`, and a click is an examined
-    relevant item (`tasks.recommend.position_bias`). "naive" takes clicks as labels; "ipw" also weights each click
-    by 1 / propensity (clipped at `min_propensity`).
+    is the logged ranking, examined at rank r with propensity (1 / r) ** `position_eta` in each of `click_sessions`
+    views, and a click is a relevant item examined at least once (`tasks.recommend.position_bias`). "naive" takes
+    clicks as labels; "ipw" also weights each click by 1 / propensity (clipped at `min_propensity`).
     """
 
     def __init__(self, retriever: Recommender, scorers: dict[str, Recommender], n_candidates: int = 200,
                  learning_rate: float = 0.05, n_estimators: int = 200, num_leaves: int = 31,
                  min_child_samples: int = 50, colsample_bytree: float = 0.8, min_relevant_rating: float = 3.0,
                  n_jobs: int = 1, random_state: int | None = None, click_model: str | None = None,
-                 position_eta: float = 1.0, min_propensity: float = 0.05):
+                 position_eta: float = 1.0, click_sessions: int = 1, min_propensity: float = 0.05):
         self.retriever = retriever
         self.scorers = scorers
         self.n_candidates = n_candidates
@@ -64,6 +64,7 @@ class LtrRanker(Recommender):
         self.random_state = random_state
         self.click_model = click_model
         self.position_eta = position_eta
+        self.click_sessions = click_sessions
         self.min_propensity = min_propensity
 
     def fit(self, X: Interactions, y: Interactions) -> Self:
@@ -91,7 +92,8 @@ class LtrRanker(Recommender):
             raise ValueError(f"click_model={self.click_model!r}; expected one of {list(CLICK_MODELS)}")
         weights = None
         if self.click_model is not None:
-            labels, propensity = simulate_clicks(labels, self.position_eta, self.random_state or 0)
+            labels, propensity = simulate_clicks(labels, self.position_eta, self.random_state or 0,
+                                                 self.click_sessions)
             if self.click_model == "ipw":
                 weights = ipw_weights(labels, propensity, self.min_propensity)
         self.positive_labels_ = int((labels > 0).sum())

@@ -62,7 +62,7 @@ def build_ranker(cfg: RecommendConfig, models: dict[str, Recommender], seed: int
         n_candidates=rc.n_candidates, learning_rate=rc.learning_rate, n_estimators=rc.n_estimators,
         num_leaves=rc.num_leaves, min_child_samples=rc.min_child_samples, colsample_bytree=rc.colsample_bytree,
         min_relevant_rating=cfg.min_relevant_rating, n_jobs=rc.n_jobs, random_state=seed, click_model=click_model,
-        position_eta=pb.eta, min_propensity=pb.min_propensity,
+        position_eta=pb.eta, click_sessions=pb.sessions, min_propensity=pb.min_propensity,
     )
 
 
@@ -75,7 +75,7 @@ def position_bias(cfg: RecommendConfig, models: dict[str, Recommender], X: Inter
     scores = {"full_information": models[RANKER]}
     for click_model in ("naive", "ipw"):
         scores[click_model] = build_ranker(cfg, models, seed, click_model).fit(X, Y)
-    result: dict[str, Any] = {"metric": ndcg, "eta": cfg.position_bias.eta,
+    result: dict[str, Any] = {"metric": ndcg, "eta": cfg.position_bias.eta, "sessions": cfg.position_bias.sessions,
                               "min_propensity": cfg.position_bias.min_propensity,
                               "training_positives": {n: m.positive_labels_ for n, m in scores.items()}}
     relevance = relevance_matrix(targets.ratings, cfg.min_relevant_rating)

@@ -35,6 +35,16 @@ def test_weighted_clicks_estimate_relevance_at_every_rank():
     assert ipw_weights(np.array([1, 0]), np.array([0.01, 0.01]), min_propensity=0.1).tolist() == [10.0, 1.0]
 
 
+def test_repeated_sessions_raise_the_propensity_of_being_examined_at_least_once():
+    relevance = np.ones((40000, 4), dtype=int)
+    clicks, propensity = simulate_clicks(relevance, 1.0, seed=5, sessions=3)
+    expected = 1 - (1 - 1 / np.arange(1, 5)) ** 3  # rank 2: 1 - 0.5 ** 3 = 0.875
+    assert propensity[0] == pytest.approx(expected)
+    assert clicks.mean(axis=0) == pytest.approx(expected, abs=0.01)
+    with pytest.raises(ValueError, match="sessions"):
+        simulate_clicks(relevance, 1.0, seed=5, sessions=0)
+
+
 def _queries(rng: np.random.Generator, n_queries: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
     """Features (relevance signal, logging score) and binary relevance, in the logged order. The logging policy
     ranks mostly by a score unrelated to relevance, so naive clicks credit that score."""
