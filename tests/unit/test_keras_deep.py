@@ -59,15 +59,19 @@ def test_source_images_are_centred_digits_in_the_target_frame():
         source_images("imagenet", (28, 28, 1))
 
 
-def test_pretraining_records_the_few_label_comparison():
+def test_pretraining_records_the_few_label_comparison_and_pruning_covers_the_convolutions():
     x, y = load_digits(return_X_y=True)
     images = np.zeros((len(x), 28, 28))
     images[:, 10:18, 10:18] = x.reshape(-1, 8, 8)  # 8x8 digits in a 28x28 frame, a shifted, smaller domain
     model = CNNClassifier(filters=(4,), dense_layers=(16,), epochs=2, pretrain="sklearn_digits", pretrain_epochs=1,
-                          transfer_fraction=0.2, augment=0.0, verbose=False).fit(images.reshape(len(x), -1)[:600],
+                          transfer_fraction=0.2, augment=0.0, prune_sparsity=0.5, prune_epochs=1,
+                          verbose=False).fit(images.reshape(len(x), -1)[:600],
                                                                                  y[:600])
     report = model.transfer_
     assert report["source_images"] == 1797 and report["labelled_rows"] == round(0.2 * 540)
     assert report["validation_rows"] == 60
     assert 0 <= report["accuracy_scratch"] <= 1 and 0 <= report["accuracy_pretrained"] <= 1
     assert report["gain"] == pytest.approx(report["accuracy_pretrained"] - report["accuracy_scratch"])
+    kernels = 3 * 3 * 1 * 4 + 14 * 14 * 4 * 16 + 16 * 10  # Conv2D, Dense after 2x2 pooling, softmax head
+    assert model.pruning_["kernel_weights_before"] == kernels
+    assert model.pruning_["nonzero_kernel_weights_after"] == kernels // 2
