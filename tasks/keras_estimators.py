@@ -21,6 +21,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, Transfo
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length, check_is_fitted, column_or_1d, validate_data
 
+from tasks.keras_pretrain import source_images
+from tasks.keras_pruning import apply_masks, magnitude_mask, mask_keeper, prunable_kernels, weight_counts
+
 LOGGER = logging.getLogger("mlplatform.train")
 _TOKEN = re.compile(r"[a-z0-9']+")
 _PREDICT_BATCH = 2048
@@ -105,6 +108,23 @@ def _predict(model: Any, x: np.ndarray) -> np.ndarray:
     return np.concatenate([ops.convert_to_numpy(model(x[i: i + _PREDICT_BATCH], training=False)) for i in batches])
 
 
+def validation_score(model: Any, x: np.ndarray, y: np.ndarray, loss: str) -> dict[str, float]:
+    """{"accuracy": ...} for a softmax classifier, {"mse": ...} (standardised target) for a regressor."""
+    out = _predict(model, x)
+    if loss == "sparse_categorical_crossentropy":
+        return {"accuracy": float(np.mean(out.argmax(axis=1) == y))}
+    return {"mse": float(np.mean((out[:, 0] - y) ** 2))}
+
+
+def _copy_convolutions(keras: ModuleType, source: Any, target: Any) -> None:
+    """Copy the weights of each Conv2D layer of `source` into the matching Conv2D layer of `target`."""
+    def convolutions(model: Any) -> list[Any]:
+        return [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+    for src, dst in zip(convolutions(source), convolutions(target), strict=True):
+        dst.set_weights(src.get_weights())
+
+
 def _target(estimator: BaseEstimator, x: np.ndarray, y: Any) -> np.ndarray:
     if y is None:
         raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target y is None")
@@ -146,7 +166,8 @@ class _SupervisedNetwork(_KerasBase):
         raise NotImplementedError
 
     def _fit_network(self, x: np.ndarray, y: np.ndarray, *, outputs: int, activation: str, loss: str) -> None:
-        """Seed, pick the device, hold out `validation_fraction` of the rows for early stopping, and fit."""
+        """Seed, pick the device, hold out `validation_fraction` of the rows for early stopping, and fit; then prune
+        when `prune_sparsity` > 0."""
         keras = _keras()
         self.device_used_ = resolve_device(self.device)
         seed_and_determinism(keras, self.random_state, self.device_used_)
@@ -154,19 +175,60 @@ class _SupervisedNetwork(_KerasBase):
         n_valid = int(round(len(x) * self.validation_fraction))
         fit_rows, valid_rows = order[n_valid:], order[:n_valid]
         validation = (x[valid_rows], y[valid_rows]) if n_valid else None
-        callbacks = [_epoch_logger(keras, type(self).__name__, self.epochs)] if self.verbose else []
+        with keras.device("gpu:0" if self.device_used_ == "cuda" else "cpu:0"):
+            inputs, features = self._network(keras, x)
+            self._prepare(keras, inputs, features, x[fit_rows], y[fit_rows], validation, loss)
+            model = self._compile(keras, inputs, features, outputs, activation, loss)
+            self.history_ = self._train(keras, model, x[fit_rows], y[fit_rows], validation, self.epochs)
+            if self.prune_sparsity:
+                self.pruning_ = self._prune(keras, model, x[fit_rows], y[fit_rows], validation, loss)
+        self.model_ = model
+
+    def _network(self, keras: ModuleType, x: np.ndarray) -> tuple[Any, Any]:
+        """A fresh input and body (everything but the output layer)."""
+        inputs = keras.Input(shape=x.shape[1:], dtype=str(x.dtype))
+        return inputs, self._body(keras, inputs)
+
+    def _prepare(self, keras: ModuleType, inputs: Any, features: Any, x: np.ndarray, y: np.ndarray,
+                 validation: tuple[np.ndarray, np.ndarray] | None, loss: str) -> None:
+        """Work on the body before the real fit (the CNN pre-trains it here); nothing by default."""
+
+    def _compile(self, keras: ModuleType, inputs: Any, features: Any, outputs: int, activation: str,
+                 loss: str) -> Any:
+        model = keras.Model(inputs, keras.layers.Dense(outputs, activation=activation)(features))
+        model.compile(optimizer=_optimizer(keras, self.optimizer, self.learning_rate, self.momentum, self.clipnorm),
+                      loss=loss)
+        return model
+
+    def _train(self, keras: ModuleType, model: Any, x: np.ndarray, y: np.ndarray,
+               validation: tuple[np.ndarray, np.ndarray] | None, epochs: int,
+               callbacks: Sequence[Any] = ()) -> dict[str, list[float]]:
+        callbacks = [*callbacks, *([_epoch_logger(keras, type(self).__name__, epochs)] if self.verbose else [])]
         if validation is not None and self.patience:
             callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True))
-        with keras.device("gpu:0" if self.device_used_ == "cuda" else "cpu:0"):
-            inputs = keras.Input(shape=x.shape[1:], dtype=str(x.dtype))
-            head = keras.layers.Dense(outputs, activation=activation)(self._body(keras, inputs))
-            model = keras.Model(inputs, head)
-            model.compile(optimizer=_optimizer(keras, self.optimizer, self.learning_rate, self.momentum,
-                                               self.clipnorm), loss=loss)
-            history = model.fit(x[fit_rows], y[fit_rows], validation_data=validation, epochs=self.epochs,
-                                batch_size=self.batch_size, callbacks=callbacks, verbose=0)
-        self.model_ = model
-        self.history_ = {k: [float(v) for v in values] for k, values in history.history.items()}
+        history = model.fit(x, y, validation_data=validation, epochs=epochs, batch_size=self.batch_size,
+                            callbacks=callbacks, verbose=0)
+        return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+    def _prune(self, keras: ModuleType, model: Any, x: np.ndarray, y: np.ndarray,
+               validation: tuple[np.ndarray, np.ndarray] | None, loss: str) -> dict[str, Any]:
+        """Zero the `prune_sparsity` smallest-magnitude weights of each Dense/Conv2D kernel, fine-tune
+        `prune_epochs` epochs with the zeros kept, and record counts and the validation score at each step."""
+        x_eval, y_eval = validation if validation is not None else (x, y)
+        kernels = prunable_kernels(keras, model)
+        before, score_before = weight_counts(model, kernels), validation_score(model, x_eval, y_eval, loss)
+        masks = [magnitude_mask(keras.ops.convert_to_numpy(k), self.prune_sparsity) for k in kernels]
+        apply_masks(kernels, masks)
+        score_pruned = validation_score(model, x_eval, y_eval, loss)
+        if self.prune_epochs:
+            self._train(keras, model, x, y, validation, self.prune_epochs, [mask_keeper(keras, kernels, masks)])
+        after, score_after = weight_counts(model, kernels), validation_score(model, x_eval, y_eval, loss)
+        metric = next(iter(score_before))
+        return {"sparsity": self.prune_sparsity, "scope": "per layer (Dense and Conv2D kernels)",
+                "fine_tune_epochs": self.prune_epochs, "evaluated_rows": len(x_eval),
+                **{f"{k}_before": v for k, v in before.items()}, **{f"{k}_after": v for k, v in after.items()},
+                f"{metric}_before": score_before[metric], f"{metric}_pruned": score_pruned[metric],
+                f"{metric}_after": score_after[metric]}
 
     def _raw_predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
@@ -216,7 +278,8 @@ class _Dense(_SupervisedNetwork):
                  batch_norm: bool = False, initializer: str = "glorot_uniform", optimizer: str = "adam",
                  learning_rate: float = 1e-3, momentum: float = 0.9, clipnorm: float | None = None,
                  epochs: int = 20, batch_size: int = 256, patience: int = 3, validation_fraction: float = 0.1,
-                 random_state: int = 0, device: str = "cpu", verbose: bool = True):
+                 random_state: int = 0, device: str = "cpu", verbose: bool = True,
+                 prune_sparsity: float = 0.0, prune_epochs: int = 2):
         self.hidden_layers = hidden_layers
         self.activation = activation
         self.dropout = dropout
@@ -233,6 +296,8 @@ class _Dense(_SupervisedNetwork):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.prune_sparsity = prune_sparsity
+        self.prune_epochs = prune_epochs
 
     def _encode(self, X: Any, *, fit: bool) -> np.ndarray:
         return validate_data(self, X, dtype=np.float32, reset=fit)
@@ -267,6 +332,13 @@ class CNNClassifier(_Classifier, _SupervisedNetwork):
     One block per entry of `filters`: Conv2D(kernel_size, strides, padding) -> [BatchNorm] -> activation ->
     MaxPool(pool_size, skipped when 0); then flatten, a dense head (`dense_layers`) with dropout, softmax.
     `augment` > 0 shifts training images at random by up to that fraction of their height and width.
+
+    `pretrain` (a `tasks.keras_pretrain.SOURCES` name) first trains a copy of the network for `pretrain_epochs` on
+    that packaged image set, resized to `image_shape`; the model's Conv2D layers start from its weights and the whole
+    network is then fine-tuned. With `transfer_fraction` > 0 it also measures what pre-training buys with few
+    labels: the same network trained on that share of the training rows from scratch and from the pre-trained
+    convolutions, both scored on the validation rows (`transfer_`). `prune_sparsity` (every supervised network
+    here) magnitude-prunes after the fit (`pruning_`).
     """
 
     def __init__(self, image_shape: Sequence[int] = (28, 28, 1), filters: Sequence[int] = (32, 64),
@@ -275,7 +347,9 @@ class CNNClassifier(_Classifier, _SupervisedNetwork):
                  batch_norm: bool = False, augment: float = 0.1, initializer: str = "he_normal",
                  optimizer: str = "adam", learning_rate: float = 1e-3, momentum: float = 0.9,
                  clipnorm: float | None = None, epochs: int = 20, batch_size: int = 64, patience: int = 4,
-                 validation_fraction: float = 0.1, random_state: int = 0, device: str = "cpu", verbose: bool = True):
+                 validation_fraction: float = 0.1, random_state: int = 0, device: str = "cpu", verbose: bool = True,
+                 prune_sparsity: float = 0.0, prune_epochs: int = 2, pretrain: str | None = None,
+                 pretrain_epochs: int = 5, transfer_fraction: float = 0.1):
         self.image_shape = image_shape
         self.filters = filters
         self.kernel_size = kernel_size
@@ -299,9 +373,43 @@ class CNNClassifier(_Classifier, _SupervisedNetwork):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.prune_sparsity = prune_sparsity
+        self.prune_epochs = prune_epochs
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.transfer_fraction = transfer_fraction
 
     def _encode(self, X: Any, *, fit: bool) -> np.ndarray:
         return _pixels(self, X, self.image_shape, fit=fit)
+
+    def _prepare(self, keras: ModuleType, inputs: Any, features: Any, x: np.ndarray, y: np.ndarray,
+                 validation: tuple[np.ndarray, np.ndarray] | None, loss: str) -> None:
+        """Pre-train a copy of the network on the source images and start this one's convolutions from it."""
+        if self.pretrain is None:
+            return
+        source_x, source_y = source_images(self.pretrain, self.image_shape)
+        source = self._compile(keras, *self._network(keras, x), int(source_y.max()) + 1, "softmax", loss)
+        source_history = self._train(keras, source, source_x, source_y, None, self.pretrain_epochs)
+        _copy_convolutions(keras, source, keras.Model(inputs, features))
+        self.transfer_ = {"source": self.pretrain, "source_images": len(source_x),
+                          "pretrain_epochs": self.pretrain_epochs, "transferred": "Conv2D layers",
+                          "source_training_loss": round(source_history["loss"][-1], 6)}
+        if not self.transfer_fraction or validation is None:
+            return
+        n = max(1, int(round(self.transfer_fraction * len(x))))
+        outputs = int(max(y.max(), validation[1].max())) + 1
+        scores = {}
+        for start in ("scratch", "pretrained"):
+            fresh_inputs, fresh_features = self._network(keras, x)
+            if start == "pretrained":
+                _copy_convolutions(keras, source, keras.Model(fresh_inputs, fresh_features))
+            model = self._compile(keras, fresh_inputs, fresh_features, outputs, "softmax", loss)
+            self._train(keras, model, x[:n], y[:n], validation, self.epochs)
+            scores[start] = validation_score(model, *validation, loss)["accuracy"]
+        self.transfer_ |= {"label_fraction": self.transfer_fraction, "labelled_rows": n,
+                           "validation_rows": len(validation[0]), "accuracy_scratch": scores["scratch"],
+                           "accuracy_pretrained": scores["pretrained"],
+                           "gain": scores["pretrained"] - scores["scratch"]}
 
     def _body(self, keras: ModuleType, inputs: Any) -> Any:
         _check_choice("padding", self.padding, ("same", "valid"))
@@ -372,7 +480,7 @@ class TextRNNClassifier(_Classifier, _SupervisedNetwork):
                  initializer: str = "glorot_uniform", optimizer: str = "adam", learning_rate: float = 1e-3,
                  momentum: float = 0.9, clipnorm: float | None = 1.0, epochs: int = 5, batch_size: int = 64,
                  patience: int = 2, validation_fraction: float = 0.1, random_state: int = 0, device: str = "cpu",
-                 verbose: bool = True):
+                 verbose: bool = True, prune_sparsity: float = 0.0, prune_epochs: int = 2):
         self.cell = cell
         self.max_tokens = max_tokens
         self.sequence_length = sequence_length
@@ -394,6 +502,8 @@ class TextRNNClassifier(_Classifier, _SupervisedNetwork):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        self.prune_sparsity = prune_sparsity
+        self.prune_epochs = prune_epochs
 
     def _encode(self, X: Any, *, fit: bool) -> np.ndarray:
         if fit:

@@ -4,7 +4,8 @@
 figures. What appears depends on the fitted model: feature importances (tree ensembles), coefficients, the OLS
 inference table and residual plots (linear_regression), odds ratios with confidence intervals and McFadden's pseudo
 R2 (logistic_regression, from a statsmodels Logit on the same design matrix), support-vector counts (SVMs), depth,
-leaves and a plot of the tree (decision_tree), per-class evidence (naive Bayes), the loss curve (logistic_sgd).
+leaves and a plot of the tree (decision_tree), per-class evidence (naive Bayes), the loss curve (logistic_sgd),
+parameter counts and accuracy before/after pruning and the pre-training comparison (Keras networks).
 """
 
 from __future__ import annotations
@@ -265,4 +266,7 @@ def insights(
                               "final_training_loss": model.loss_curve_[-1]}
         if figures:
             shown["loss_curve"] = loss_figure(model)
+    for name in ("pruning", "transfer"):  # Keras networks: magnitude pruning, pre-training on another image set
+        if hasattr(model, f"{name}_"):
+            tables[name] = getattr(model, f"{name}_")
     return Insights(family=family, tables=tables, figures=shown)

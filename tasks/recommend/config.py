@@ -108,6 +108,17 @@ class RankerConfig(_Strict):
     n_jobs: int = Field(1, ge=1, description="LightGBM threads (1 is fastest on a busy 2-core machine)")
 
 
+class PositionBiasConfig(_Strict):
+    """Rankers trained on clicks simulated from the candidate order, naively and with inverse propensity weights,
+    scored against the true relevance beside the ranker trained on full information (the graded ratings)."""
+
+    enabled: bool = Field(True, description="fit and report the two click-trained rankers")
+    eta: float = Field(1.0, ge=0, description="the item at rank r is examined with propensity (1 / r) ** eta")
+    sessions: int = Field(1, ge=1, description="views of each list; an item clicked in any of them is a click")
+    min_propensity: float = Field(0.05, gt=0, le=1,
+                                  description="propensities are clipped here, so no click weighs over 1 / clip")
+
+
 class AttackConfig(_Strict):
     """Shilling (random) attack: fake profiles rate one target item 5 plus random filler items."""
 
@@ -126,6 +137,7 @@ class RecommendConfig(_Strict):
     split: SplitConfig = SplitConfig()
     families: dict[str, FamilySpec] = Field(default_factory=default_families)
     ranker: RankerConfig = RankerConfig()
+    position_bias: PositionBiasConfig = PositionBiasConfig()
     attack: AttackConfig = AttackConfig()
 
     @model_validator(mode="after")

@@ -9,6 +9,9 @@ import numpy as np
 from tasks.recommend.base import Recommender, user_means
 from tasks.recommend.data import Interactions
 from tasks.recommend.metrics import relevance_grades
+from tasks.recommend.position_bias import ipw_weights, simulate_clicks
+
+CLICK_MODELS = (None, "naive", "ipw")
 
 
 def _normalise(rows: np.ndarray) -> np.ndarray:
@@ -36,12 +39,18 @@ class LtrRanker(Recommender):
     cosine and rank, and each scorer's score (raw and as a within-user percentile). Labels are graded relevance of the
     user's later ratings (`relevance_grades`); users whose
     candidates contain nothing relevant carry no ranking signal and are left out of training.
+
+    `click_model` trains on simulated clicks instead of the graded labels: the candidate list (by retrieval cosine)
+    is the logged ranking, examined at rank r with propensity (1 / r) ** `position_eta` in each of `click_sessions`
+    views, and a click is a relevant item examined at least once (`tasks.recommend.position_bias`). "naive" takes
+    clicks as labels; "ipw" also weights each click by 1 / propensity (clipped at `min_propensity`).
     """
 
     def __init__(self, retriever: Recommender, scorers: dict[str, Recommender], n_candidates: int = 200,
                  learning_rate: float = 0.05, n_estimators: int = 200, num_leaves: int = 31,
                  min_child_samples: int = 50, colsample_bytree: float = 0.8, min_relevant_rating: float = 3.0,
-                 n_jobs: int = 1, random_state: int | None = None):
+                 n_jobs: int = 1, random_state: int | None = None, click_model: str | None = None,
+                 position_eta: float = 1.0, click_sessions: int = 1, min_propensity: float = 0.05):
         self.retriever = retriever
         self.scorers = scorers
         self.n_candidates = n_candidates
@@ -53,6 +62,10 @@ class LtrRanker(Recommender):
         self.min_relevant_rating = min_relevant_rating
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.click_model = click_model
+        self.position_eta = position_eta
+        self.click_sessions = click_sessions
+        self.min_propensity = min_propensity
 
     def fit(self, X: Interactions, y: Interactions) -> Self:
         """X: the histories the retriever and scorers were fitted on; y: the same users' later ratings."""
@@ -75,6 +88,15 @@ class LtrRanker(Recommender):
         grades = y.ratings.copy()
         grades.data = relevance_grades(grades.data, self.min_relevant_rating).astype(float)
         labels = np.take_along_axis(grades.toarray(), candidates, axis=1)
+        if self.click_model not in CLICK_MODELS:
+            raise ValueError(f"click_model={self.click_model!r}; expected one of {list(CLICK_MODELS)}")
+        weights = None
+        if self.click_model is not None:
+            labels, propensity = simulate_clicks(labels, self.position_eta, self.random_state or 0,
+                                                 self.click_sessions)
+            if self.click_model == "ipw":
+                weights = ipw_weights(labels, propensity, self.min_propensity)
+        self.positive_labels_ = int((labels > 0).sum())
         useful = (labels > 0).any(axis=1)
         if not useful.any():
             raise ValueError("LtrRanker.fit: no user has a relevant item among their candidates")
@@ -86,7 +108,8 @@ class LtrRanker(Recommender):
         )
         n = candidates.shape[1]
         self.model_.fit(features.reshape(X.n_users, n, -1)[useful].reshape(-1, features.shape[1]),
-                        labels[useful].ravel(), group=np.full(int(useful.sum()), n))
+                        labels[useful].ravel(), sample_weight=None if weights is None else weights[useful].ravel(),
+                        group=np.full(int(useful.sum()), n))
         return self
 
     def candidates(self, history: Interactions) -> tuple[np.ndarray, np.ndarray]:

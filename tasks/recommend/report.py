@@ -58,6 +58,22 @@ def _attack_table(attack: Mapping[str, Any]) -> pd.DataFrame:
     } for name, e in attack["families"].items()])
 
 
+def _position_bias_section(bias: Mapping[str, Any] | None) -> str:
+    if bias is None:
+        return ""
+    labels = {"full_information": "graded ratings (full information)", "naive": "clicks, naive",
+              "ipw": "clicks, inverse propensity weighted"}
+    rows = pd.DataFrame([{"trained on": label, bias["metric"]: bias[key],
+                          "positive training labels": bias["training_positives"][key]}
+                         for key, label in labels.items()])
+    return (f"<h2>Position bias</h2><p>Clicks are simulated from each training user's candidate list in retrieval "
+            f"order: rank r is examined with propensity (1/r)<sup>{bias['eta']:g}</sup>, and an examined relevant "
+            "item is clicked. The ranker is retrained on those clicks, as labels (naive) and with each click "
+            f"weighted by 1/propensity (clipped at {bias['min_propensity']:g}), and scored on held-out users "
+            f"against their true relevance. IPW recovers <b>{bias['recovered']:.0%}</b> of the gap between the "
+            f"naive and the full-information ranker.</p>{table(rows, float_format='{:.4f}')}")
+
+
 def render_report(metrics: Mapping[str, Any], examples: pd.DataFrame, importances: pd.DataFrame,
                   lineage: Mapping[str, Any]) -> str:
     """The whole page: comparison verdict, leaderboards, bias figures, ranker details, attack, examples, data."""
@@ -86,6 +102,7 @@ def render_report(metrics: Mapping[str, Any], examples: pd.DataFrame, importance
         f"<p>Candidate recall (share of relevant held-out items among the candidates): {recall['heldout']:.3f} "
         f"(cold start {recall['cold_start']:.3f}).</p>",
         table(importances.head(15), float_format="{:.1f}"),
+        _position_bias_section(metrics.get("position_bias")),
         f"<h2>Shilling attack</h2><p>{attack['fake_profiles']} fake profiles rate "
         f"<b>{esc(attack['target_title'])}</b> (movieId {attack['target_item']}, {attack['target_training_ratings']}"
         f" genuine training ratings) 5 stars plus {attack['filler_items']} random filler items; every model is "

@@ -77,12 +77,21 @@ def test_shilling_attack_lifts_the_target_for_popularity_but_not_for_content(run
     assert attack["families"]["content"]["mean_rank_gain"] == 0
 
 
+def test_position_bias_scores_three_rankers_on_the_same_held_out_users(run):
+    bias = run[0]["position_bias"]
+    assert bias["full_information"] == pytest.approx(run[0]["families"]["ranker"]["heldout"]["ndcg@10"])
+    assert bias["training_positives"]["naive"] == bias["training_positives"]["ipw"]
+    assert 0 < bias["training_positives"]["naive"] < bias["training_positives"]["full_information"]
+    assert 0 <= bias["naive"] <= 1 and 0 <= bias["ipw"] <= 1
+
+
 def test_metrics_and_report_are_written(run):
     metrics, out = run
     assert json.loads((out / "metrics.json").read_text())["comparison"] == json.loads(
         json.dumps(metrics["comparison"]))
     html = (out / "report.html").read_text()
-    for section in ("Leaderboard", "Cold start", "Popularity bias", "Shilling attack", "Example recommendations"):
+    for section in ("Leaderboard", "Cold start", "Popularity bias", "Position bias", "Shilling attack",
+                    "Example recommendations"):
         assert section in html
     assert "<svg" in html
     assert not any(remote in html for remote in ('src="http', "<script", "<link", "@import"))

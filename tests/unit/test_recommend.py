@@ -348,6 +348,19 @@ def test_ranker_reranks_only_unseen_candidates(fitted: dict, ratings: pd.DataFra
     assert {"retrieval_cosine", "score_pop", "score_pop_percentile"} <= set(ranker.feature_names_)
 
 
+def test_ranker_on_clicks_sees_fewer_positives_deeper_down_and_rejects_unknown_click_models(
+        fitted: dict, train: Interactions):
+    unseen = (train.ratings.toarray() == 0) & (np.random.default_rng(0).random(train.ratings.shape) < 0.3)
+    labels = Interactions(train.user_ids, sp.csr_matrix(unseen * 4.5), sp.csr_matrix(unseen * 12_000.0),
+                          train.catalogue)
+    models = {m: LtrRanker(fitted["mf_implicit"], {"pop": fitted["popularity"]}, n_candidates=10, n_estimators=5,
+                           min_child_samples=2, random_state=0, click_model=m).fit(train, labels)
+              for m in (None, "naive", "ipw")}
+    assert models["naive"].positive_labels_ == models["ipw"].positive_labels_ < models[None].positive_labels_
+    with pytest.raises(ValueError, match="click_model"):
+        LtrRanker(fitted["mf_implicit"], {}, n_candidates=10, click_model="cascade").fit(train, labels)
+
+
 # --- shilling attack ----------------------------------------------------------------------------------------------
 
 def test_inject_shilling_adds_fake_profiles_rating_the_target_five(train: Interactions):
