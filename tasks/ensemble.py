@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from tasks.config import ModelConfig
@@ -106,9 +107,8 @@ class GreedyEnsemble(BaseEstimator):
             return sum(w * np.asarray(m.predict(X), dtype=float) for (_, m), w in used)
         return sum(w * predict_proba_aligned(m, X, list(self.classes_)) for (_, m), w in used)
 
+    @available_if(lambda self: self.problem_type != "regression")
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        if self.problem_type == "regression":
-            raise AttributeError("a regression ensemble has no predict_proba")
         return self._combined(X)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
