@@ -31,9 +31,9 @@ from flows.gates import artifact_key
 from tasks import distributed, train
 from tasks.code_fingerprint import model_code
 from tasks.config import ModelConfig, Params, load_params
-from tasks.ensemble import FAMILY_NAME, member_names
 from tasks.errors import ConfigError
 from tasks.families import explicit_features, get_family
+from tasks.families.ensemble import FAMILY_NAME, member_names
 from tasks.featurize import FeatureSpec
 from tasks.io import read_json, remove_stale, write_json
 from tasks.lineage import provenance, run_stamp

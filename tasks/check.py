@@ -14,9 +14,9 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
 from tasks.config import Params
-from tasks.ensemble import FAMILY_NAME, member_names
 from tasks.errors import ConfigError
 from tasks.families import BuildContext, Family, build_estimator, explicit_features, get_family
+from tasks.families.ensemble import FAMILY_NAME, member_names
 from tasks.featurize import FeatureSpec
 
 STRICT = ConfigDict(arbitrary_types_allowed=True, strict=True)  # YAML gives typed values: no "3" -> 3 coercion

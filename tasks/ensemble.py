@@ -18,32 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from tasks.config import ModelConfig
-from tasks.errors import ConfigError
 from tasks.metrics import LOWER_IS_BETTER, encode, metric_inputs, predict_proba_aligned
-
-FAMILY_NAME = "ensemble"
-
-
-def member_names(cfg: ModelConfig, models: Sequence[ModelConfig], supervised: set[str]) -> list[str]:
-    """The keys of an ensemble's members: `members: all` (default) is every other supervised, non-ensemble model of
-    its problem (`supervised`: the keys of the problem's supervised models); a list names them without the problem
-    prefix."""
-    others = [m.key for m in models if m.key in supervised and m.family != FAMILY_NAME]
-    chosen = cfg.hyperparameters.get("members", "all")
-    if chosen == "all":
-        names = others
-    elif isinstance(chosen, list) and chosen and all(isinstance(n, str) for n in chosen):
-        names = [f"{cfg.problem}-{n}" for n in chosen]
-        wrong = [n for n, key in zip(chosen, names, strict=True) if key not in others]
-        if wrong:
-            raise ConfigError(f"{cfg.key}: members {wrong} are not supervised, non-ensemble models of "
-                              f"{cfg.problem}; expected some of {[o.removeprefix(cfg.problem + '-') for o in others]}")
-    else:
-        raise ConfigError(f"{cfg.key}: members must be 'all' or a non-empty list of model names, not {chosen!r}")
-    if not names:
-        raise ConfigError(f"{cfg.key}: an ensemble needs at least one supervised model of {cfg.problem}")
-    return names
 
 
 class GreedyEnsemble(BaseEstimator):

@@ -22,7 +22,6 @@ from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
 
-from tasks.ensemble import GreedyEnsemble
 from tasks.estimators import (
     GradientDescentLogisticRegression,
     LabelEncodedClassifier,
@@ -261,7 +260,7 @@ def insights(
     if hasattr(model, "n_samples_fit_"):
         tables["neighbours"] = {"n_neighbors": model.n_neighbors, "metric": str(model.metric),
                                 "weights": str(model.weights), "training_rows": int(model.n_samples_fit_)}
-    if isinstance(model, GreedyEnsemble):
+    if hasattr(model, "member_scores_"):  # tasks.ensemble.GreedyEnsemble (not imported: keeps it out of model keys)
         summary = model.summary()
         tables["ensemble_weights"] = [{"member": name, "weight": round(summary["weights"].get(name, 0.0), 4),
                                        f"validation {summary['metric']}": round(value, 6)}

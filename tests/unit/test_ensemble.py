@@ -12,8 +12,9 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from tasks.config import ModelConfig
-from tasks.ensemble import GreedyEnsemble, member_names
+from tasks.ensemble import GreedyEnsemble
 from tasks.errors import ConfigError
+from tasks.families.ensemble import member_names
 
 
 def _split(x, y):
