@@ -28,7 +28,7 @@ from tasks.errors import ConfigError
 from tasks.feature_options import FeatureOptions, TextOptions
 from tasks.featurize import FeatureSpec
 from tasks.html import esc, figure, page, svg, table
-from tasks.image import Deskew
+from tasks.image import Deskew, UnitScaler
 from tasks.resample import Resampled
 from tasks.text import HashingTextVectorizer, TextColumn, Tokenizer
 from tasks.vif import VifFilter, vif_table
@@ -146,29 +146,6 @@ def _input_names(estimator: BaseEstimator, input_features: Any) -> list[str]:
         return [str(n) for n in input_features]
     known = getattr(estimator, "feature_names_in_", None)
     return [str(n) for n in known] if known is not None else [f"x{i}" for i in range(estimator.n_features_in_)]
-
-
-class UnitScaler(TransformerMixin, BaseEstimator):
-    """Every column divided by one factor, the largest absolute value seen in fit (1 when all are 0 or missing)."""
-
-    def fit(self, X: Any, y: Any = None) -> UnitScaler:
-        values = validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
-        largest = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 0.0
-        self.scale_ = float(largest) if largest > 0 else 1.0
-        return self
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
-
-    def transform(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "scale_")
-        return validate_data(self, X, dtype=np.float64, reset=False, ensure_all_finite="allow-nan") / self.scale_
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "scale_")
-        return np.asarray(_input_names(self, input_features), dtype=object)
 
 
 def _scaler(options: FeatureOptions) -> list[BaseEstimator]:
