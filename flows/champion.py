@@ -18,8 +18,10 @@ from tasks.evaluate import scores_from_predictions
 from tasks.featurize import FeatureSpec
 from tasks.io import read_json, read_parquet, write_json
 from tasks.metrics import SUPERVISED
+from tasks.speed import latency_gate
 
 NOT_APPLICABLE = {"status": "n/a", "reasons": []}
+OWN_GATES = ("quality", "latency")  # the gates this flow evaluates (drift and fairness have their own flows)
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +31,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evaluations", type=Path, required=True)
     parser.add_argument("--fairness", type=Path, required=True)
     parser.add_argument("--drift", type=Path, required=True, help="the problem's drift summary (JSON)")
+    parser.add_argument("--speed", type=Path, required=True, help="the problem's inference speeds (JSON)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--summary", type=Path, required=True, help="the problem's compact DVC metrics (JSON)")
 
@@ -56,11 +59,11 @@ def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, flo
 
 @flow(name="champion", flow_run_name="champion {problem}")
 def champion_flow(problem: str, features: Path, predictions: Path, evaluations: Path, fairness: Path, drift: Path,
-                  out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
+                  speed: Path, out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
     cfg, spec = params.champion_for(problem), FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     models = [cfg.key for cfg in params.models(problem)]
-    drift_summary = read_json(drift)
+    drift_summary, speeds = read_json(drift), read_json(speed)["models"]
     candidates, scored, batches = [], {}, {}
     supervised = spec.problem_type in SUPERVISED
     metric = cfg.metric.get(spec.problem_type)
@@ -74,8 +77,10 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
         batches[name] = {batch: values.get(metric) for batch, values in metrics.items() if isinstance(values, dict)}
         gates = {"quality": champion.quality_gate(holdout, cfg.quality_floor.get(spec.problem_type, {})),
                  "drift": gate_of(drift_summary, name),
-                 "fairness": gate_of(read_json(fairness / name / METRICS_FILE), name)}
-        candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates))
+                 "fairness": gate_of(read_json(fairness / name / METRICS_FILE), name),
+                 "latency": latency_gate(speeds.get(name), cfg.latency_budget_ms)}
+        candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates,
+                                             speeds.get(name, {})))
         holdout_rows = read_parquet(predictions / f"{name}.parquet").query(f"batch == '{selection}'")
         scored[name] = scores_from_predictions(holdout_rows, spec, metrics.get("threshold", 0.5))
     order = [c.model for c in champion.rank(candidates, metric)] if supervised else []
@@ -87,8 +92,10 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
     write_json(summary, compact_metrics(problem, record, batches))
     link_files("champion", problem, [out, summary])
     log.info("champion %s: %s (of %d)", problem, record["champion"], len(models))
-    rows = [{"model": r["model"], "status": "fail" if r["gates"]["quality"]["status"] == "fail" else "pass",
-             "reasons": r["gates"]["quality"]["reasons"], "outcome": r["status"]} for r in record["ranking"]]
+    rows = [{"model": r["model"],
+             "status": "fail" if any(r["gates"][g]["status"] == "fail" for g in OWN_GATES) else "pass",
+             "reasons": [m for g in OWN_GATES for m in r["gates"][g]["reasons"]], "outcome": r["status"]}
+            for r in record["ranking"]]
     if supervised and record["champion"] is None:
         rows.append({"model": "(none)", "status": "fail", "outcome": "no champion",
                      "reasons": [f"no model of {problem} passes every gate"]})
@@ -97,5 +104,5 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
 
 def run(args: argparse.Namespace) -> None:
     state = champion_flow(args.problem, args.features, args.predictions, args.evaluations, args.fairness, args.drift,
-                          args.out, args.summary, args.params, return_state=True)
+                          args.speed, args.out, args.summary, args.params, return_state=True)
     conclude(state, load_params(args.params).champion_for(args.problem).gate)

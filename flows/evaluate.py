@@ -22,8 +22,10 @@ from tasks.families import get_family
 from tasks.featurize import FeatureSpec
 from tasks.ingest import TRAIN, VALID
 from tasks.io import atomic_dir, atomic_write_bytes, atomic_write_text, read_json, remove_stale, write_json
-from tasks.metrics import nan_to_null
+from tasks.lineage import run_stamp
+from tasks.metrics import model_output, nan_to_null
 from tasks.model_key import library_versions, make_key, stale_reason
+from tasks.speed import inference_speed
 
 METRICS_FILE, DETAILS_FILE, KEY_FILE = "metrics.json", "details.json", "key.json"
 REPO = Path(".")
@@ -37,6 +39,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="directory: per model metrics, details, curves")
     parser.add_argument("--predictions", type=Path, required=True, help="directory: per model predictions")
     parser.add_argument("--curves", type=Path, required=True, help="directory: per model curves (DVC plots)")
+    parser.add_argument("--speed", type=Path, required=True, help="JSON: per model, inference speed (run facts)")
 
 
 def file_hash(path: Path) -> str:
@@ -82,7 +85,13 @@ def evaluate_one(model: str, key: dict[str, Any], model_dir: Path, data: Path, f
         write_json(tmp / KEY_FILE, key)
     link_files("evaluate", model, [out / METRICS_FILE])
     log.info("evaluate %s: %s", model, {b: m for b, m in result.metrics.items() if b in ("threshold", "holdout")})
-    return nan_to_null({b: m for b, m in result.metrics.items() if b in ("threshold", "holdout")})
+    primary = next(iter(batches))
+    if trained.meta.get("kind", "supervised") != "supervised" or primary not in result.metrics:
+        return {}
+    measured = inference_speed(lambda x: model_output(trained.pipeline, x, spec),
+                               batches[primary].drop(columns=[spec.target]), seed=params.seed)
+    log.info("evaluate %s: %.0f rows/s, %.3f ms per row", model, measured["rows_per_second"], measured["latency_ms"])
+    return {**measured, "batch": primary, **run_stamp()}
 
 
 def previous_key(directory: Path) -> dict[str, Any] | None:
@@ -93,7 +102,7 @@ def previous_key(directory: Path) -> dict[str, Any] | None:
 
 @flow(name="evaluate", flow_run_name="evaluate {problem}")
 def evaluate_flow(problem: str, models: Path, data: Path, features: Path, out: Path, predictions: Path,
-                  curves: Path, params_path: Path = Path("params.yaml")) -> dict[str, str]:
+                  curves: Path, speed: Path, params_path: Path = Path("params.yaml")) -> dict[str, str]:
     params = load_params(params_path)
     names = [cfg.key for cfg in params.models(problem)]
     removed = remove_stale(out, set(names))
@@ -108,14 +117,16 @@ def evaluate_flow(problem: str, models: Path, data: Path, features: Path, out: P
                  else "reused (model and inputs unchanged)")
     if removed:
         log.info("evaluate %s: removed %s (no longer in params.yaml)", problem, ", ".join(removed))
-    run_each(evaluate_one, {name: {"model": name, "key": keys[name], "model_dir": models / name, "data": data,
-                                   "features": features, "out": out / name,
-                                   "predictions": predictions / f"{name}.parquet", "curves": curves / f"{name}.csv",
-                                   "params_path": params_path}
-                            for name in todo}, params.distributed, f"evaluate {problem}")
+    calls = {name: {"model": name, "key": keys[name], "model_dir": models / name, "data": data,
+                    "features": features, "out": out / name, "predictions": predictions / f"{name}.parquet",
+                    "curves": curves / f"{name}.csv", "params_path": params_path} for name in todo}
+    measured = run_each(evaluate_one, calls, params.distributed, f"evaluate {problem}")
+    old = read_json(speed)["models"] if speed.exists() else {}
+    speeds = {name: measured[name] if name in todo else old.get(name, {}) for name in names}
+    write_json(speed, {"problem": problem, "models": {name: entry for name, entry in speeds.items() if entry}})
     return {name: "scored" if name in todo else "reused" for name in names}
 
 
 def run(args: argparse.Namespace) -> None:
     evaluate_flow(args.problem, args.models, args.data, args.features, args.out, args.predictions, args.curves,
-                  args.params)
+                  args.speed, args.params)

@@ -33,6 +33,7 @@ from tasks.code_fingerprint import model_code
 from tasks.config import ModelConfig, Params, load_params
 from tasks.errors import ConfigError
 from tasks.families import explicit_features, get_family
+from tasks.families.ensemble import FAMILY_NAME, member_names
 from tasks.featurize import FeatureSpec
 from tasks.io import read_json, remove_stale, write_json
 from tasks.lineage import provenance, run_stamp
@@ -50,15 +51,26 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", type=Path, required=True, help="JSON: per model, reused or fitted, and how")
 
 
+def ensemble_members(params: Params, problem: str) -> dict[str, list[str]]:
+    """Ensemble model key -> its members' keys."""
+    models = params.models(problem)
+    supervised = {m.key for m in models if get_family(m.family).kind == "supervised"}
+    return {cfg.key: member_names(cfg, models, supervised) for cfg in models if cfg.family == FAMILY_NAME}
+
+
 def model_keys(params: Params, problem: str, data: Path, features: Path) -> dict[str, dict[str, Any]]:
-    """Model key -> its key record (`tasks.model_key.make_key`)."""
+    """Model key -> its key record (`tasks.model_key.make_key`); an ensemble's adds its members' keys and the
+    ranking metric it optimises, so it is fitted again exactly when one of them changes."""
     data_hash = read_meta(data)["sha256"]
     spec_hash = hashlib.sha256((features / SPEC_FILE).read_bytes()).hexdigest()
     problem_options = params.featurize[problem].options
-    keys = {}
-    for cfg in params.models(problem):
+    ensembles = ensemble_members(params, problem)
+    keys: dict[str, dict[str, Any]] = {}
+    for cfg in sorted(params.models(problem), key=lambda c: c.key in ensembles):  # members first
         family = get_family(cfg.family)
-        keys[cfg.key] = make_key({
+        stacked = ({"members": {m: keys[m]["key"] for m in ensembles[cfg.key]},
+                    "metric": ranking_metric(params, problem)} if cfg.key in ensembles else {})
+        keys[cfg.key] = make_key({**stacked,
             "config": {"family": cfg.family, "hyperparameters": cfg.hyperparameters, "engine": cfg.engine},
             "features": explicit_features(problem_options, cfg.features),
             "data": {"rows": data_hash, "spec": spec_hash},
@@ -99,6 +111,11 @@ def fit_on_dask(cfg: ModelConfig, params: Params, spec: FeatureSpec, data: Path,
     return replace(trained, meta={**trained.meta, "libraries": libraries})
 
 
+def ranking_metric(params: Params, problem: str) -> str:
+    """The metric the problem's champion is ranked by (what an ensemble optimises by default)."""
+    return params.champion_for(problem).metric[params.ingest[problem].problem_type]
+
+
 @task(cache_policy=NO_CACHE)
 def fit_model(model: str, key: dict[str, Any], data: Path, features: Path, out: Path, params_path: Path) -> dict:
     """Fit and save one model (in whichever Dask worker the task lands on); its run facts for the stage record."""
@@ -116,6 +133,24 @@ def fit_model(model: str, key: dict[str, Any], data: Path, features: Path, out: 
     log.info("train %s: fit in %.1f s on %s, validation %s", model, trained.run["fit_seconds"],
              trained.meta["device"], trained.meta["validation"])
     return {**trained.run, "device": trained.meta["device"], "validation": trained.meta["validation"]}
+
+
+@task(cache_policy=NO_CACHE)
+def fit_ensemble(model: str, key: dict[str, Any], data: Path, features: Path, out: Path, params_path: Path) -> dict:
+    """Fit and save one ensemble over its members' saved models (the second wave, after they are fitted)."""
+    params = load_params(params_path)
+    cfg = params.train[model]
+    members = {m: train.load_model(out / m).pipeline for m in ensemble_members(params, cfg.problem)[model]}
+    trained = train.train_ensemble(
+        cfg.key, cfg, FeatureSpec.from_dict(read_json(features / SPEC_FILE)), members, read_split(data, "valid"),
+        metric=ranking_metric(params, cfg.problem), seed=params.seed,
+        lineage=provenance(read_meta(data)["sha256"], cfg.model_dump()))
+    trained = replace(trained, run={**trained.run, "placement": gpu.placement(
+        pool=None, run_name=flow_run.name, requested="cpu")})
+    train.save_model(trained, out / cfg.key, key)
+    log.info("train %s: weights %s, validation %s", model, trained.meta["ensemble"]["weights"],
+             trained.meta["validation"])
+    return {**trained.run, "device": "cpu", "validation": trained.meta["validation"]}
 
 
 def previous_key(directory: Path) -> dict[str, Any] | None:
@@ -142,9 +177,13 @@ def train_flow(problem: str, data: Path, features: Path, out: Path, record: Path
         log.info("train %s: fitting (%s)", key, reason)
     if removed:
         log.info("train %s: removed %s (no longer in params.yaml)", problem, ", ".join(removed))
-    fitted = run_each(fit_model, {key: {"model": key, "key": keys[key], "data": data, "features": features,
-                                        "out": out, "params_path": params_path} for key in todo},
-                      params.distributed, f"train {problem}")
+    ensembles = ensemble_members(params, problem)
+    calls = {key: {"model": key, "key": keys[key], "data": data, "features": features, "out": out,
+                   "params_path": params_path} for key in todo}
+    fitted = run_each(fit_model, {k: v for k, v in calls.items() if k not in ensembles}, params.distributed,
+                      f"train {problem}")
+    fitted |= run_each(fit_ensemble, {k: v for k, v in calls.items() if k in ensembles}, params.distributed,
+                       f"train {problem} ensembles")
     stamp = run_stamp()
     entries = {key: ({"status": "fitted", "reason": todo[key], "key": keys[key]["key"], **stamp, **fitted[key]}
                      if key in todo else {**old.get(key, {}), "status": "reused", "reason": "inputs unchanged"})

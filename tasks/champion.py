@@ -13,7 +13,7 @@ import pandas as pd
 from tasks import stats
 from tasks.metrics import LOWER_IS_BETTER, Scored, metric_inputs
 
-GATES = ("quality", "drift", "fairness")
+GATES = ("quality", "drift", "fairness", "latency")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Candidate:
     holdout: Mapping[str, float]
     interval: Mapping[str, float]                                   # value, low, high of the ranking metric
     gates: dict[str, dict[str, Any]] = field(default_factory=dict)  # gate -> {status, reasons}
+    speed: Mapping[str, Any] = field(default_factory=dict)          # tasks.speed.inference_speed (run facts)
 
 
 def quality_gate(holdout: Mapping[str, float], floor: Mapping[str, float]) -> dict[str, Any]:
@@ -92,7 +93,8 @@ def decide(problem: str, problem_type: str, metric: str, candidates: list[Candid
                 why += (f"; {metric} {comparison['diff']:+.4f} [{comparison['low']:+.4f}, {comparison['high']:+.4f}] "
                         f"for {ranked[0].model} vs this model: {comparison['verdict']} (p={comparison['p_value']:.3g})")
         rows.append({"rank": position, "model": cand.model, "family": cand.family, **cand.interval,
-                     "holdout": dict(cand.holdout), "gates": cand.gates, "status": status, "why": why,
+                     "holdout": dict(cand.holdout), "gates": cand.gates, "speed": dict(cand.speed), "status": status,
+                     "why": why,
                      "versus_best": comparison})
     return {
         "problem": problem, "problem_type": problem_type, "metric": metric,

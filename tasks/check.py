@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import InvalidParameterError, validate_para
 from tasks.config import Params
 from tasks.errors import ConfigError
 from tasks.families import BuildContext, Family, build_estimator, explicit_features, get_family
+from tasks.families.ensemble import FAMILY_NAME, member_names
 from tasks.featurize import FeatureSpec
 
 STRICT = ConfigDict(arbitrary_types_allowed=True, strict=True)  # YAML gives typed values: no "3" -> 3 coercion
@@ -41,6 +42,9 @@ def check_models(params: Params) -> dict[str, dict[str, str]]:
             options = explicit_features(roles.options, model.features)
             ctx = BuildContext(spec=spec, seed=params.seed, features=options)
             wrong = check_hyperparameters(family, ctx, model.hyperparameters)
+            if model.family == FAMILY_NAME:
+                siblings = params.models(model.problem)
+                member_names(model, siblings, {m.key for m in siblings if get_family(m.family).kind == "supervised"})
         except ConfigError as exc:
             problems.append(f"  {where}: {exc}")
             continue

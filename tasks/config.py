@@ -224,6 +224,7 @@ class ProblemGates(_Strict):
     quality_floor: dict[str, float] | None = Field(
         default=None, description="{min_<metric> | max_<metric>: limit}; replaces champion.quality_floor.<type>")
     champion: dict[str, Any] = Field(default={}, description="merged into champion.gate (on_fail, fail_pipeline)")
+    latency_budget_ms: float | None = Field(default=None, gt=0, description="replaces champion.latency_budget_ms")
     fairness: dict[str, Any] = Field(default={}, description="merged into fairness.gate: limits, on_fail, "
                                      "fail_pipeline; its attributes merged per attribute")
     drift: dict[str, Any] = Field(default={}, description="merged into drift.gate")
@@ -333,6 +334,8 @@ class ChampionConfig(_Strict):
     metric: dict[ProblemType, str] = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "rmse"}
     quality_floor: dict[ProblemType, dict[str, float]] = Field(
         default={}, description="problem type -> {min_<metric> | max_<metric>: limit} on the holdout")
+    latency_budget_ms: float | None = Field(default=None, gt=0, description="models whose median single-row "
+                                            "prediction takes longer (milliseconds) are not chosen; null: no budget")
     gate: GatePolicy = GatePolicy()
 
 
@@ -432,7 +435,8 @@ class Params(_Strict):
         metric = {**self.champion.metric, **({kind: gates.metric} if gates.metric else {})}
         floor = {**self.champion.quality_floor,
                  **({kind: gates.quality_floor} if gates.quality_floor is not None else {})}
-        return ChampionConfig.model_validate({"metric": metric, "quality_floor": floor,
+        budget = self.champion.latency_budget_ms if gates.latency_budget_ms is None else gates.latency_budget_ms
+        return ChampionConfig.model_validate({"metric": metric, "quality_floor": floor, "latency_budget_ms": budget,
                                               "gate": {**self.champion.gate.model_dump(), **gates.champion}})
 
     def fairness_for(self, problem: str) -> FairnessConfig:

@@ -51,7 +51,12 @@ class TextOptions(_Strict):
 class FeatureOptions(_Strict):
     """Every feature-engineering choice; the defaults match `make_preprocessor(encoding="onehot", scale=True)`."""
 
-    numeric_scaling: Literal["standard", "minmax", "none"] = "standard"
+    numeric_scaling: Literal["standard", "minmax", "unit", "none"] = Field(
+        default="standard", description="standard and minmax scale each column; unit divides every numeric column "
+        "by one factor, the largest absolute training value (pixels keep their relative scale: an almost constant "
+        "border pixel is not blown up); none leaves them")
+    deskew: tuple[int, int] | None = Field(default=None, description="[height, width]: the numeric columns, in "
+                                           "order, are images; each is deskewed before scaling (tasks/image.py)")
     impute: bool = Field(default=True, description="false: missing values reach the model as NaN (a missing "
                          "category as NaN codes), for families that route them natively (Family.native_missing)")
     impute_indicator: bool = Field(default=True, description="add was-missing columns for imputed numeric values")
@@ -75,6 +80,10 @@ class FeatureOptions(_Strict):
                                 or self.interactions):
             raise ValueError("impute: false keeps NaN, which binning, interactions, pca_variance, svd_rank and "
                              "vif_threshold cannot take; drop them or keep impute: true")
+        if self.deskew is not None and (min(self.deskew) < 1 or self.binning or self.interactions
+                                        or self.polynomial_degree):
+            raise ValueError("deskew needs a positive [height, width] and no binning, interactions or "
+                             "polynomial_degree on the pixel columns")
         if isinstance(self.rare_category_min_frequency, float) and self.rare_category_min_frequency >= 1:
             raise ValueError("rare_category_min_frequency as a fraction must be < 1; use an int for a count")
         for a, b in self.interactions:

@@ -261,6 +261,13 @@ def insights(
     if hasattr(model, "n_samples_fit_"):
         tables["neighbours"] = {"n_neighbors": model.n_neighbors, "metric": str(model.metric),
                                 "weights": str(model.weights), "training_rows": int(model.n_samples_fit_)}
+    if hasattr(model, "member_scores_"):  # tasks.ensemble.GreedyEnsemble (not imported: keeps it out of model keys)
+        summary = model.summary()
+        tables["ensemble_weights"] = [{"member": name, "weight": round(summary["weights"].get(name, 0.0), 4),
+                                       f"validation {summary['metric']}": round(value, 6)}
+                                      for name, value in summary["member_scores"].items()]
+        tables["ensemble"] = {"metric": summary["metric"], "validation": round(summary["ensemble_score"], 6),
+                              "rounds": len(summary["history"])}
     if isinstance(model, GradientDescentLogisticRegression):
         tables["training"] = {"epochs": model.n_iter_, "best_epoch": model.best_epoch_,
                               "final_training_loss": model.loss_curve_[-1]}

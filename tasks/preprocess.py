@@ -28,6 +28,7 @@ from tasks.errors import ConfigError
 from tasks.feature_options import FeatureOptions, TextOptions
 from tasks.featurize import FeatureSpec
 from tasks.html import esc, figure, page, svg, table
+from tasks.image import Deskew, UnitScaler
 from tasks.resample import Resampled
 from tasks.text import HashingTextVectorizer, TextColumn, Tokenizer
 from tasks.vif import VifFilter, vif_table
@@ -148,7 +149,8 @@ def _input_names(estimator: BaseEstimator, input_features: Any) -> list[str]:
 
 
 def _scaler(options: FeatureOptions) -> list[BaseEstimator]:
-    return {"standard": [StandardScaler()], "minmax": [MinMaxScaler()], "none": []}[options.numeric_scaling]
+    return {"standard": [StandardScaler()], "minmax": [MinMaxScaler()], "unit": [UnitScaler()],
+            "none": []}[options.numeric_scaling]
 
 
 def _vectorizer(text: TextOptions) -> BaseEstimator:
@@ -194,8 +196,9 @@ def build_preprocessor(spec: FeatureSpec, options: FeatureOptions, *, seed: int 
     branches: list[tuple[str, Any, list[str]]] = []
     numeric = [c for c in [*spec.numeric, *spec.ordinal] if c not in binned]
     if numeric:
-        steps = [to_float, SimpleImputer(strategy="median", add_indicator=options.impute_indicator,
-                                         keep_empty_features=True)] if options.impute else [to_float]
+        steps = [to_float, *([Deskew(shape=options.deskew)] if options.deskew else []),
+                 *([SimpleImputer(strategy="median", add_indicator=options.impute_indicator,
+                                  keep_empty_features=True)] if options.impute else [])]
         if options.polynomial_degree:
             steps.append(PolynomialFeatures(degree=options.polynomial_degree, include_bias=False))
         branches.append(("numeric", make_pipeline(*steps, *_scaler(options)), numeric))

@@ -18,6 +18,7 @@ import pandas as pd
 
 from tasks import html
 from tasks import report_fragments as rf
+from tasks.champion import GATES
 from tasks.evaluate import CALIBRATION, PR, RESIDUALS, ROC, SWEEP
 from tasks.fairness import GROUP_METRICS
 from tasks.ingest import HOLDOUT
@@ -420,6 +421,9 @@ def _leaderboard(problem: ProblemRecord) -> pd.DataFrame:
             "quality": _gate_cell(row["gates"]["quality"]), "drift": _gate_cell(row["gates"]["drift"]),
             "fairness": _gate_cell(row["gates"]["fairness"], fairness_page(row["model"])
                                    if model.fairness.get("applicable") else None),
+            "latency": _gate_cell(row["gates"].get("latency")),
+            "rows/s": _number(row.get("speed", {}).get("rows_per_second")),
+            "ms/row": _number(row.get("speed", {}).get("latency_ms")),
             "status": _status(row["status"]),
             "best - this [CI]": "" if versus is None else f"{_ci({'value': versus['diff'], **versus})} "
                                                           f"({versus['verdict']})",
@@ -629,7 +633,7 @@ def gate_rows(problems: Sequence[ProblemRecord]) -> list[dict[str, Any]]:
     for problem in problems:
         for row in problem.champion.get("ranking", []):
             rows.append({"problem": problem.name, "model": row["model"], "family": row["family"],
-                         **{gate: row["gates"][gate]["status"] for gate in ("quality", "drift", "fairness")},
+                         **{gate: row["gates"].get(gate, {"status": "n/a"})["status"] for gate in GATES},
                          "outcome": row["status"],
                          "reasons": row["why"] if row["status"] == "rejected" else ""})
     return rows
@@ -670,8 +674,7 @@ def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapp
     } for p in problems])
     gates = pd.DataFrame(gate_rows(problems))
     if not gates.empty:
-        gates = gates.assign(**{g: [_status(v) for v in gates[g]] for g in ("quality", "drift", "fairness",
-                                                                            "outcome")})
+        gates = gates.assign(**{g: [_status(v) for v in gates[g]] for g in (*GATES, "outcome")})
     body = "<h2>Problems</h2>" + html.table(overview) + "<h2>Gate status</h2>" + (
         html.table(gates) if not gates.empty else "<p>No supervised models.</p>")
     if standalone:

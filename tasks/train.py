@@ -49,6 +49,33 @@ def split_xy(frame: pd.DataFrame, spec: FeatureSpec) -> tuple[pd.DataFrame, pd.S
     return frame.drop(columns=[spec.target]), frame[spec.target]
 
 
+def describe(
+    name: str, cfg: ModelConfig, spec: FeatureSpec, estimator: BaseEstimator, valid: pd.DataFrame, *, seed: int,
+    device: str, options: FeatureOptions, train_rows: int, class_counts: dict[str, Any], kind: str,
+    lineage: dict[str, Any] | None, libraries: dict[str, str] | None,
+) -> dict[str, Any]:
+    """What a fitted model is (`meta.json`), its validation metrics included (supervised models)."""
+    x_valid, y_valid = split_xy(valid, spec)
+    return {
+        "name": name,
+        "problem": cfg.problem,
+        "family": cfg.family,
+        "problem_type": spec.problem_type,
+        "hyperparameters": cfg.hyperparameters,
+        "feature_options": options.model_dump(mode="json"),
+        "seed": seed,
+        "device": device_used(estimator, device),  # XGBoost and Keras fall back to the CPU when no GPU is visible
+        "train_rows": train_rows,
+        "class_counts": class_counts,
+        "features": spec.features,
+        "kind": kind,
+        "validation": score(estimator, x_valid, y_valid, spec) if kind == "supervised" else {},
+        "lineage": lineage or {},
+        "python": platform.python_version(),
+        "libraries": libraries or {},
+    }
+
+
 def train_model(
     name: str, cfg: ModelConfig, spec: FeatureSpec, train: pd.DataFrame, valid: pd.DataFrame,
     *, seed: int, device: str = "cpu", problem_features: FeatureOptions = FeatureOptions(),
@@ -76,30 +103,34 @@ def train_model(
     else:
         estimator.fit(x_train)  # clustering, decomposition, generation: the target is not used
     fit_seconds = time.perf_counter() - started
-    x_valid, y_valid = split_xy(valid, spec)
-    meta = {
-        "name": name,
-        "problem": cfg.problem,
-        "family": cfg.family,
-        "problem_type": spec.problem_type,
-        "hyperparameters": cfg.hyperparameters,
-        "feature_options": options.model_dump(mode="json"),
-        "seed": seed,
-        "device": device_used(estimator, device),  # XGBoost and Keras fall back to the CPU when no GPU is visible
-        "train_rows": len(train),
-        "class_counts": {"before": sampled.counts_before, "after": sampled.counts_after},
-        "features": spec.features,
-        "kind": family.kind,
-        "validation": score(estimator, x_valid, y_valid, spec) if family.kind == "supervised" else {},
-        "lineage": lineage or {},
-        "python": platform.python_version(),
-        "libraries": libraries or {},
-    }
+    counts = {"before": sampled.counts_before, "after": sampled.counts_after}
+    meta = describe(name, cfg, spec, estimator, valid, seed=seed, device=device, options=options,
+                    train_rows=len(train), class_counts=counts, kind=family.kind, lineage=lineage, libraries=libraries)
     preprocess = estimator.named_steps.get("preprocess") if isinstance(estimator, Pipeline) else None
     summary = None
     if isinstance(preprocess, Pipeline) and "columns" in preprocess.named_steps:
         summary = feature_summary(preprocess, spec, options, train=sampled.frame, resampled=sampled, seed=seed)
     return TrainedModel(pipeline=estimator, meta=meta, features=summary, run={"fit_seconds": round(fit_seconds, 3)})
+
+
+def train_ensemble(
+    name: str, cfg: ModelConfig, spec: FeatureSpec, members: dict[str, BaseEstimator], valid: pd.DataFrame,
+    *, metric: str, seed: int, lineage: dict[str, Any] | None = None, libraries: dict[str, str] | None = None,
+) -> TrainedModel:
+    """Fit an `ensemble` model: greedy selection over its fitted `members` (key -> pipeline) on the validation
+    split, optimising `metric` (its own `metric` hyperparameter, else the problem's ranking metric)."""
+    estimator = build_estimator(get_family(cfg.family), BuildContext(spec=spec, seed=seed), cfg.hyperparameters)
+    estimator.set_params(estimators=list(members.items()), metric=cfg.hyperparameters.get("metric", metric))
+    x_valid, y_valid = split_xy(valid, spec)
+    started = time.perf_counter()
+    estimator.fit(x_valid, y_valid)
+    fit_seconds = time.perf_counter() - started
+    counts = {str(k): int(v) for k, v in y_valid.value_counts().items()} if spec.problem_type != "regression" else {}
+    meta = describe(name, cfg, spec, estimator, valid, seed=seed, device="cpu", options=FeatureOptions(),
+                    train_rows=len(valid), class_counts={"before": counts, "after": counts}, kind="supervised",
+                    lineage=lineage, libraries=libraries)
+    meta["ensemble"] = estimator.summary()
+    return TrainedModel(pipeline=estimator, meta=meta, run={"fit_seconds": round(fit_seconds, 3)})
 
 
 def save_model(model: TrainedModel, target: Path, key: dict[str, Any] | None = None) -> None:

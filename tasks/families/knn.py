@@ -1,6 +1,6 @@
 """k-nearest neighbours; the distance (`metric`) decides how features are encoded.
 
-- euclidean, manhattan: one-hot categoricals and standardised numerics (TF-IDF text);
+- euclidean, manhattan, cosine: one-hot categoricals and standardised numerics (TF-IDF text);
 - jaccard: every feature a present/absent flag: one-hot categoricals, numerics cut into `n_bins` quantile bins;
 - hamming: the share of differing codes: ordinal-coded categoricals and numeric bin codes.
 """
@@ -13,7 +13,7 @@ from tasks.errors import ConfigError
 from tasks.families import BuildContext, Family
 from tasks.families._common import COMPACT_TEXT_FEATURES, design
 
-METRICS = ("euclidean", "manhattan", "jaccard", "hamming")
+METRICS = ("euclidean", "manhattan", "cosine", "jaccard", "hamming")
 
 
 def is_positive(x):
@@ -26,7 +26,7 @@ def build(ctx: BuildContext, hp: dict) -> Pipeline:
     if metric not in METRICS:
         raise ConfigError(f"family 'knn': metric {metric!r} is not supported; expected one of {list(METRICS)}")
     cls = KNeighborsRegressor if ctx.spec.problem_type == "regression" else KNeighborsClassifier
-    if metric in ("euclidean", "manhattan"):
+    if metric in ("euclidean", "manhattan", "cosine"):
         steps = [("preprocess", design(ctx, encoding="onehot", scale=True))]
     elif metric == "jaccard":
         steps = [("preprocess", design(ctx, encoding="onehot", scale=False, numeric_bins=n_bins, dense=True,

@@ -111,7 +111,7 @@ def test_audit_outputs_on_the_sample(repo, first_repro):
     champion = json.loads((work / "models/employment-champion.json").read_text())
     assert [r["model"] for r in champion["ranking"]] and champion["metric"] == "roc_auc"
     assert {r["model"] for r in champion["ranking"]} == set(MODELS)
-    assert all(set(r["gates"]) == {"quality", "drift", "fairness"} for r in champion["ranking"])
+    assert all(set(r["gates"]) == {"quality", "drift", "fairness", "latency"} for r in champion["ranking"])
     assert all(r["versus_best"] for r in champion["ranking"][1:]), "each runner-up is compared with the best"
     assert champion["champion"] == expected_champion(work, "employment", "roc_auc", {"min_roc_auc": 0.75})
     drift = json.loads((work / "reports/drift/employment.json").read_text())

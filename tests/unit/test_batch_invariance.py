@@ -62,10 +62,23 @@ def blobs(name: str, problem: str) -> tuple[FeatureSpec, pd.DataFrame, pd.DataFr
     return spec, data.iloc[:300], data.iloc[300:], hp
 
 
+def ensemble(problem: str) -> tuple[FeatureSpec, pd.DataFrame, pd.DataFrame, dict]:
+    """Two fitted classic members; the ensemble itself is fitted (weights chosen) on the same rows."""
+    spec, train, test, _ = classic("decision_tree", problem)
+    x, y = train.drop(columns=[spec.target]), train[spec.target]
+    linear = "ridge" if problem == "regression" else "logistic_regression"
+    members = [(n, build_estimator(get_family(n), BuildContext(spec=spec, seed=0), {}).fit(x, y))
+               for n in (linear, "decision_tree")]
+    metric = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "rmse"}[problem]
+    return spec, train, test, {"estimators": members, "metric": metric, "rounds": 5}
+
+
 CASES = {
     **{f"{name}-{problem}": (name, lambda n=name, p=problem: classic(n, p))
        for name in CLASSIC for problem in sorted(get_family(name).problem_types)},
     **{f"keras_dense-{problem}": ("keras_dense", lambda p=problem: keras_tabular(p))
+       for problem in ("binary", "multiclass", "regression")},
+    **{f"ensemble-{problem}": ("ensemble", lambda p=problem: ensemble(p))
        for problem in ("binary", "multiclass", "regression")},
     "keras_cnn-multiclass": ("keras_cnn", pixels),
     "keras_lstm-binary": ("keras_lstm", reviews),

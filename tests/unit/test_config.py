@@ -14,7 +14,7 @@ def test_repository_params_parse(params):
     assert params.seed == 42
     assert set(params.problems) == {"employment", "penguins", "housing", "reviews", "digits"}
     assert {m.family for m in params.train.values()} >= {"logistic_regression", "random_forest", "xgboost"}
-    assert len(params.train) == 49
+    assert len(params.train) == 53
 
 
 def test_a_problem_is_one_block_and_its_models_carry_its_name(params):
