@@ -212,6 +212,13 @@ class SearchDimension(_Strict):
             raise ValueError(f"type int needs whole low and high, not {self.low} and {self.high}")
         return self
 
+    @property
+    def ends(self) -> list[Any]:
+        """The values that bound the search: the choices, or low and high (ints for type int)."""
+        if self.type == "categorical":
+            return list(self.choices)
+        return [int(self.low), int(self.high)] if self.type == "int" else [self.low, self.high]
+
 
 class TuneConfig(_Strict):
     """An Optuna search over a model's hyperparameters (`problems.<problem>.models.<name>.tune`, tasks/tune.py):

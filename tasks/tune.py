@@ -71,9 +71,8 @@ def check_space(cfg: ModelConfig, spec: FeatureSpec, seed: int, problem_features
         raise ConfigError(f"{where}: family {cfg.family!r} is {family.kind}, with no score to tune on")
     ctx = BuildContext(spec=spec, seed=seed, features=explicit_features(problem_features, cfg.features))
     for name, dim in cfg.tune.space.items():
-        value = dim.choices[0] if dim.type == "categorical" else int(dim.low) if dim.type == "int" else dim.low
         try:
-            build_estimator(family, ctx, {**cfg.hyperparameters, name: value})
+            build_estimator(family, ctx, {**cfg.hyperparameters, name: dim.ends[0]})
         except ConfigError as exc:
             raise ConfigError(f"{where}.space.{name}: family {cfg.family!r} does not take it: {exc}") from None
 
