@@ -27,7 +27,8 @@ STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fair
 COMMANDS = ("promote", "rollback", "predict")  # the production loop: not DVC stages (README "Registry")
 # The options naming each stage's outputs (dvc.yaml's outs: and metrics:; tests/unit/test_faults.py checks them)
 OUTPUTS = {"check": ("code",), "ingest": ("out",), "validate": ("out", "quarantine", "report"),
-           "featurize": ("out", "report"), "train": ("out", "record"), "evaluate": ("out", "predictions", "curves", "speed"),
+           "featurize": ("out", "report"), "train": ("out", "record"),
+           "evaluate": ("out", "predictions", "curves", "speed"),
            "fairness": ("out", "summary"), "drift": ("out", "summary"), "champion": ("out", "summary"),
            "report": ("index", "pages", "leaderboard"), "recommend": ("out",)}
 

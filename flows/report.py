@@ -21,7 +21,7 @@ from tasks.featurize import FeatureSpec
 from tasks.io import atomic_dir, atomic_write_text, read_json, read_parquet, stable_hash, write_json
 from tasks.lineage import lineage
 from tasks.metrics import nan_to_null
-from tasks.train import META_FILE
+from tasks.train import META_FILE, TUNE_FILE
 
 INSIGHTS_FILE = "insights.json"
 
@@ -58,6 +58,7 @@ def load_model(name: str, problem: str, sources: dict[str, Path], run: dict) -> 
         details=read_json(evaluated / DETAILS_FILE), curves=pd.read_csv(sources["curves"] / problem / f"{name}.csv"),
         fairness=read_json(audited / METRICS_FILE), groups=pd.read_csv(audited / GROUPS_FILE),
         insights=read_json(insights) if insights.exists() else {},
+        tuning=read_json(directory / TUNE_FILE) if (directory / TUNE_FILE).exists() else {},
         figures={p.stem: (text := p.read_text())[text.index("<svg"):] for p in sorted(directory.glob("*.svg"))},
         run=run, simpson=optional_csv(audited / SIMPSON_FILE), simpson_segments=optional_csv(
             audited / SIMPSON_SEGMENTS_FILE))

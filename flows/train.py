@@ -28,7 +28,7 @@ from flows.common import log, read_meta, read_split
 from flows.fan_out import run_each
 from flows.featurize import SPEC_FILE
 from flows.gates import artifact_key
-from tasks import distributed, train
+from tasks import distributed, train, tune
 from tasks.code_fingerprint import model_code
 from tasks.config import ModelConfig, Params, load_params
 from tasks.errors import ConfigError
@@ -68,32 +68,48 @@ def model_keys(params: Params, problem: str, data: Path, features: Path) -> dict
     keys: dict[str, dict[str, Any]] = {}
     for cfg in sorted(params.models(problem), key=lambda c: c.key in ensembles):  # members first
         family = get_family(cfg.family)
+        config = {"family": cfg.family, "hyperparameters": cfg.hyperparameters, "engine": cfg.engine}
+        if cfg.tune is not None:  # an untuned model's key is what it was before tuning existed
+            config["tune"] = {**cfg.tune.model_dump(mode="json"), "metric": ranking_metric(params, problem)}
         stacked = ({"members": {m: keys[m]["key"] for m in ensembles[cfg.key]},
                     "metric": ranking_metric(params, problem)} if cfg.key in ensembles else {})
         keys[cfg.key] = make_key({**stacked,
-            "config": {"family": cfg.family, "hyperparameters": cfg.hyperparameters, "engine": cfg.engine},
+            "config": config,
             "features": explicit_features(problem_options, cfg.features),
             "data": {"rows": data_hash, "spec": spec_hash},
             "seed": params.seed,
             "code": model_code(REPO / "flows" / "train.py", cfg.family, REPO),
-            "libraries": library_versions(family.libraries),
+            "libraries": library_versions([*family.libraries, *(["optuna"] if cfg.tune else [])]),
         })
     return keys
 
 
 def fit(cfg: ModelConfig, params: Params, data: Path, features: Path, device: str) -> train.TrainedModel:
-    """Fit one model here; BLAS is held to one thread so a model is the same in a Dask worker (where Dask sets
-    that) and in this process."""
+    """Fit one model here, after its hyperparameter search when it has one (trials on the CPU); BLAS is held to one
+    thread so a model is the same in a Dask worker (where Dask sets that) and in this process."""
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     meta = read_meta(data)
     libraries = library_versions(get_family(cfg.family).libraries)
     with threadpool_limits(limits=1, user_api="blas"):
         if cfg.engine == "dask":
             return fit_on_dask(cfg, params, spec, data, libraries)
-        return train.train_model(
-            cfg.key, cfg, spec, read_split(data, "train"), read_split(data, "valid"), seed=params.seed, device=device,
-            problem_features=params.featurize[cfg.problem].options,
-            lineage=provenance(meta["sha256"], cfg.model_dump()), libraries=libraries)
+        train_rows, valid_rows = read_split(data, "train"), read_split(data, "valid")
+        options = params.featurize[cfg.problem].options
+        search = None
+        if cfg.tune is not None:
+            search = tune.tune(cfg, spec, train_rows, valid_rows, seed=params.seed,
+                               metric=ranking_metric(params, cfg.problem), problem_features=options)
+            log.info("train %s: tuned in %.1f s, %s %.4f -> %.4f (trial %d of %d)", cfg.key, search.seconds,
+                     search.metric, search.default_value, search.best_value, search.best_trial, len(search.trials))
+        fitted_cfg = cfg if search is None else cfg.model_copy(update={"hyperparameters": search.hyperparameters})
+        trained = train.train_model(
+            cfg.key, fitted_cfg, spec, train_rows, valid_rows, seed=params.seed, device=device,
+            problem_features=options, lineage=provenance(meta["sha256"], cfg.model_dump()), libraries=libraries)
+    if search is None:
+        return trained
+    return replace(trained, tuning=search.summary(), run={
+        **trained.run, "tune_seconds": search.seconds, "tune_trials": len(search.trials),
+        "tune_gain": round(search.gain, 6)})
 
 
 def fit_on_dask(cfg: ModelConfig, params: Params, spec: FeatureSpec, data: Path,
@@ -112,7 +128,7 @@ def fit_on_dask(cfg: ModelConfig, params: Params, spec: FeatureSpec, data: Path,
 
 
 def ranking_metric(params: Params, problem: str) -> str:
-    """The metric the problem's champion is ranked by (what an ensemble optimises by default)."""
+    """The metric the problem's champion is ranked by (what an ensemble and a `tune:` search optimise)."""
     return params.champion_for(problem).metric[params.ingest[problem].problem_type]
 
 

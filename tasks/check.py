@@ -13,7 +13,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
-from tasks.config import Params
+from tasks.config import Params, SearchDimension
 from tasks.errors import ConfigError
 from tasks.families import BuildContext, Family, build_estimator, explicit_features, get_family
 from tasks.families.ensemble import FAMILY_NAME, member_names
@@ -45,11 +45,14 @@ def check_models(params: Params) -> dict[str, dict[str, str]]:
             if model.family == FAMILY_NAME:
                 siblings = params.models(model.problem)
                 member_names(model, siblings, {m.key for m in siblings if get_family(m.family).kind == "supervised"})
+            wrong_space = [] if model.tune is None else space_errors(family, ctx, model.hyperparameters,
+                                                                      model.tune.space)
         except ConfigError as exc:
             problems.append(f"  {where}: {exc}")
             continue
-        if wrong:
+        if wrong or wrong_space:
             problems.extend(f"  {where}.hyperparameters.{line}" for line in wrong)
+            problems.extend(f"  {where}.tune.space.{line}" for line in wrong_space)
             continue
         catalogue[name] = {"problem": model.problem, "family": model.family}
     if problems:
@@ -73,6 +76,23 @@ def check_hyperparameters(family: Family, ctx: BuildContext, hyperparameters: di
             return wrong
         raise
     return type_errors(built, hyperparameters)
+
+
+def space_errors(family: Family, ctx: BuildContext, hyperparameters: dict[str, Any],
+                 space: dict[str, SearchDimension]) -> list[str]:
+    """One line per search dimension the family does not take at one of its ends (or choices), as
+    `<name>: <why>`."""
+    lines = []
+    for name, dim in space.items():
+        for value in dim.ends:
+            try:
+                wrong = check_hyperparameters(family, ctx, {**hyperparameters, name: value})
+            except ConfigError as exc:
+                wrong = [str(exc)]
+            if wrong:
+                lines.append(f"{name}: {wrong[0]}")
+                break
+    return lines
 
 
 def type_errors(estimator: BaseEstimator, hyperparameters: dict[str, Any]) -> list[str]:

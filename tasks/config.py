@@ -187,6 +187,64 @@ class FeaturizeConfig(_Strict):
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # problem and model names: used in paths and stage names
 
 
+class SearchDimension(_Strict):
+    """One hyperparameter's search range (`tune.space.<param>`): an int or float range, or a list of choices."""
+
+    type: Literal["int", "float", "categorical"]
+    low: float | None = Field(default=None, description="int and float: the smallest value")
+    high: float | None = Field(default=None, description="int and float: the largest value (included)")
+    log: bool = Field(default=False, description="int and float: sample on a log scale (needs low > 0)")
+    choices: list[Any] | None = Field(default=None, description="categorical: the values tried")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchDimension:
+        if self.type == "categorical":
+            if not self.choices or self.low is not None or self.high is not None or self.log:
+                raise ValueError("type categorical needs choices: [...] (and no low, high or log)")
+            return self
+        if self.low is None or self.high is None or self.choices is not None:
+            raise ValueError(f"type {self.type} needs low and high (and no choices)")
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log: true needs low > 0, not {self.low}")
+        if self.type == "int" and not (float(self.low).is_integer() and float(self.high).is_integer()):
+            raise ValueError(f"type int needs whole low and high, not {self.low} and {self.high}")
+        return self
+
+    @property
+    def ends(self) -> list[Any]:
+        """The values that bound the search: the choices, or low and high (ints for type int)."""
+        if self.type == "categorical":
+            return list(self.choices)
+        return [int(self.low), int(self.high)] if self.type == "int" else [self.low, self.high]
+
+
+class TuneConfig(_Strict):
+    """An Optuna search over a model's hyperparameters (`problems.<problem>.models.<name>.tune`, tasks/tune.py):
+    TPE seeded with `seed`, the model's own hyperparameters as trial 0 (the defaults), the best trial's values
+    merged over them for the model that is saved."""
+
+    space: dict[str, SearchDimension] = Field(min_length=1, description="hyperparameter -> its search range")
+    trials: int | None = Field(default=20, ge=1, description="trials at most, the defaults included; null: until "
+                               "timeout_s")
+    timeout_s: float | None = Field(default=None, gt=0, description="seconds at most (no new trial after it); a "
+                                    "search that stops on time is not reproducible, one that stops on trials is")
+    cv_folds: int = Field(default=0, ge=0, description="0: score on the validation split; k >= 2: k-fold "
+                          "cross-validation on the training split, the running mean reported after each fold")
+    pruner: Literal["median", "none"] = Field(default="median", description="median: stop a trial whose running "
+                                              "score is worse than the median of earlier trials at the same fold "
+                                              "(needs cv_folds >= 2: one validation score has nothing to prune)")
+
+    @model_validator(mode="after")
+    def _budget(self) -> TuneConfig:
+        if self.trials is None and self.timeout_s is None:
+            raise ValueError("give trials or timeout_s (or both): the search needs a budget")
+        if self.cv_folds == 1:
+            raise ValueError("cv_folds: 1 is not cross-validation; use 0 (the validation split) or k >= 2")
+        return self
+
+
 class ModelSpec(_Strict):
     """One model of a problem, as params.yaml writes it: `problems.<problem>.models.<name>`."""
 
@@ -196,11 +254,14 @@ class ModelSpec(_Strict):
     engine: Literal["local", "dask"] = Field(
         default="local", description="dask: an XGBoost or LightGBM model fitted through the library's Dask interface "
                                      "on the partitioned training split (data larger than one worker's memory)")
+    tune: TuneConfig | None = Field(default=None, description="a hyperparameter search before the fit (Optuna)")
 
     @model_validator(mode="after")
     def _dask_engine_family(self) -> ModelSpec:
         if self.engine == "dask" and self.family not in ("xgboost", "lightgbm"):
             raise ValueError(f"engine: dask needs family xgboost or lightgbm, not {self.family!r}")
+        if self.engine == "dask" and self.tune is not None:
+            raise ValueError("tune needs engine: local (trials fit in one worker)")
         return self
 
 

@@ -62,6 +62,7 @@ class ModelRecord:
     insights: dict[str, Any] = field(default_factory=dict)   # models/<model>/insights.json, if any
     figures: dict[str, str] = field(default_factory=dict)    # models/<model>/*.svg: name -> SVG markup
     run: dict[str, Any] = field(default_factory=dict)        # reports/train/<problem>.json: fit time, placement
+    tuning: dict[str, Any] = field(default_factory=dict)     # models/<model>/tune.json, if it was tuned
     simpson: pd.DataFrame = field(default_factory=pd.DataFrame)   # fairness simpson.csv, if any
     simpson_segments: pd.DataFrame = field(default_factory=pd.DataFrame)  # fairness simpson_segments.csv
 
@@ -323,6 +324,41 @@ def _insights_sections(record: ModelRecord) -> list[str]:
     return parts
 
 
+def trials_figure(tuning: Mapping[str, Any]) -> str:
+    """Each trial's score (pruned trials at their last reported value) and the best so far, the defaults marked."""
+    trials = [t for t in tuning["trials"] if t["value"] is not None]
+    fig, ax = html.figure(4.8, 3.4)
+    for state, marker in (("complete", "o"), ("pruned", "x")):
+        shown = [t for t in trials if t["state"] == state]
+        ax.scatter([t["number"] for t in shown], [t["value"] for t in shown], s=14, marker=marker, label=state)
+    done = [t for t in trials if t["state"] == "complete"]
+    pick = np.maximum.accumulate if tuning["direction"] == "maximize" else np.minimum.accumulate
+    ax.step([t["number"] for t in done], pick([t["value"] for t in done]), where="post", label="best so far")
+    ax.axhline(tuning["default_value"], color="#999", linestyle=":", linewidth=1, label="defaults (trial 0)")
+    ax.set(xlabel="trial", ylabel=f"{tuning['metric']} ({tuning['scored_on']})", title="tuning trials")
+    ax.legend(fontsize=7)
+    return html.svg(fig)
+
+
+def _tuning_sections(record: ModelRecord) -> list[str]:
+    """The hyperparameter search the model came from: defaults against the best trial, the values chosen and the
+    trial history."""
+    tuning = record.tuning
+    if not tuning:
+        return []
+    states = pd.Series([t["state"] for t in tuning["trials"]]).value_counts().to_dict()
+    took = record.run.get("tune_seconds")
+    summary = {"metric": f"{tuning['metric']} on the {tuning['scored_on']} ({tuning['direction']})",
+               "defaults (trial 0)": tuning["default_value"], "best": tuning["best_value"],
+               "gain over defaults": tuning["gain"], "best trial": tuning["best_trial"],
+               "trials": ", ".join(f"{n} {state}" for state, n in states.items()),
+               "tuning time": f"{took:.1f} s" if took is not None else "(not recorded)"}
+    chosen = tuning["trials"][tuning["best_trial"]]["params"]
+    return ["<h2>Tuning</h2><p>Optuna TPE search (seeded); trial 0 is the hyperparameters params.yaml gives, so the "
+            "gain over them is measured on the same rows. The model was fitted with the best trial's values.</p>",
+            _any_table(summary), "<h3>Best trial's values</h3>", _any_table(chosen), _cards([trials_figure(tuning)])]
+
+
 def model_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any], confidence: float) -> str:
     """One model's evaluation: training facts, metrics with intervals per batch, curves, tables, insights."""
     meta, fit = record.meta, record.run.get("fit_seconds")
@@ -342,6 +378,7 @@ def model_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any
         parts += _regression_sections(record)
     else:
         parts += _classifier_sections(record)
+    parts += _tuning_sections(record)
     parts += _insights_sections(record)
     return html.page(f"Evaluation: {record.name}", "".join(parts), lineage,
                      crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem))])

@@ -27,10 +27,11 @@ from tasks.featurize import FeatureSpec
 from tasks.io import atomic_dir, load_pickle, read_json, write_json
 from tasks.metrics import score
 from tasks.preprocess import feature_summary
-from tasks.resample import resample
+from tasks.resample import Resampled, resample
 from tasks.routing import device_used
 
 MODEL_FILE, META_FILE, FEATURES_FILE, KEY_FILE = "model.joblib", "meta.json", "features.json", "key.json"
+TUNE_FILE = "tune.json"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class TrainedModel:
     meta: dict[str, Any]
     features: dict[str, Any] | None = None  # what the preprocessing built (feature_summary), when it can tell
     run: dict[str, Any] = field(default_factory=dict)  # fit_seconds, placement, commit, time: not in the model
+    tuning: dict[str, Any] | None = None  # the hyperparameter search it came from (tasks.tune), when tuned
 
 
 def final_step(estimator: BaseEstimator) -> BaseEstimator:
@@ -76,13 +78,12 @@ def describe(
     }
 
 
-def train_model(
-    name: str, cfg: ModelConfig, spec: FeatureSpec, train: pd.DataFrame, valid: pd.DataFrame,
-    *, seed: int, device: str = "cpu", problem_features: FeatureOptions = FeatureOptions(),
-    lineage: dict[str, Any] | None = None, libraries: dict[str, str] | None = None,
-) -> TrainedModel:
-    """Fit `cfg.family` on `train` (resampled as the feature options say); report validation metrics, timings and
-    what the preprocessing built."""
+def fit_estimator(
+    name: str, cfg: ModelConfig, spec: FeatureSpec, train: pd.DataFrame, *, seed: int, device: str = "cpu",
+    problem_features: FeatureOptions = FeatureOptions(),
+) -> tuple[BaseEstimator, Resampled]:
+    """`cfg.family` built from `cfg.hyperparameters` and fitted on `train` (resampled as the feature options say,
+    class weights passed to the final step); the fitted estimator and the resampled rows."""
     family = get_family(cfg.family)
     chosen = explicit_features(problem_features, cfg.features)
     options = FeatureOptions().merged(chosen)
@@ -97,11 +98,25 @@ def train_model(
                               "features.resampling: downsample or none")
         fit_params = {f"{estimator.steps[-1][0]}__sample_weight" if isinstance(estimator, Pipeline)
                       else "sample_weight": sampled.sample_weight}
-    started = time.perf_counter()
     if family.kind == "supervised":
         estimator.fit(x_train, y_train, **fit_params)
     else:
         estimator.fit(x_train)  # clustering, decomposition, generation: the target is not used
+    return estimator, sampled
+
+
+def train_model(
+    name: str, cfg: ModelConfig, spec: FeatureSpec, train: pd.DataFrame, valid: pd.DataFrame,
+    *, seed: int, device: str = "cpu", problem_features: FeatureOptions = FeatureOptions(),
+    lineage: dict[str, Any] | None = None, libraries: dict[str, str] | None = None,
+) -> TrainedModel:
+    """Fit `cfg.family` on `train` (resampled as the feature options say); report validation metrics, timings and
+    what the preprocessing built."""
+    family = get_family(cfg.family)
+    options = FeatureOptions().merged(explicit_features(problem_features, cfg.features))
+    started = time.perf_counter()
+    estimator, sampled = fit_estimator(name, cfg, spec, train, seed=seed, device=device,
+                                       problem_features=problem_features)
     fit_seconds = time.perf_counter() - started
     counts = {"before": sampled.counts_before, "after": sampled.counts_after}
     meta = describe(name, cfg, spec, estimator, valid, seed=seed, device=device, options=options,
@@ -134,13 +149,15 @@ def train_ensemble(
 
 
 def save_model(model: TrainedModel, target: Path, key: dict[str, Any] | None = None) -> None:
-    """Write the fitted pipeline, its metadata, its feature summary and its key (what it was fitted from, see
-    `tasks.model_key`) as one directory, atomically."""
+    """Write the fitted pipeline, its metadata, its feature summary, its search (when tuned) and its key (what it
+    was fitted from, see `tasks.model_key`) as one directory, atomically."""
     with atomic_dir(target) as tmp:
         joblib.dump(model.pipeline, tmp / MODEL_FILE, compress=3)
         write_json(tmp / META_FILE, model.meta)
         if model.features is not None:
             write_json(tmp / FEATURES_FILE, model.features)
+        if model.tuning is not None:
+            write_json(tmp / TUNE_FILE, model.tuning)
         if key is not None:
             write_json(tmp / KEY_FILE, key)
 

@@ -98,3 +98,16 @@ def test_impute_false_where_nan_cannot_go_is_a_named_error(repo_root):
     pca = {"family": "xgboost", "features": {"impute": False, "pca_variance": 0.9}}
     with pytest.raises(ConfigError, match=r"problems\.penguins\.models\.b\.features: .*impute: false keeps NaN"):
         with_models(repo_root, "penguins", b=pca)
+
+
+def test_a_search_space_the_family_does_not_take_fails_in_check(repo_root):
+    space = {"max_depth": {"type": "int", "low": 2, "high": 8},   # fine
+             "n_trees": {"type": "int", "low": 1, "high": 5},     # no such parameter
+             "criterion": {"type": "categorical", "choices": ["gini", "cubic"]}}  # the second choice is invalid
+    tree = {"family": "decision_tree", "hyperparameters": {"max_depth": 3}, "tune": {"space": space, "trials": 3}}
+    with pytest.raises(ConfigError) as err:
+        check_models(with_models(repo_root, "employment", m=tree))
+    lines = [line.strip() for line in str(err.value).splitlines()[1:]]
+    assert [line.split(":")[0] for line in lines] == ["problems.employment.models.m.tune.space.n_trees",
+                                                      "problems.employment.models.m.tune.space.criterion"]
+    assert "cubic" in lines[1]

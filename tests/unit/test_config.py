@@ -159,3 +159,28 @@ def test_drift_gate_overridden_per_problem(raw):
     raw["problems"]["employment"]["gates"] = {"drift": {"max_shares": 0.5}}
     with pytest.raises(ConfigError, match=r"problems\.employment\.gates\.drift: max_shares"):
         parse_params(raw)
+
+
+@pytest.mark.parametrize(("dimension", "message"), [
+    ({"type": "int", "low": 40, "high": 8}, "low 40.0 is above high 8.0"),
+    ({"type": "float", "low": 0, "high": 0.3, "log": True}, "log: true needs low > 0"),
+    ({"type": "categorical", "low": 1, "high": 2}, "categorical needs choices"),
+    ({"type": "int", "low": 1.5, "high": 8}, "type int needs whole low and high"),
+])
+def test_a_bad_search_space_names_the_model_and_parameter(raw, dimension, message):
+    raw["problems"]["employment"]["models"]["lightgbm"]["tune"] = {"space": {"num_leaves": dimension}, "trials": 5}
+    with pytest.raises(ConfigError, match=r"problems\.employment\.models\.lightgbm\.tune\.space\.num_leaves") as err:
+        parse_params(raw)
+    assert message in str(err.value)
+
+
+def test_a_search_needs_a_budget_and_a_local_engine(raw):
+    model = raw["problems"]["employment"]["models"]["lightgbm"]
+    model["tune"] = {"space": {"num_leaves": {"type": "int", "low": 8, "high": 64}}, "trials": None}
+    with pytest.raises(ConfigError, match="give trials or timeout_s"):
+        parse_params(raw)
+    model["tune"] = {"space": {"num_leaves": {"type": "int", "low": 8, "high": 64}}, "timeout_s": 30}
+    assert parse_params(raw).train["employment-lightgbm"].tune.trials == 20
+    model["engine"] = "dask"
+    with pytest.raises(ConfigError, match="tune needs engine: local"):
+        parse_params(raw)

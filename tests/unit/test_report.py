@@ -210,3 +210,18 @@ def test_missing_values_and_simpson_sections(problems):
     assert "<td>A</td><td class='num'>108</td><td class='num'>825</td>" in simpson_part   # women, men
     without = report.ProblemRecord(**{**record.__dict__, "missing": {}})
     assert "Missing values" not in report.problem_page_html(without, LINEAGE, 0.95)
+
+
+def test_a_tuned_models_page_shows_the_search(problems):
+    model = problems[0].models[0]
+    trials = [{"number": 0, "state": "complete", "value": 0.80, "params": {"C": 1.0}, "defaults": True},
+              {"number": 1, "state": "complete", "value": 0.84, "params": {"C": 0.1}, "defaults": False},
+              {"number": 2, "state": "pruned", "value": 0.70, "params": {"C": 9.0}, "defaults": False}]
+    tuning = {"metric": "roc_auc", "direction": "maximize", "scored_on": "validation split", "default_value": 0.80,
+              "best_value": 0.84, "best_trial": 1, "hyperparameters": {"C": 0.1}, "trials": trials, "gain": 0.04}
+    tuned = report.ModelRecord(**{**model.__dict__, "tuning": tuning, "run": {**model.run, "tune_seconds": 12.5}})
+    page = report.model_page_html(tuned, "clf", LINEAGE, 0.95)
+    for text in ("<h2>Tuning</h2>", "<td>gain over defaults</td>", "0.04", "12.5 s", "2 complete, 1 pruned",
+                 "tuning trials"):
+        assert text in page
+    assert "<h2>Tuning</h2>" not in report.model_page_html(model, "clf", LINEAGE, 0.95)
