@@ -38,7 +38,7 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
     champion_path, board_path = Path(f"models/{problem}-champion.json"), Path("reports/leaderboard.json")
     model, chosen = drift_check.champion(problem, models, read_json(champion_path) if champion_path.exists() else None,
                                          read_json(board_path) if board_path.exists() else None,
-                                         params.champion_for(problem).metric[params.ingest[problem].problem_type])
+                                         params.ranking_metric(problem))
     data, features = Path(f"data/interim/{problem}"), Path(f"data/features/{problem}")
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     batch = batch_file.name if batch_file else params.ingest[problem].later_batches[-1]

@@ -96,8 +96,7 @@ def retrain_flow(targets: list[str] | None = None, push_outputs: bool = True, lo
     params = load_params(params_path)
     cfg = params.retrain
     name = retrain.experiment_name(datetime.now(UTC))
-    ranking = sorted({params.champion_for(key).metric[problem.problem_type]
-                      for key, problem in params.ingest.items()})
+    ranking = sorted({params.ranking_metric(key) for key in params.ingest})
     wait = cfg.lock_wait_seconds if lock_wait_seconds is None else lock_wait_seconds
     def waiting(holder: str) -> None:
         log.warning("retrain: waiting up to %g s for the pipeline lock held by %s", wait, holder)

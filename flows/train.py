@@ -70,9 +70,9 @@ def model_keys(params: Params, problem: str, data: Path, features: Path) -> dict
         family = get_family(cfg.family)
         config = {"family": cfg.family, "hyperparameters": cfg.hyperparameters, "engine": cfg.engine}
         if cfg.tune is not None:  # an untuned model's key is what it was before tuning existed
-            config["tune"] = {**cfg.tune.model_dump(mode="json"), "metric": ranking_metric(params, problem)}
+            config["tune"] = {**cfg.tune.model_dump(mode="json"), "metric": params.ranking_metric(problem)}
         stacked = ({"members": {m: keys[m]["key"] for m in ensembles[cfg.key]},
-                    "metric": ranking_metric(params, problem)} if cfg.key in ensembles else {})
+                    "metric": params.ranking_metric(problem)} if cfg.key in ensembles else {})
         keys[cfg.key] = make_key({**stacked,
             "config": config,
             "features": explicit_features(problem_options, cfg.features),
@@ -98,7 +98,7 @@ def fit(cfg: ModelConfig, params: Params, data: Path, features: Path, device: st
         search = None
         if cfg.tune is not None:
             search = tune.tune(cfg, spec, train_rows, valid_rows, seed=params.seed,
-                               metric=ranking_metric(params, cfg.problem), problem_features=options)
+                               metric=params.ranking_metric(cfg.problem), problem_features=options)
             log.info("train %s: tuned in %.1f s, %s %.4f -> %.4f (trial %d of %d)", cfg.key, search.seconds,
                      search.metric, search.default_value, search.best_value, search.best_trial, len(search.trials))
         fitted_cfg = cfg if search is None else cfg.model_copy(update={"hyperparameters": search.hyperparameters})
@@ -125,11 +125,6 @@ def fit_on_dask(cfg: ModelConfig, params: Params, spec: FeatureSpec, data: Path,
             fit_sample_rows=params.distributed.fit_sample_rows, valid=read_split(data, "valid"),
             lineage=provenance(read_meta(data)["sha256"], cfg.model_dump()))
     return replace(trained, meta={**trained.meta, "libraries": libraries})
-
-
-def ranking_metric(params: Params, problem: str) -> str:
-    """The metric the problem's champion is ranked by (what an ensemble and a `tune:` search optimise)."""
-    return params.champion_for(problem).metric[params.ingest[problem].problem_type]
 
 
 @task(cache_policy=NO_CACHE)
@@ -159,7 +154,7 @@ def fit_ensemble(model: str, key: dict[str, Any], data: Path, features: Path, ou
     members = {m: train.load_model(out / m).pipeline for m in ensemble_members(params, cfg.problem)[model]}
     trained = train.train_ensemble(
         cfg.key, cfg, FeatureSpec.from_dict(read_json(features / SPEC_FILE)), members, read_split(data, "valid"),
-        metric=ranking_metric(params, cfg.problem), seed=params.seed,
+        metric=params.ranking_metric(cfg.problem), seed=params.seed,
         lineage=provenance(read_meta(data)["sha256"], cfg.model_dump()))
     trained = replace(trained, run={**trained.run, "placement": gpu.placement(
         pool=None, run_name=flow_run.name, requested="cpu")})

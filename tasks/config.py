@@ -500,6 +500,11 @@ class Params(_Strict):
         return ChampionConfig.model_validate({"metric": metric, "quality_floor": floor, "latency_budget_ms": budget,
                                               "gate": {**self.champion.gate.model_dump(), **gates.champion}})
 
+    def ranking_metric(self, problem: str) -> str:
+        """The metric a problem's models are ranked by (its champion's; what an ensemble and a `tune:` search
+        optimise)."""
+        return self.champion_for(problem).metric[self.problems[problem].data.problem_type]
+
     def fairness_for(self, problem: str) -> FairnessConfig:
         own = dict(self.problems[problem].gates.fairness)
         gate = self.fairness.gate.model_dump()

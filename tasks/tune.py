@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from tasks.check import space_errors
 from tasks.config import ModelConfig, SearchDimension, TuneConfig
 from tasks.errors import ConfigError
-from tasks.families import BuildContext, build_estimator, explicit_features, get_family
+from tasks.families import BuildContext, explicit_features, get_family
 from tasks.feature_options import FeatureOptions
 from tasks.featurize import FeatureSpec
 from tasks.metrics import LOWER_IS_BETTER, score
@@ -64,17 +65,16 @@ def suggest(trial: Any, name: str, dim: SearchDimension) -> Any:
 
 
 def check_space(cfg: ModelConfig, spec: FeatureSpec, seed: int, problem_features: FeatureOptions) -> None:
-    """Fail before the search when the family cannot be tuned or does not take a parameter of the space."""
+    """Fail before the search when the family cannot be tuned or does not take a value of the space (the check
+    stage's own test, `tasks.check.space_errors`)."""
     family = get_family(cfg.family)
     where = f"{cfg.key}.tune"
     if family.kind != "supervised":
         raise ConfigError(f"{where}: family {cfg.family!r} is {family.kind}, with no score to tune on")
     ctx = BuildContext(spec=spec, seed=seed, features=explicit_features(problem_features, cfg.features))
-    for name, dim in cfg.tune.space.items():
-        try:
-            build_estimator(family, ctx, {**cfg.hyperparameters, name: dim.ends[0]})
-        except ConfigError as exc:
-            raise ConfigError(f"{where}.space.{name}: family {cfg.family!r} does not take it: {exc}") from None
+    wrong = space_errors(family, ctx, cfg.hyperparameters, cfg.tune.space)
+    if wrong:
+        raise ConfigError(f"{where}.space.{wrong[0]}")
 
 
 def folds(train: pd.DataFrame, valid: pd.DataFrame, spec: FeatureSpec, k: int,
