@@ -32,22 +32,22 @@ push: setup
 	$(BIN)/dvc push -q
 
 server: setup  ## start (or reuse) the local Prefect server; UI at http://127.0.0.1:4200
-	$(BIN)/python -m flows.stack start
+	$(BIN)/python -m tasks.ops.stack start
 
 stop:  ## stop the Prefect server and warm stage runners started from this checkout
-	@test -x $(BIN)/python && $(BIN)/python -m flows.stack stop || true
+	@test -x $(BIN)/python && $(BIN)/python -m tasks.ops.stack stop || true
 
 up: setup  ## the local stack: Prefect server, `cpu` and `gpu` work pools and workers, deployments from prefect.yaml
-	$(BIN)/python -m flows.stack up
+	$(BIN)/python -m tasks.ops.stack up
 
 down:  ## stop everything `make up` started (workers, server, warm runners), by PID
-	@test -x $(BIN)/python && $(BIN)/python -m flows.stack down || true
+	@test -x $(BIN)/python && $(BIN)/python -m tasks.ops.stack down || true
 
 status:  ## server health, processes started from this checkout, workers per pool
-	@$(BIN)/python -m flows.stack status
+	@$(BIN)/python -m tasks.ops.stack status
 
 deploy: setup  ## re-apply every deployment in prefect.yaml (resets schedules edited in the UI)
-	$(BIN)/python -m flows.stack deploy --all
+	$(BIN)/python -m tasks.ops.stack deploy --all
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,13 +1,13 @@
 """`python -m flows STAGE [options]`: the command DVC runs for every stage.
 
-Decides where flow runs are recorded (see `flows.stack.resolve_api`), then runs the stage in a warm runner when
-one is listening (`flows.runner`), else in this process.
+Decides where flow runs are recorded (see `tasks.ops.stack.resolve_api`), then runs the stage in a warm runner when
+one is listening (`tasks.ops.runner`), else in this process.
 """
 
 import os
 import sys
 
-from flows import runner, stack
+from tasks.ops import runner, stack
 
 
 def main() -> int:

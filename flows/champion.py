@@ -12,13 +12,12 @@ from flows.common import log, stage_task
 from flows.evaluate import DETAILS_FILE, METRICS_FILE
 from flows.featurize import SPEC_FILE
 from flows.gates import conclude, gate_state, link_files
-from tasks import champion
-from tasks.config import load_params
-from tasks.evaluate import scores_from_predictions
-from tasks.featurize import FeatureSpec
-from tasks.io import read_json, read_parquet, write_json
-from tasks.metrics import SUPERVISED
-from tasks.speed import latency_gate
+from tasks.core.artefacts import SUPERVISED, FeatureSpec
+from tasks.core.config import load_params
+from tasks.core.io import read_json, read_parquet, write_json
+from tasks.ml.speed import latency_gate
+from tasks.stages import champion
+from tasks.stages.evaluate import scores_from_predictions
 
 NOT_APPLICABLE = {"status": "n/a", "reasons": []}
 OWN_GATES = ("quality", "latency")  # the gates this flow evaluates (drift and fairness have their own flows)

@@ -10,10 +10,10 @@ from prefect import flow
 
 from flows.cli import STAGES
 from flows.common import log
-from tasks.check import check_models
-from tasks.code_fingerprint import family_modules, fingerprint, import_closure
-from tasks.config import load_params
-from tasks.io import atomic_dir, write_json
+from tasks.core.code_fingerprint import family_modules, fingerprint, import_closure
+from tasks.core.config import load_params
+from tasks.core.io import atomic_dir, write_json
+from tasks.stages.check import check_models
 
 
 def stage_code(repo: Path = Path(".")) -> dict[str, dict[str, str]]:

@@ -1,6 +1,6 @@
 """Argument parsing, error reporting and fault handling shared by every stage command.
 
-A stage first removes what killed runs left next to its outputs (`tasks.io.remove_temporaries`), turns SIGTERM
+A stage first removes what killed runs left next to its outputs (`tasks.core.io.remove_temporaries`), turns SIGTERM
 into SystemExit so that an interrupted write removes its temporary, and, if the Prefect server it reports to goes
 away mid-stage, runs the stage again on a temporary local API after a one-line warning (its outputs are written
 atomically, and train and evaluate reuse what was already saved).
@@ -67,7 +67,7 @@ def record_stats(path: str, stage: str, argv: list[str], started: float, rss_sta
 
 def remove_temporaries(args: argparse.Namespace) -> list[str]:
     """Clean what killed runs of this stage left next to (and in) its outputs; what was removed or restored."""
-    from tasks.io import remove_temporaries as clean
+    from tasks.core.io import remove_temporaries as clean
 
     return [done for option in OUTPUTS.get(args.stage, ()) for done in clean(getattr(args, option))]
 
@@ -93,7 +93,7 @@ def sigterm_as_exit() -> Iterator[None]:
 def run_flow(args: argparse.Namespace, argv: list[str]) -> int:
     """Run the stage's flow; if its Prefect server is lost mid-stage, warn in one line and run the stage again in a
     fresh process on a temporary local API (as when the server is down from the start, see
-    `flows.stack.resolve_api`): outputs are replaced whole or not at all, and train and evaluate reuse what was
+    `tasks.ops.stack.resolve_api`): outputs are replaced whole or not at all, and train and evaluate reuse what was
     saved. Returns the exit status."""
     from prefect import tags
 
@@ -109,7 +109,7 @@ def run_flow(args: argparse.Namespace, argv: list[str]) -> int:
         reason = (str(exc).strip() or type(exc).__name__).splitlines()[0]
         print(f"warning: {args.stage}: the Prefect server at {url} stopped answering mid-stage ({reason}); running "
               "the stage again on a temporary local API, so it will not appear in that server's UI (start the "
-              "server again with `python -m flows.stack start`)", file=sys.stderr, flush=True)
+              "server again with `python -m tasks.ops.stack start`)", file=sys.stderr, flush=True)
         env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "MLP_STAGE_STATS")}
         env.update(MLP_PREFECT_SERVER="off", MLP_WARM_RUNNER="0")
         again = subprocess.Popen([sys.executable, "-m", "flows", *argv], env=env)
@@ -125,7 +125,7 @@ def run_flow(args: argparse.Namespace, argv: list[str]) -> int:
 def main(argv: list[str]) -> int:
     """Run a stage; a `PipelineError` prints its message (no traceback) and exits with status 2."""
     started, rss_start = time.perf_counter(), peak_rss_mb()
-    from tasks.errors import PipelineError
+    from tasks.core.errors import PipelineError
 
     # only the requested stage's module: importing every flow module cost each stage ~0.3 s in a warm runner
     args = parser((argv[0],) if argv and argv[0] in STAGES + COMMANDS else STAGES + COMMANDS).parse_args(argv)

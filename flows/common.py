@@ -13,8 +13,8 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.errors import PipelineError
-from tasks.io import read_json, read_parquet
+from tasks.core.errors import PipelineError
+from tasks.core.io import read_json, read_parquet
 
 log = logging.getLogger("mlplatform")
 log.setLevel(logging.INFO)  # Prefect's root logger is at WARNING: the project's INFO lines would be dropped
@@ -49,7 +49,7 @@ def is_server_error(exc: BaseException) -> bool:
 def lost_api(exc: BaseException) -> str | None:
     """The Prefect API URL this stage reports to, when `exc` comes from that server having gone away or failing:
     a transport error while the server fails its health check now, or a 5xx answer. None for any other failure."""
-    from flows.stack import healthy
+    from tasks.ops.stack import healthy
 
     url = os.environ.get("PREFECT_API_URL")
     return url if url and (is_server_error(exc) or is_transport_error(exc) and not healthy(url)) else None

@@ -17,16 +17,17 @@ from prefect.states import State
 from flows.common import log, read_meta, read_split, stage_task
 from flows.featurize import SPEC_FILE
 from flows.gates import conclude, gate_state, link_files
-from tasks import drift, report
-from tasks.config import load_params
-from tasks.errors import DataError
-from tasks.evaluate import prediction_column
-from tasks.featurize import FeatureSpec
-from tasks.ingest import HOLDOUT, VALID
-from tasks.io import atomic_dir, read_json, read_parquet, write_json
-from tasks.lineage import lineage
-from tasks.metrics import nan_to_null
-from tasks.report_fragments import banner
+from tasks.adapters import drift
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import load_params
+from tasks.core.errors import DataError
+from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
+from tasks.core.lineage import lineage
+from tasks.ml.metrics import nan_to_null
+from tasks.present import report
+from tasks.present.report_fragments import banner
+from tasks.stages.evaluate import prediction_column
+from tasks.stages.ingest import HOLDOUT, VALID
 
 PREDICTION = "prediction "
 

@@ -17,15 +17,16 @@ from pathlib import Path
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows import deploy
 from flows.common import log, read_meta, read_split, stage_task
 from flows.featurize import SPEC_FILE
-from tasks import drift, drift_check
-from tasks.config import Params, load_params
-from tasks.errors import ConfigError
-from tasks.featurize import FeatureSpec
-from tasks.io import read_json, read_parquet, write_json
-from tasks.train import load_model
+from tasks.adapters import drift
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import Params, load_params
+from tasks.core.errors import ConfigError
+from tasks.core.io import read_json, read_parquet, write_json
+from tasks.ops import deploy
+from tasks.stages import drift_check
+from tasks.stages.train import load_model
 
 RETRAIN = "retrain/retrain"
 

@@ -15,17 +15,17 @@ from flows.common import log, read_meta, read_split
 from flows.fan_out import run_each
 from flows.featurize import SPEC_FILE
 from flows.gates import link_files
-from tasks import evaluate, train
-from tasks.code_fingerprint import model_code
-from tasks.config import Params, load_params
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.code_fingerprint import model_code
+from tasks.core.config import Params, load_params
+from tasks.core.io import atomic_dir, atomic_write_bytes, atomic_write_text, read_json, remove_stale, write_json
+from tasks.core.lineage import run_stamp
+from tasks.core.model_key import library_versions, make_key, stale_reason
 from tasks.families import get_family
-from tasks.featurize import FeatureSpec
-from tasks.ingest import TRAIN, VALID
-from tasks.io import atomic_dir, atomic_write_bytes, atomic_write_text, read_json, remove_stale, write_json
-from tasks.lineage import run_stamp
-from tasks.metrics import model_output, nan_to_null
-from tasks.model_key import library_versions, make_key, stale_reason
-from tasks.speed import inference_speed
+from tasks.ml.metrics import model_output, nan_to_null
+from tasks.ml.speed import inference_speed
+from tasks.stages import evaluate, train
+from tasks.stages.ingest import TRAIN, VALID
 
 METRICS_FILE, DETAILS_FILE, KEY_FILE = "metrics.json", "details.json", "key.json"
 REPO = Path(".")

@@ -18,14 +18,15 @@ from flows.common import log, read_meta, read_split, stage_task
 from flows.evaluate import METRICS_FILE
 from flows.featurize import SPEC_FILE
 from flows.gates import conclude, gate_state, link_files
-from tasks import fairness, simpson, stats
-from tasks.config import FairnessConfig, FairnessLimits, load_params
-from tasks.errors import DataError
-from tasks.evaluate import scores_from_predictions
-from tasks.featurize import FeatureSpec
-from tasks.ingest import HOLDOUT
-from tasks.io import atomic_dir, read_json, read_parquet, write_json
-from tasks.metrics import nan_to_null
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import FairnessConfig, FairnessLimits, load_params
+from tasks.core.errors import DataError
+from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
+from tasks.ml import simpson, stats
+from tasks.ml.metrics import nan_to_null
+from tasks.stages import fairness
+from tasks.stages.evaluate import scores_from_predictions
+from tasks.stages.ingest import HOLDOUT
 
 GROUPS_FILE = "groups.csv"
 SIMPSON_FILE, SIMPSON_SEGMENTS_FILE = "simpson.csv", "simpson_segments.csv"

@@ -14,11 +14,11 @@ from typing import Any
 from prefect import Task
 from prefect.states import State
 
-from flows import deploy
 from flows.common import log
-from tasks import distributed
-from tasks.config import DistributedConfig
-from tasks.errors import PipelineError
+from tasks.adapters import distributed
+from tasks.core.config import DistributedConfig
+from tasks.core.errors import PipelineError
+from tasks.ops import deploy
 
 
 def run_each(task: Task, calls: Mapping[str, dict[str, Any]], cfg: DistributedConfig, stage: str) -> dict[str, Any]:

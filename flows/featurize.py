@@ -9,12 +9,12 @@ from pathlib import Path
 from prefect import flow
 
 from flows.common import log, read_meta, read_split, stage_task
-from tasks import featurize
-from tasks.config import load_params
-from tasks.io import atomic_dir, atomic_write_text, write_json
-from tasks.lineage import lineage
-from tasks.preprocess import build_preprocessor, feature_summary, render_features_report
-from tasks.resample import resample
+from tasks.core.config import load_params
+from tasks.core.io import atomic_dir, atomic_write_text, write_json
+from tasks.core.lineage import lineage
+from tasks.ml.preprocess import build_preprocessor, feature_summary, render_features_report
+from tasks.ml.resample import resample
+from tasks.stages import featurize
 
 SPEC_FILE = "spec.json"
 

@@ -18,8 +18,8 @@ from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 
 from flows.common import log
-from tasks.config import GatePolicy
-from tasks.errors import PipelineError
+from tasks.core.config import GatePolicy
+from tasks.core.errors import PipelineError
 
 
 class GateFailed(PipelineError):

@@ -9,9 +9,9 @@ from pathlib import Path
 from prefect import flow
 
 from flows.common import log, stage_task
-from tasks import ingest
-from tasks.config import load_params
-from tasks.io import atomic_dir, frame_sha256, write_json
+from tasks.core.config import load_params
+from tasks.core.io import atomic_dir, frame_sha256, write_json
+from tasks.stages import ingest
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

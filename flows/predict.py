@@ -4,8 +4,8 @@ The file is validated against data/contracts/<problem>.json (without the label's
 labels): a blocking failure stops it with the contract's summary and nothing written; with `validate.quarantine` on,
 failing rows go to <out>/quarantine.parquet. The promoted version (`dvc artifacts get` of GTO's `prod`) scores the
 rest: <out>/predictions.parquet has the row ids, the predictions and the model version. The drift report compares
-the batch with the reference holdout; a binary problem gets a CBPE estimate of accuracy (tasks/predict.py), compared
-with the truth when the file has labels. <out>/summary.json holds it all; the flow run shows it as a table.
+the batch with the reference holdout; a binary problem gets a CBPE estimate of accuracy (tasks/stages/predict.py),
+compared with the truth when the file has labels. <out>/summary.json holds it all; the flow run shows it as a table.
 
 `python -m flows predict --problem employment --input new.parquet --out predictions/new`
 """
@@ -23,14 +23,15 @@ from prefect.runtime import flow_run
 from flows.common import log, read_split, stage_task
 from flows.featurize import SPEC_FILE
 from flows.promote import CACHE
-from tasks import drift, predict, registry
-from tasks.config import load_params
-from tasks.errors import DataError
-from tasks.expectations import quarantine, validate_frame
-from tasks.featurize import FeatureSpec
-from tasks.io import atomic_dir, read_json, read_parquet, write_json
-from tasks.metrics import encode, model_output
-from tasks.train import load_model
+from tasks.adapters import drift, registry
+from tasks.adapters.expectations import quarantine, validate_frame
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import load_params
+from tasks.core.errors import DataError
+from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
+from tasks.ml.metrics import encode, model_output
+from tasks.stages import predict
+from tasks.stages.train import load_model
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

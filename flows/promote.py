@@ -1,5 +1,5 @@
 """promote flow: the problem's champion replaces its promoted model (GTO `prod`) when it passes every gate and beats
-the promoted model on the same rows (tasks/promotion.py); the flow run says what was promoted or why not.
+the promoted model on the same rows (tasks/stages/promotion.py); the flow run says what was promoted or why not.
 
 `python -m flows promote --problem employment [--rev HEAD]`: `rev` is the commit whose dvc.lock holds the models
 (the workspace's models must be the ones it records: commit dvc.lock first).
@@ -18,12 +18,13 @@ from prefect.artifacts import create_markdown_artifact
 from flows.common import log, read_split, stage_task
 from flows.evaluate import METRICS_FILE
 from flows.featurize import SPEC_FILE
-from tasks import promotion, registry
-from tasks.config import load_params
-from tasks.featurize import FeatureSpec
-from tasks.io import read_json
-from tasks.metrics import Scored, encode, model_output
-from tasks.train import KEY_FILE, load_model
+from tasks.adapters import registry
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import load_params
+from tasks.core.io import read_json
+from tasks.ml.metrics import Scored, encode, model_output
+from tasks.stages import promotion
+from tasks.stages.train import KEY_FILE, load_model
 
 CACHE = Path(".dvc/tmp/registry")  # downloaded versions, one directory per problem and version (git-ignored)
 

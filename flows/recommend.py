@@ -8,8 +8,8 @@ from pathlib import Path
 from prefect import flow
 
 from flows.common import log, stage_task
-from tasks.config import load_params
-from tasks.errors import ConfigError
+from tasks.core.config import load_params
+from tasks.core.errors import ConfigError
 from tasks.recommend.run import run_recommendation
 
 

@@ -15,13 +15,15 @@ from flows.evaluate import DETAILS_FILE, METRICS_FILE
 from flows.fairness import GROUPS_FILE, SIMPSON_FILE, SIMPSON_SEGMENTS_FILE
 from flows.featurize import SPEC_FILE
 from flows.gates import link_files
-from tasks import missing, registry, report
-from tasks.config import Params, load_params
-from tasks.featurize import FeatureSpec
-from tasks.io import atomic_dir, atomic_write_text, read_json, read_parquet, stable_hash, write_json
-from tasks.lineage import lineage
-from tasks.metrics import nan_to_null
-from tasks.train import META_FILE, TUNE_FILE
+from tasks.adapters import registry
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import Params, load_params
+from tasks.core.io import atomic_dir, atomic_write_text, read_json, read_parquet, stable_hash, write_json
+from tasks.core.lineage import lineage
+from tasks.ml import missing
+from tasks.ml.metrics import nan_to_null
+from tasks.present import report
+from tasks.stages.train import META_FILE, TUNE_FILE
 
 INSIGHTS_FILE = "insights.json"
 

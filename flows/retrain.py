@@ -32,11 +32,11 @@ from prefect.runtime import flow_run
 
 from flows.common import log
 from flows.promote import promote_flow
-from tasks import retrain
-from tasks.config import load_params
-from tasks.errors import PipelineError
-from tasks.lineage import git_commit
-from tasks.lock import exclusive
+from tasks.core.config import load_params
+from tasks.core.errors import PipelineError
+from tasks.core.lineage import git_commit
+from tasks.core.lock import exclusive
+from tasks.stages import retrain
 
 LOCK_FILE = Path(".dvc/tmp/pipeline.lock")
 

@@ -10,7 +10,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.common import log
-from tasks import registry
+from tasks.adapters import registry
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

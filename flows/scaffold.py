@@ -43,14 +43,14 @@ def into_raw(path: Path, copied: list[Path]) -> str:
     """The file's path under data/raw/ (the ingest stage depends on that directory), copying it there if needed
     (appended to `copied`, so a failed scaffold can take it back)."""
     if not path.exists():
-        from tasks.errors import DataError
+        from tasks.core.errors import DataError
 
         raise DataError(f"{path}: no such file")
     if path.resolve().is_relative_to(RAW.resolve()):
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     target = RAW / path.name
     if target.exists() and target.read_bytes() != path.read_bytes():
-        from tasks.errors import DataError
+        from tasks.core.errors import DataError
 
         raise DataError(f"{target} exists and differs from {path}; rename one of them")
     shutil.copy2(path, target)
@@ -60,9 +60,9 @@ def into_raw(path: Path, copied: list[Path]) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    from tasks.config import ReadOptions
-    from tasks.io import write_json
-    from tasks.scaffold import insert_problem, scaffold
+    from tasks.core.config import ReadOptions
+    from tasks.core.io import write_json
+    from tasks.stages.scaffold import insert_problem, scaffold
 
     read = ReadOptions(sep=args.sep, header=not args.no_header, names=args.names, na_values=args.na_values,
                        skip_rows=args.skip_rows, comment=args.comment)
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str]) -> int:
-    from tasks.errors import PipelineError
+    from tasks.core.errors import PipelineError
 
     parser = argparse.ArgumentParser(prog="python -m flows scaffold", description=__doc__.split("\n\n")[0])
     arguments(parser)

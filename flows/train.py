@@ -1,11 +1,11 @@
 """train flow: fit every model of one problem, each a Prefect task fanned out on Dask, reusing unchanged models.
 
-A model is re-fitted only when its key changed (`tasks.model_key`): its config, the problem's data and feature
+A model is re-fitted only when its key changed (`tasks.core.model_key`): its config, the problem's data and feature
 spec, its feature options, the code it runs (its family module and every shared module, from the imports), the
 versions of the libraries it uses, the seed. The log, the flow run's table artifact and reports/train/<problem>.json
 say which models were reused and why the others were fitted. A model no longer in params.yaml loses its directory.
 
-GPU-capable families are routed to the GPU work pool when `gpu.routing` is on (see flows/gpu.py): `train-gpu` is
+GPU-capable families are routed to the GPU work pool when `gpu.routing` is on (see tasks/ops/gpu.py): `train-gpu` is
 the flow a worker there runs; it returns the fitted model, which the model's task saves like any other.
 """
 
@@ -23,22 +23,23 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from threadpoolctl import threadpool_limits
 
-from flows import gpu
 from flows.common import log, read_meta, read_split
 from flows.fan_out import run_each
 from flows.featurize import SPEC_FILE
 from flows.gates import artifact_key
-from tasks import distributed, train, tune
-from tasks.code_fingerprint import model_code
-from tasks.config import ModelConfig, Params, load_params
-from tasks.errors import ConfigError
+from tasks.adapters import distributed
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.code_fingerprint import model_code
+from tasks.core.config import ModelConfig, Params, load_params
+from tasks.core.errors import ConfigError
+from tasks.core.io import read_json, remove_stale, write_json
+from tasks.core.lineage import provenance, run_stamp
+from tasks.core.model_key import library_versions, make_key, stale_reason
 from tasks.families import explicit_features, get_family
 from tasks.families.ensemble import FAMILY_NAME, member_names
-from tasks.featurize import FeatureSpec
-from tasks.io import read_json, remove_stale, write_json
-from tasks.lineage import provenance, run_stamp
-from tasks.model_key import library_versions, make_key, stale_reason
-from tasks.routing import routes_to_gpu
+from tasks.ops import gpu
+from tasks.ops.routing import routes_to_gpu
+from tasks.stages import train, tune
 
 REPO = Path(".")  # DVC runs every stage in the repository root
 
@@ -59,7 +60,7 @@ def ensemble_members(params: Params, problem: str) -> dict[str, list[str]]:
 
 
 def model_keys(params: Params, problem: str, data: Path, features: Path) -> dict[str, dict[str, Any]]:
-    """Model key -> its key record (`tasks.model_key.make_key`); an ensemble's adds its members' keys and the
+    """Model key -> its key record (`tasks.core.model_key.make_key`); an ensemble's adds its members' keys and the
     ranking metric it optimises, so it is fitted again exactly when one of them changes."""
     data_hash = read_meta(data)["sha256"]
     spec_hash = hashlib.sha256((features / SPEC_FILE).read_bytes()).hexdigest()
@@ -216,7 +217,7 @@ def train_gpu_flow(model: str, data: str, features: str, params_path: str, devic
         raise ConfigError(f"{model}: no such model in {params_path}; expected one of {sorted(params.train)}")
     with gpu.gpu_slot(params.gpu):
         trained = fit(params.train[model], params, Path(data), Path(features), device=device)
-    used = trained.meta["device"]  # what the estimator really used (tasks.routing.device_used)
+    used = trained.meta["device"]  # what the estimator really used (tasks.ops.routing.device_used)
     if used != device:
         log.warning("train-gpu %s: %s was requested but the fit ran on %s (no visible GPU here)", model, device, used)
     return replace(trained, run={**trained.run, "placement": gpu.placement(

@@ -8,11 +8,11 @@ from pathlib import Path
 from prefect import flow
 
 from flows.common import log, read_meta, read_split, stage_task
-from tasks import validate
-from tasks.config import load_params
-from tasks.io import atomic_dir, atomic_write_text, read_json, write_json
-from tasks.lineage import lineage
-from tasks.validation_report import offline_data_docs, render_validation_report
+from tasks.core.config import load_params
+from tasks.core.io import atomic_dir, atomic_write_text, read_json, write_json
+from tasks.core.lineage import lineage
+from tasks.present.validation_report import offline_data_docs, render_validation_report
+from tasks.stages import validate
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

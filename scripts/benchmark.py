@@ -59,8 +59,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import benchmark_report as report  # noqa: E402
-from tasks.config import restrict  # noqa: E402
-from tasks.errors import ConfigError  # noqa: E402
+from tasks.core.config import restrict  # noqa: E402
+from tasks.core.errors import ConfigError  # noqa: E402
 
 PROBLEM = "employment"
 BASELINE_MODELS = ("logreg", "forest", "xgboost")  # names under problems.<PROBLEM>.models
@@ -117,14 +117,14 @@ class Workspace:
         """Stop warm runners (not the server), so the next pipeline run starts cold like a fresh `make run`. A
         runner stopped while still importing leaves its 'starting' marker, which would keep the next stages from
         starting another for two minutes: removed too."""
-        self.python("-c", "from flows import runner, stack\n"
+        self.python("-c", "from tasks.ops import runner, stack\n"
                           "for pid in stack.state_dir().glob('runner-*.pid'):\n"
                           "    stack.stop(pid.stem)\n"
                           "    runner.socket_path(pid.stem[len('runner-'):]).with_suffix('.starting').unlink("
                           "missing_ok=True)")
 
     def pids(self, pattern: str) -> list[int]:
-        """PIDs recorded by flows.stack in the copy's Prefect home (server.pid, runner-*.pid)."""
+        """PIDs recorded by tasks.ops.stack in the copy's Prefect home (server.pid, runner-*.pid)."""
         home = Path(self.env["PREFECT_HOME"])
         return [json.loads(f.read_text())["pid"] for f in home.glob(pattern)]
 
@@ -141,7 +141,7 @@ class Workspace:
         path.write_text(yaml.safe_dump(params, sort_keys=False))
 
     def params(self) -> Any:
-        from tasks.config import load_params
+        from tasks.core.config import load_params
 
         return load_params(self.repo / "params.yaml")
 
@@ -218,8 +218,8 @@ REUSED = [f"models/{PROBLEM}", f"reports/evaluate/{PROBLEM}", f"reports/fairness
 def warm_up(ws: Workspace) -> float:
     """Start the copy's Prefect server, fill the bytecode cache and run the stages outside the problem's pipeline
     that the report reads (MovieLens recommendation), all untimed; returns the server start time."""
-    seconds = ws.python("-m", "flows.stack", "start")
-    ws.python("-c", "import importlib, flows.runner as r, great_expectations, dvc.cli; "
+    seconds = ws.python("-m", "tasks.ops.stack", "start")
+    ws.python("-c", "import importlib, tasks.ops.runner as r, great_expectations, dvc.cli; "
                     "[importlib.import_module(m) for m in r.PREIMPORT]")
     ws.run(["dvc", "repro", "recommend"])
     return seconds
@@ -306,9 +306,9 @@ def same_metrics(plain: dict[str, dict], pipeline: dict[str, Any]) -> bool:
 def stage_overhead(ws: Workspace, repeats: int) -> dict[str, dict[str, float]]:
     """`dvc repro -f -s STAGE` and the bare stage command, warm runner, against the same work in this process."""
     from flows.check import stage_code
-    from tasks import ingest
-    from tasks.check import check_models
-    from tasks.config import load_params
+    from tasks.core.config import load_params
+    from tasks.stages import ingest
+    from tasks.stages.check import check_models
 
     params_path = ws.repo / "params.yaml"
 
@@ -511,9 +511,9 @@ def families(ws: Workspace, fits: list[dict[str, dict]], repeats: int) -> list[d
     every evaluation batch."""
     import pandas as pd
 
-    from tasks.featurize import FeatureSpec
-    from tasks.metrics import model_output
-    from tasks.train import load_model, split_xy
+    from tasks.core.artefacts import FeatureSpec
+    from tasks.ml.metrics import model_output
+    from tasks.stages.train import load_model, split_xy
 
     rows = []
     data = ws.repo / "data/validated" / PROBLEM
@@ -535,8 +535,8 @@ def families(ws: Workspace, fits: list[dict[str, dict]], repeats: int) -> list[d
 
 def scale(ws: Workspace, factors: Sequence[int], models: Sequence[str], log: Callable[[str], None]) -> dict:
     """The pipeline on jittered copies of the data, `models` only; per-stage seconds and peak RSS."""
-    from tasks.ingest import load_raw
-    from tasks.scale import write_scaled
+    from tasks.ml.scale import write_scaled
+    from tasks.stages.ingest import load_raw
 
     params = ws.params()
     cfg, roles = params.ingest[PROBLEM], params.featurize[PROBLEM]
@@ -586,9 +586,9 @@ def gpu(ws: Workspace, log: Callable[[str], None]) -> dict[str, Any]:
     import pandas as pd
     from sklearn.model_selection import train_test_split
 
-    from tasks.config import ModelConfig
-    from tasks.featurize import FeatureSpec
-    from tasks.train import train_model
+    from tasks.core.artefacts import FeatureSpec
+    from tasks.core.config import ModelConfig
+    from tasks.stages.train import train_model
 
     params = ws.params()
     data = ws.repo / "data/validated" / PROBLEM
@@ -698,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         result["machine"]["load average at end (1/5/15 min)"] = load_average()
         result["total_seconds"] = round(time.perf_counter() - started, 1)
-        ws.python("-m", "flows.stack", "stop")
+        ws.python("-m", "tasks.ops.stack", "stop")
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     write_outputs(result, args.out)
@@ -713,8 +713,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_outputs(result: dict[str, Any], out: Path) -> None:
-    from tasks.io import atomic_write_text, file_sha256, stable_hash
-    from tasks.lineage import lineage
+    from tasks.core.io import atomic_write_text, file_sha256, stable_hash
+    from tasks.core.lineage import lineage
 
     result["figures"] = report.figure_records(report.figures(result))
     stamp = lineage(file_sha256(ROOT / "data/raw/acs_employment_ma.parquet"),

@@ -228,7 +228,7 @@ def figure_records(rows: Sequence[Figure]) -> list[dict[str, Any]]:
 def html_page(result: Mapping[str, Any], lineage: Mapping[str, Any]) -> str:
     """reports/benchmarks.html: the summary table, the machine, the stage breakdown, the scale curve and the
     per-family table; offline (inline SVG)."""
-    from tasks.html import badge, esc, figure, page, svg, table
+    from tasks.present.html import badge, esc, figure, page, svg, table
 
     summary = figures_frame(figures(result))
     summary["status"] = [badge({"ok": "pass", "MISSED": "fail"}.get(s, s)) for s in summary["status"]]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.io import atomic_write_text  # noqa: E402
+from tasks.core.io import atomic_write_text  # noqa: E402
 
 TARGET = Path(__file__).resolve().parents[1] / "dvc_plots" / "offline.html"
 PLACEHOLDERS = ("{plot_divs}", "{scripts}", "{refresh_tag}")

@@ -20,11 +20,12 @@ from typing import Any
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from tasks.config import ModelConfig, load_params
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import ModelConfig, load_params
 from tasks.families import BuildContext, build_estimator, get_family
-from tasks.featurize import FeatureSpec, build_spec
-from tasks.ingest import TRAIN, VALID, load_raw, split
-from tasks.train import train_model
+from tasks.stages.featurize import build_spec
+from tasks.stages.ingest import TRAIN, VALID, load_raw, split
+from tasks.stages.train import train_model
 
 # Suggested params.yaml hyperparameters, by benchmark.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -83,7 +84,7 @@ def supervised(family: str, key: str, data: tuple[FeatureSpec, pd.DataFrame, pd.
 def gan(data: tuple[FeatureSpec, pd.DataFrame, pd.DataFrame], seed: int, out: Path | None) -> dict:
     from sklearn.neighbors import KNeighborsClassifier
 
-    from tasks.keras_estimators import mode_collapse, sample_grid
+    from tasks.ml.keras_estimators import mode_collapse, sample_grid
 
     spec, train, test = data
     generation = FeatureSpec(**{**spec.to_dict(), "problem_type": "generation", "classes": []})

@@ -49,15 +49,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
-    from tasks.errors import PipelineError
-    from tasks.expectations import draft_suite
-    from tasks.ingest import period_value
-    from tasks.io import write_json
-    from tasks.sources import load_source
+    from tasks.adapters.expectations import draft_suite
+    from tasks.adapters.sources import load_source
+    from tasks.core.errors import PipelineError
+    from tasks.core.io import write_json
+    from tasks.stages.ingest import period_value
 
     args = parse_args(argv)
     if args.problem is not None:
-        from tasks.scaffold import problem_contract
+        from tasks.stages.scaffold import problem_contract
 
         try:
             suite = problem_contract(args.params, args.problem)

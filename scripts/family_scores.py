@@ -17,7 +17,7 @@ import time
 import warnings
 
 from tasks.families import BuildContext, build_estimator, get_family
-from tasks.metrics import score
+from tasks.ml.metrics import score
 from tests.model.problems import PROBLEMS, load_split
 
 ENSEMBLE = {"n_estimators": 300}

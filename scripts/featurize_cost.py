@@ -45,9 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-guards", action="store_true", help="guard rails off: the VIF cap alone bounds it")
     args = parser.parse_args(argv)
 
-    from tasks import featurize, ingest
-    from tasks.config import FeaturizeConfig, IngestConfig
-    from tasks.preprocess import build_preprocessor, feature_summary
+    from tasks.core.config import FeaturizeConfig, IngestConfig
+    from tasks.ml.preprocess import build_preprocessor, feature_summary
+    from tasks.stages import featurize, ingest
 
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "wide.csv"

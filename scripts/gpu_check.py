@@ -1,5 +1,5 @@
 """GPU check: XGBoost and the Keras CNN trained on CUDA and on CPU with the same data and seed, through the
-project's own train path (`tasks.train.train_model`, which records the device actually used in `meta["device"]`).
+project's own train path (`tasks.stages.train.train_model`, which records the device actually used in `meta["device"]`).
 
     .venv/bin/python scripts/gpu_check.py                  # a CUDA host after `GPU=1 make setup`: a few minutes
     .venv/bin/python scripts/gpu_check.py --cpu-only       # any host: the CPU side only
@@ -45,11 +45,12 @@ sys.path.insert(0, str(ROOT))
 from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.metrics import accuracy_score, roc_auc_score  # noqa: E402
 
-from tasks import ingest  # noqa: E402
-from tasks.config import ModelConfig, load_params  # noqa: E402
-from tasks.featurize import FeatureSpec, build_spec  # noqa: E402
-from tasks.sources import load_source  # noqa: E402
-from tasks.train import TrainedModel, save_model, split_xy, train_model  # noqa: E402
+from tasks.adapters.sources import load_source  # noqa: E402
+from tasks.core.artefacts import FeatureSpec  # noqa: E402
+from tasks.core.config import ModelConfig, load_params  # noqa: E402
+from tasks.stages import ingest  # noqa: E402
+from tasks.stages.featurize import build_spec  # noqa: E402
+from tasks.stages.train import TrainedModel, save_model, split_xy, train_model  # noqa: E402
 
 NO_GPU = 3
 SEED = 0
@@ -166,7 +167,7 @@ LOAD_AND_SCORE = """
 import sys
 import numpy as np, pandas as pd
 sys.path.insert(0, sys.argv[1])
-from tasks.train import load_model
+from tasks.stages.train import load_model
 model = load_model(__import__("pathlib").Path(sys.argv[2])).pipeline
 x = pd.read_parquet(sys.argv[3])
 np.save(sys.argv[4], np.asarray(model.predict_proba(x)))

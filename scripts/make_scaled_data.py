@@ -27,9 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redraw", type=float, default=0.02, help="probability a categorical value is redrawn")
     args = parser.parse_args(argv)
 
-    from tasks.config import load_params
-    from tasks.ingest import load_raw
-    from tasks.scale import Jitter, write_scaled
+    from tasks.core.config import load_params
+    from tasks.ml.scale import Jitter, write_scaled
+    from tasks.stages.ingest import load_raw
 
     params = load_params(args.params)
     if args.problem not in params.problems:

@@ -53,19 +53,19 @@ class RefitScaler(StandardScaler):
 '''
 
 MUTANTS = [
-    Mutant("scaler_refit", "a scaler re-fitted on the split it scores", "tasks/preprocess.py",
+    Mutant("scaler_refit", "a scaler re-fitted on the split it scores", "tasks/ml/preprocess.py",
            "        numeric_steps.append(StandardScaler())\n", "        numeric_steps.append(RefitScaler())\n",
            ("tests/unit/test_batch_invariance.py", "tests/unit/test_families_classic.py")),
-    Mutant("verdict_ignores_below_zero", "paired-test verdict ignores intervals below 0", "tasks/champion.py",
+    Mutant("verdict_ignores_below_zero", "paired-test verdict ignores intervals below 0", "tasks/stages/champion.py",
            'return "real" if row["low"] > 0 or row["high"] < 0 else "within noise"',
            'return "real" if row["low"] > 0 else "within noise"',
            ("tests/unit/test_champion.py", "tests/unit/test_champion_direction.py",
             "tests/unit/test_stats_oracle.py")),
-    Mutant("reseeded_chunks", "every chunk of bootstrap resamples re-seeded (resamples repeat)", "tasks/stats.py",
+    Mutant("reseeded_chunks", "every chunk of bootstrap resamples re-seeded (resamples repeat)", "tasks/ml/stats.py",
            "        yield rng.integers(0, n, size=(min(chunk, n_resamples - start), n))",
            "        yield np.random.default_rng(seed).integers(0, n, size=(min(chunk, n_resamples - start), n))",
            ("tests/unit/test_stats.py", "tests/unit/test_stats_oracle.py")),
-    Mutant("non_atomic_write", "file writes go straight to the target", "tasks/io.py",
+    Mutant("non_atomic_write", "file writes go straight to the target", "tasks/core/io.py",
            '''    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -75,7 +75,7 @@ MUTANTS = [
         Path(tmp).unlink(missing_ok=True)
         raise
 ''', "    path.write_bytes(data)\n", ("tests/unit/test_io.py", "tests/unit/test_atomic_write.py")),
-    Mutant("non_atomic_dir", "directory outputs written in place", "tasks/io.py",
+    Mutant("non_atomic_dir", "directory outputs written in place", "tasks/core/io.py",
            '''    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent))
     old = _old(target)
     try:
@@ -93,25 +93,26 @@ MUTANTS = [
     shutil.rmtree(old, ignore_errors=True)
 ''', "    target.mkdir(exist_ok=True)\n    yield target\n",
            ("tests/unit/test_io.py", "tests/unit/test_atomic_write.py")),
-    Mutant("champion_max_for_lower", "ranking picks the largest value whatever the metric", "tasks/champion.py",
+    Mutant("champion_max_for_lower", "ranking picks the largest value whatever the metric", "tasks/stages/champion.py",
            "    sign = 1 if metric in LOWER_IS_BETTER else -1\n", "    sign = -1\n",
            ("tests/unit/test_champion.py", "tests/unit/test_champion_direction.py")),
-    Mutant("drift_threshold_flipped", "drift gate fails below the drifted share instead of above", "tasks/drift.py",
+    Mutant("drift_threshold_flipped", "drift gate fails below the drifted share instead of above",
+           "tasks/adapters/drift.py",
            "    if summary.share_of_drifted_columns > max_share_drifted:",
            "    if summary.share_of_drifted_columns < max_share_drifted:", ("tests/unit/test_drift.py",)),
-    Mutant("fairness_group_off_by_one", "groups of exactly min_group_size rows left out", "tasks/fairness.py",
+    Mutant("fairness_group_off_by_one", "groups of exactly min_group_size rows left out", "tasks/stages/fairness.py",
            '        kept = frame[frame["size"] >= min_group_size]',
            '        kept = frame[frame["size"] > min_group_size]',
            ("tests/unit/test_fairness.py", "tests/unit/test_fairness_boundary.py")),
-    Mutant("holdout_leaks_into_train", "holdout rows stay in the training split", "tasks/ingest.py",
+    Mutant("holdout_leaks_into_train", "holdout rows stay in the training split", "tasks/stages/ingest.py",
            "        reference, holdout = train_test_split(reference, test_size=cfg.holdout_fraction",
            "        _, holdout = train_test_split(reference, test_size=cfg.holdout_fraction",
            ("tests/unit/test_ingest.py", "tests/data")),
-    Mutant("quality_floor_flipped", "quality floor compares the wrong way", "tasks/champion.py",
+    Mutant("quality_floor_flipped", "quality floor compares the wrong way", "tasks/stages/champion.py",
            '(value < limit if bound == "min" else value > limit)',
            '(value > limit if bound == "min" else value < limit)',
            ("tests/unit/test_champion.py", "tests/unit/test_gates.py")),
-    Mutant("check_skips_types", "check accepts hyperparameters of any type", "tasks/check.py",
+    Mutant("check_skips_types", "check accepts hyperparameters of any type", "tasks/stages/check.py",
            "    return type_errors(built, hyperparameters)\n", "    return []\n", ("tests/unit/test_check.py",)),
 ]
 

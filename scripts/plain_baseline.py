@@ -25,14 +25,14 @@ sys.path.insert(0, str(ROOT))
 def run(params_path: Path) -> dict[str, dict]:
     from threadpoolctl import threadpool_limits
 
-    from tasks import ingest
-    from tasks.config import load_params
+    from tasks.core.config import load_params
+    from tasks.core.feature_options import FeatureOptions
     from tasks.families import BuildContext, build_estimator, explicit_features, get_family
-    from tasks.feature_options import FeatureOptions
-    from tasks.featurize import build_spec
-    from tasks.metrics import score
-    from tasks.resample import resample
-    from tasks.train import split_xy
+    from tasks.ml.metrics import score
+    from tasks.ml.resample import resample
+    from tasks.stages import ingest
+    from tasks.stages.featurize import build_spec
+    from tasks.stages.train import split_xy
 
     params = load_params(params_path)
     results: dict[str, dict] = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.config import load_params, restrict
+from tasks.core.config import load_params, restrict
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_MODELS = ("logreg", "forest", "xgboost")  # under problems.employment.models

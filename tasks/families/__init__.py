@@ -16,9 +16,9 @@ from typing import Any
 from pydantic import ValidationError
 from sklearn.base import BaseEstimator
 
-from tasks.errors import ConfigError
-from tasks.feature_options import FeatureOptions
-from tasks.featurize import FeatureSpec
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.errors import ConfigError
+from tasks.core.feature_options import FeatureOptions
 
 SUPERVISED = frozenset({"binary", "multiclass", "regression"})
 

@@ -23,12 +23,12 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer
 from sklearn.svm import SVC, SVR
 
-from tasks.errors import ConfigError
-from tasks.estimators import Subsample
+from tasks.core.errors import ConfigError
+from tasks.core.feature_options import FeatureOptions, TextOptions
 from tasks.families import BuildContext
-from tasks.feature_options import FeatureOptions, TextOptions
-from tasks.keras_estimators import TextRNNClassifier
-from tasks.preprocess import Encoding, as_float, build_preprocessor, make_preprocessor
+from tasks.ml.estimators import Subsample
+from tasks.ml.keras_estimators import TextRNNClassifier
+from tasks.ml.preprocess import Encoding, as_float, build_preprocessor, make_preprocessor
 
 TEXT_FEATURES = 50_000  # vocabulary cap of each text column for linear models, naive Bayes and kNN
 COMPACT_TEXT_FEATURES = 2_000  # for dense-only estimators and trees (which scan every feature at every split)

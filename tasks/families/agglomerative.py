@@ -8,7 +8,7 @@ from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
 from tasks.families._common import design
-from tasks.unsupervised import SampledAgglomerative
+from tasks.ml.unsupervised import SampledAgglomerative
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:

@@ -1,17 +1,17 @@
-"""Weighted ensemble of the problem's other models (`tasks.ensemble.GreedyEnsemble`): hyperparameters `members`
+"""Weighted ensemble of the problem's other models (`tasks.ml.ensemble.GreedyEnsemble`): hyperparameters `members`
 (`all`, the default, or a list of model names), `rounds` (of greedy selection) and optionally `metric` (the
 problem's ranking metric by default). The train flow fits it after its members, on the validation split.
 
-Member resolution lives here, not in `tasks.ensemble`, so that only ensemble models' keys include the estimator's
+Member resolution lives here, not in `tasks.ml.ensemble`, so that only ensemble models' keys include the estimator's
 code (the train flow imports this module, which the other families' keys do not follow).
 """
 
 from collections.abc import Sequence
 
-from tasks.config import ModelConfig
-from tasks.ensemble import GreedyEnsemble
-from tasks.errors import ConfigError
+from tasks.core.config import ModelConfig
+from tasks.core.errors import ConfigError
 from tasks.families import SUPERVISED, BuildContext, Family
+from tasks.ml.ensemble import GreedyEnsemble
 
 FAMILY_NAME = "ensemble"
 

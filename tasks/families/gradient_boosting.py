@@ -2,9 +2,9 @@
 
 from sklearn.pipeline import Pipeline
 
-from tasks.estimators import LoggedGradientBoostingClassifier, LoggedGradientBoostingRegressor
 from tasks.families import BuildContext, Family
 from tasks.families._common import COMPACT_TEXT_FEATURES, design
+from tasks.ml.estimators import LoggedGradientBoostingClassifier, LoggedGradientBoostingRegressor
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:

@@ -4,7 +4,7 @@ from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
 from tasks.families._common import pixel_columns
-from tasks.keras_estimators import CNNClassifier
+from tasks.ml.keras_estimators import CNNClassifier
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:

@@ -4,7 +4,7 @@ from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
 from tasks.families._common import design
-from tasks.keras_estimators import DenseClassifier, DenseRegressor
+from tasks.ml.keras_estimators import DenseClassifier, DenseRegressor
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:

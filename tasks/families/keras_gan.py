@@ -1,14 +1,14 @@
 """Keras GAN generating digit images; a "generation" problem: fitted on pixel rows, evaluated by its samples.
 
 The fitted pipeline's last step is a `DigitGAN`: draw images with `pipeline[-1].sample(n)`; judge them with
-`tasks.keras_estimators.mode_collapse` (a classifier fitted on the real digits) and `sample_grid` (a figure).
+`tasks.ml.keras_estimators.mode_collapse` (a classifier fitted on the real digits) and `sample_grid` (a figure).
 """
 
 from sklearn.pipeline import Pipeline
 
 from tasks.families import BuildContext, Family
 from tasks.families._common import pixel_columns
-from tasks.keras_estimators import DigitGAN
+from tasks.ml.keras_estimators import DigitGAN
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:

@@ -9,7 +9,7 @@ from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from tasks.errors import ConfigError
+from tasks.core.errors import ConfigError
 from tasks.families import BuildContext, Family
 from tasks.families._common import COMPACT_TEXT_FEATURES, design
 

@@ -5,9 +5,9 @@ Features are one-hot and unscaled, so a coefficient is the change in the target 
 
 from sklearn.pipeline import Pipeline
 
-from tasks.estimators import StatsmodelsOLS
 from tasks.families import BuildContext, Family
 from tasks.families._common import COMPACT_TEXT_FEATURES, design
+from tasks.ml.estimators import StatsmodelsOLS
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:

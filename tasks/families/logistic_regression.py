@@ -1,7 +1,7 @@
 """Logistic regression on one-hot, standardised features: sigmoid for two classes, softmax (multinomial) for more.
 
 `penalty` is "l2" (default), "l1" (sparse coefficients; the saga solver) or "none"; `C` is the inverse penalty
-strength. Odds ratios with confidence intervals and McFadden's pseudo R2 are in `tasks.model_insights`.
+strength. Odds ratios with confidence intervals and McFadden's pseudo R2 are in `tasks.ml.model_insights`.
 """
 
 import math
@@ -9,7 +9,7 @@ import math
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from tasks.errors import ConfigError
+from tasks.core.errors import ConfigError
 from tasks.families import BuildContext, Family
 from tasks.families._common import design
 

@@ -3,9 +3,9 @@ with a constant `learning_rate`, L2 `alpha` and early stopping on a validation f
 
 from sklearn.pipeline import Pipeline
 
-from tasks.estimators import GradientDescentLogisticRegression
 from tasks.families import BuildContext, Family
 from tasks.families._common import design
+from tasks.ml.estimators import GradientDescentLogisticRegression
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:

@@ -9,7 +9,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import Pipeline
 
-from tasks.errors import ConfigError
+from tasks.core.errors import ConfigError
 from tasks.families import BuildContext, Family
 from tasks.families._common import COMPACT_TEXT_FEATURES, imputed, text_vectorizer
 

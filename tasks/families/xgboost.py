@@ -6,9 +6,9 @@ every tenth of the boosting rounds.
 
 from sklearn.pipeline import Pipeline
 
-from tasks.estimators import LabelEncodedClassifier, progress_period
 from tasks.families import BuildContext, Family
 from tasks.families._common import COMPACT_TEXT_FEATURES, design, reject_unknown
+from tasks.ml.estimators import LabelEncodedClassifier, progress_period
 
 
 def build(ctx: BuildContext, hp: dict) -> Pipeline:

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tasks.errors import invalid_config
+from tasks.core.errors import invalid_config
 
 
 class _Strict(BaseModel):

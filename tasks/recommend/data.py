@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from tasks.errors import DataError
+from tasks.core.errors import DataError
 
 RATING_COLUMNS = ["user", "item", "rating", "timestamp"]
 ITEM_COLUMNS = ["title", "year", "genres"]

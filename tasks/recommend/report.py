@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from tasks.html import badge, esc, figure, page, svg, table
+from tasks.present.html import badge, esc, figure, page, svg, table
 
 _COLUMNS = ["ndcg", "precision", "recall", "map", "mrr"]
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.errors import ConfigError
-from tasks.io import atomic_write_text, stable_hash, write_json
-from tasks.lineage import lineage
+from tasks.core.errors import ConfigError
+from tasks.core.io import atomic_write_text, stable_hash, write_json
+from tasks.core.lineage import lineage
 from tasks.recommend.attack import attack_effect, choose_target, inject_shilling
 from tasks.recommend.base import Recommender
 from tasks.recommend.config import FamilySpec, RecommendConfig

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tasks.expectations import validate_frame
+from tasks.adapters.expectations import validate_frame
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "data/raw/acs_employment_ma.parquet"

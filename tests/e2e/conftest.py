@@ -48,7 +48,7 @@ def repo(tmp_path_factory):
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"]):
         run(cmd, work, env)
     yield work, env
-    run([sys.executable, "-m", "flows.stack", "stop"], work, env, check=False)
+    run([sys.executable, "-m", "tasks.ops.stack", "stop"], work, env, check=False)
 
 
 @pytest.fixture(scope="session")

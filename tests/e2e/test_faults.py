@@ -66,7 +66,7 @@ INJECT = textwrap.dedent('''
 
 def start_server(home: Path) -> tuple[subprocess.Popen, int, str]:
     """A Prefect server of its own on a free port (its own session, so the group can be killed), once healthy."""
-    from flows.stack import healthy
+    from tasks.ops.stack import healthy
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
@@ -189,7 +189,7 @@ def test_killing_the_prefect_server_mid_stage_finishes_the_stage_on_a_temporary_
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ingest:")]
     assert len(warnings) == 1 and f"the Prefect server at {url} stopped answering mid-stage" in warnings[0]
-    assert "python -m flows.stack start" in warnings[0]
+    assert "python -m tasks.ops.stack start" in warnings[0]
     assert {k.split("/", 1)[1]: v for k, v in snapshot(out).items()} == {
         k.split("/", 1)[1]: v for k, v in snapshot(reference).items()}
     assert leftovers(out) == []

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tasks.config import restrict
+from tasks.core.config import restrict
 from tests.conftest import ROOT, copy_repo
 from tests.e2e.conftest import free_port, run, stages_run
 from tests.e2e.test_pipeline import flow_runs
@@ -63,7 +63,7 @@ def own(tmp_path_factory):
     (work / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     repro = run([DVC, "repro", "champion@recid"], work, env)
     yield work, env, scaffold, repro
-    run([str(ROOT / ".venv/bin/python"), "-m", "flows.stack", "stop"], work, env, check=False)
+    run([str(ROOT / ".venv/bin/python"), "-m", "tasks.ops.stack", "stop"], work, env, check=False)
 
 
 def test_scaffold_reports_the_guard_rails_and_the_next_command(own):

@@ -168,7 +168,7 @@ def test_changing_one_hyperparameter_reruns_only_that_model(repo, first_repro):
 def test_code_edits_and_library_versions_reach_only_the_models_that_run_them(repo, first_repro):
     work, env = repo
     family = work / "tasks/families/xgboost.py"
-    shared = work / "tasks/preprocess.py"
+    shared = work / "tasks/ml/preprocess.py"
     saved = {path: path.read_text() for path in (family, shared)}
     try:
         before = model_files(work)

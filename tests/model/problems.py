@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from tasks.featurize import FeatureSpec
-from tasks.sources import load_source
+from tasks.adapters.sources import load_source
+from tasks.core.artefacts import FeatureSpec
 
 RAW = Path(__file__).resolve().parents[2] / "data" / "raw"
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
 
+from tasks.core.artefacts import FeatureSpec
 from tasks.families import BuildContext, build_estimator, get_family
-from tasks.featurize import FeatureSpec
 
 
 @pytest.mark.slow

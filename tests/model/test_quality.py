@@ -12,7 +12,7 @@ import pytest
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from tasks.families import BuildContext, build_estimator, get_family
-from tasks.metrics import score
+from tasks.ml.metrics import score
 from tests.model.problems import PROBLEMS, load_frame, load_split, spec_for
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasks.errors import DataError
+from tasks.core.errors import DataError
+from tasks.core.io import write_json
 from tasks.families import BuildContext, build_estimator, get_family
-from tasks.io import write_json
-from tasks.train import TrainedModel, save_model
+from tasks.stages.train import TrainedModel, save_model
 from tests.conftest import ROOT
 from tests.model.problems import PROBLEMS, spec_for
 
@@ -142,7 +142,7 @@ def test_gate_failure_blocks_promotion(repo: Path) -> None:
 
 def test_rollback_restores_the_previous_version_for_dvc_artifacts_get(repo: Path, tmp_path: Path) -> None:
     from flows.rollback import rollback_flow
-    from tasks import registry
+    from tasks.adapters import registry
 
     copy = tmp_path / "copy"
     shutil.copytree(repo, copy)

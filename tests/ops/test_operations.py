@@ -1,4 +1,4 @@
-"""Operations on a real stack: `python -m flows.stack up` (Prefect server, `cpu` and `gpu` process workers,
+"""Operations on a real stack: `python -m tasks.ops.stack up` (Prefect server, `cpu` and `gpu` process workers,
 deployments from prefect.yaml) in a temporary copy of the repo with a 5% sample; everything is checked through the
 Prefect API and stopped by PID (process groups) at the end. The GPU family is the real XGBoost family with
 device="cuda", which on a host without a GPU trains on CPU and must say so in its metadata.
@@ -29,12 +29,13 @@ import pytest
 import yaml
 
 from flows.featurize import SPEC_FILE
-from tasks import drift_check, registry
-from tasks.config import load_params
-from tasks.featurize import FeatureSpec
-from tasks.lock import exclusive
-from tasks.metrics import score
-from tasks.train import load_model, split_xy
+from tasks.adapters import registry
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import load_params
+from tasks.core.lock import exclusive
+from tasks.ml.metrics import score
+from tasks.stages import drift_check
+from tasks.stages.train import load_model, split_xy
 from tests.conftest import copy_repo, small_params
 
 pytestmark = pytest.mark.e2e
@@ -160,11 +161,11 @@ def stack(tmp_path_factory):
     ops = Stack(work, env, f"http://127.0.0.1:{port}/api", 0.0)
     started = time.monotonic()
     try:
-        ops.run("-m", "flows.stack", "up")
+        ops.run("-m", "tasks.ops.stack", "up")
         ops.up_seconds = time.monotonic() - started
         yield ops
     finally:
-        ops.run("-m", "flows.stack", "down", check=False)
+        ops.run("-m", "tasks.ops.stack", "down", check=False)
 
 
 def test_up_starts_the_server_both_workers_and_the_deployments(stack):
@@ -181,7 +182,7 @@ def test_up_starts_the_server_both_workers_and_the_deployments(stack):
     [zombies] = [a for a in stack.call("automations/filter") if a["name"].startswith("crash flow runs")]
     assert zombies["enabled"] and zombies["actions"][0]["state"] == "CRASHED"
     pids = (stack.pid("server"), stack.pid("worker-cpu"), stack.pid("worker-gpu"))
-    again = stack.run("-m", "flows.stack", "up").stdout
+    again = stack.run("-m", "tasks.ops.stack", "up").stdout
     assert "deployments: all present" in again, "a second `up` keeps deployments (and UI schedule edits) as they are"
     assert (stack.pid("server"), stack.pid("worker-cpu"), stack.pid("worker-gpu")) == pids
 
@@ -324,7 +325,7 @@ def test_gpu_worker_killed_mid_run_is_marked_crashed_and_the_retry_succeeds(stac
 
 
 def test_with_the_gpu_worker_stopped_the_family_trains_on_cpu_within_the_bound(stack):
-    stack.run("-m", "flows.stack", "down", "worker-gpu")
+    stack.run("-m", "tasks.ops.stack", "down", "worker-gpu")
     out = stack.work.parent / "models-fallback" / "employment"
     since = datetime.now(UTC)
     started = time.monotonic()

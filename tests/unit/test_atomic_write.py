@@ -1,4 +1,4 @@
-"""Writes that fail halfway leave the last good output whole and no temporaries: `tasks.io`'s atomic writers and
+"""Writes that fail halfway leave the last good output whole and no temporaries: `tasks.core.io`'s atomic writers and
 train's `save_model` (a real stage's writer), with a fault injected into the first file write under the test's
 directory. The fault fires exactly once: half the bytes reach the file, then the write raises."""
 
@@ -13,8 +13,8 @@ import joblib
 import pytest
 from sklearn.dummy import DummyClassifier
 
-from tasks.io import atomic_write_bytes, write_json
-from tasks.train import TrainedModel, load_model, save_model
+from tasks.core.io import atomic_write_bytes, write_json
+from tasks.stages.train import TrainedModel, load_model, save_model
 
 
 class HalfWrite:

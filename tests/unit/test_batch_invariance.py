@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_digits, make_blobs
 
+from tasks.core.artefacts import FeatureSpec
 from tasks.families import BuildContext, available, build_estimator, get_family
-from tasks.featurize import FeatureSpec
 from tests.unit.test_families_classic import CLASSIC, ENSEMBLES, OPENMP, WORDS, frame
 
 CUTS = [0, 1, 38, 97, 150]  # chunks of 1, 37, 59 and 53 rows

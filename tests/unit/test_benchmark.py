@@ -94,7 +94,7 @@ def test_benchmark_settings_follow_the_params_layout():
     import yaml
 
     from scripts import benchmark
-    from tasks.config import parse_params, restrict
+    from tasks.core.config import parse_params, restrict
     from tests.conftest import ROOT
 
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())

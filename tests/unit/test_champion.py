@@ -1,4 +1,4 @@
-"""tasks/champion.py: quality floors, ranking, paired tests against the best model, and the champion's record."""
+"""tasks/stages/champion.py: quality floors, ranking, paired tests against the best model, and the champion's record."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks import stats
-from tasks.champion import Candidate, compare_to_best, decide, quality_gate, rank
-from tasks.metrics import Scored
+from tasks.ml import stats
+from tasks.ml.metrics import Scored
+from tasks.stages.champion import Candidate, compare_to_best, decide, quality_gate, rank
 
 PASS = {"status": "pass", "reasons": []}
 

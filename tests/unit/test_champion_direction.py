@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tasks.champion import Candidate, decide
+from tasks.stages.champion import Candidate, decide
 
 PASS = {"status": "pass", "reasons": []}
 FAIL = {"status": "fail", "reasons": ["rmse 0.1000 > max 0.05"]}

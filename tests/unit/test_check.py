@@ -1,9 +1,9 @@
 import pytest
 import yaml
 
-from tasks.check import check_models
-from tasks.config import parse_params
-from tasks.errors import ConfigError
+from tasks.core.config import parse_params
+from tasks.core.errors import ConfigError
+from tasks.stages.check import check_models
 
 
 def test_repository_models_are_buildable(params):

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from flows.check import stage_code
-from tasks.code_fingerprint import family_modules, fingerprint, import_closure, imported_modules, model_code
+from tasks.core.code_fingerprint import family_modules, fingerprint, import_closure, imported_modules, model_code
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,19 +48,20 @@ def test_fingerprint_changes_with_a_file_and_only_that_file(tmp_path):
 def test_stage_code_covers_what_models_are_built_and_evaluated_with():
     code = stage_code(REPO)
     train, evaluate = set(code["train"]), set(code["evaluate"])
-    assert {"flows/train.py", "tasks/train.py", "tasks/config.py", "tasks/preprocess.py", "tasks/vif.py",
-            "tasks/keras_estimators.py", "tasks/unsupervised.py", "tasks/families/__init__.py",
+    assert {"flows/train.py", "tasks/stages/train.py", "tasks/core/config.py", "tasks/ml/preprocess.py",
+            "tasks/ml/vif.py", "tasks/ml/keras_estimators.py", "tasks/ml/unsupervised.py", "tasks/families/__init__.py",
             "tasks/families/_common.py", "tasks/families/_xgboost_progress.py"} <= train
     assert {"tasks/families/xgboost.py", "tasks/families/keras_cnn.py"} <= train, "the stage re-runs on any family"
-    assert "tasks/report.py" not in train and "tasks/evaluate.py" not in train
-    assert {"flows/evaluate.py", "tasks/evaluate.py", "tasks/model_insights.py", "tasks/stats.py"} <= evaluate
+    assert "tasks/present/report.py" not in train and "tasks/stages/evaluate.py" not in train
+    assert {"flows/evaluate.py", "tasks/stages/evaluate.py", "tasks/ml/model_insights.py",
+            "tasks/ml/stats.py"} <= evaluate
 
 
 def test_a_models_code_is_its_stage_and_its_own_family_only():
     """What a model's key hashes: editing another family must not reach it, a shared module must."""
     code = model_code(REPO / "flows" / "train.py", "xgboost", REPO)
     assert "tasks/families/xgboost.py" in code and "tasks/families/_xgboost_progress.py" in code
-    assert "tasks/families/lightgbm.py" not in code and "tasks/preprocess.py" in code
+    assert "tasks/families/lightgbm.py" not in code and "tasks/ml/preprocess.py" in code
     assert "tasks/families/lightgbm.py" in model_code(REPO / "flows" / "train.py", "lightgbm", REPO)
 
 

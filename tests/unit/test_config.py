@@ -1,8 +1,8 @@
 import pytest
 import yaml
 
-from tasks.config import load_params, parse_params, restrict
-from tasks.errors import ConfigError
+from tasks.core.config import load_params, parse_params, restrict
+from tasks.core.errors import ConfigError
 
 
 @pytest.fixture

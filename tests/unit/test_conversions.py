@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.metrics import predict_chunked
-from tasks.preprocess import as_float, as_str
+from tasks.ml.metrics import predict_chunked
+from tasks.ml.preprocess import as_float, as_str
 
 
 def per_cell_str(frame: pd.DataFrame) -> pd.DataFrame:

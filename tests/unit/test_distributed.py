@@ -5,13 +5,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from tasks import distributed, ingest
-from tasks.config import DistributedConfig, load_params
-from tasks.feature_options import FeatureOptions
-from tasks.featurize import build_spec
-from tasks.io import write_json
-from tasks.preprocess import build_preprocessor
-from tasks.train import load_model, save_model, split_xy, train_model
+from tasks.adapters import distributed
+from tasks.core.config import DistributedConfig, load_params
+from tasks.core.feature_options import FeatureOptions
+from tasks.core.io import write_json
+from tasks.ml.preprocess import build_preprocessor
+from tasks.stages import ingest
+from tasks.stages.featurize import build_spec
+from tasks.stages.train import load_model, save_model, split_xy, train_model
 
 # no row or column subsampling: each worker would draw its own rows, so only the deterministic settings can match
 BOOSTER = {"n_estimators": 30, "max_depth": 4, "learning_rate": 0.3, "n_jobs": 1}
@@ -93,7 +94,7 @@ def test_dask_lightgbm_scores_like_the_single_process_booster(client, problem, p
 
 
 def test_only_boosters_have_a_dask_interface(client, problem, partitioned, params):
-    from tasks.errors import ConfigError
+    from tasks.core.errors import ConfigError
 
     _, spec = problem
     with pytest.raises(ConfigError, match="has no Dask interface"):

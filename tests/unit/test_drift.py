@@ -1,4 +1,4 @@
-"""tasks/drift.py on small frames: a shifted column is caught, a permuted one is not; the HTML is offline."""
+"""tasks/adapters/drift.py on small frames: a shifted column is caught, a permuted one is not; the HTML is offline."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.drift import DriftSummary, drift_gate, drift_report, external_references
-from tasks.errors import DataError
+from tasks.adapters.drift import DriftSummary, drift_gate, drift_report, external_references
+from tasks.core.errors import DataError
 
 ROWS = 500
 

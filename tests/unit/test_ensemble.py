@@ -11,10 +11,10 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from tasks.config import ModelConfig
-from tasks.ensemble import GreedyEnsemble
-from tasks.errors import ConfigError
+from tasks.core.config import ModelConfig
+from tasks.core.errors import ConfigError
 from tasks.families.ensemble import member_names
+from tasks.ml.ensemble import GreedyEnsemble
 
 
 def _split(x, y):

@@ -1,4 +1,5 @@
-"""tasks/evaluate.py and tasks/metrics.py: every problem type, against scikit-learn and the stage's own outputs."""
+"""tasks/stages/evaluate.py and tasks/ml/metrics.py: every problem type, against scikit-learn and the stage's own
+outputs."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from tasks import ingest, stats
-from tasks.config import EvaluateConfig
-from tasks.errors import ConfigError
-from tasks.evaluate import CURVE_COLUMNS, evaluate_model, family_insights, scores_from_predictions
-from tasks.featurize import FeatureSpec, build_spec
-from tasks.metrics import encode, headline, intervals, nan_to_null, point_values, score
-from tasks.train import TrainedModel, train_model
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import EvaluateConfig
+from tasks.core.errors import ConfigError
+from tasks.ml import stats
+from tasks.ml.metrics import encode, headline, intervals, nan_to_null, point_values, score
+from tasks.stages import ingest
+from tasks.stages.evaluate import CURVE_COLUMNS, evaluate_model, family_insights, scores_from_predictions
+from tasks.stages.featurize import build_spec
+from tasks.stages.train import TrainedModel, train_model
 
 CFG = EvaluateConfig(bootstrap_resamples=200, threshold_rule="f1", sweep_points=51, roc_points=21)
 
@@ -233,3 +236,13 @@ def test_family_insights_are_kept_or_their_absence_explained(employment):
 
     model = TrainedModel(Opaque(), {"name": "odd", "family": "custom"})
     assert family_insights(model)["unavailable"].startswith("ValueError")
+
+
+def test_metric_names_declared_once_match_their_functions():
+    """tasks.core.artefacts names the headline metrics config validates against; tasks.ml.metrics computes them."""
+    from tasks.core.artefacts import SUPERVISED, metric_names
+    from tasks.ml.metrics import headline
+
+    for kind in SUPERVISED:
+        assert tuple(headline(kind)) == metric_names(kind)
+    assert metric_names("clustering") == () and headline("clustering") == {}

@@ -15,9 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.errors import ConfigError, DataError
-from tasks.expectations import REASON_COLUMN, ValidationOutcome, draft_suite, load_suite, quarantine, validate_frame
-from tasks.validation_report import offline_data_docs, render_validation_report
+from tasks.adapters.expectations import (
+    REASON_COLUMN,
+    ValidationOutcome,
+    draft_suite,
+    load_suite,
+    quarantine,
+    validate_frame,
+)
+from tasks.core.errors import ConfigError, DataError
+from tasks.present.validation_report import offline_data_docs, render_validation_report
 
 RAW = Path(__file__).resolve().parents[2] / "data/raw/acs_employment_ma.parquet"
 CATEGORICAL = ["MAR", "SEX", "RAC1P"]

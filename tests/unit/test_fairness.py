@@ -1,4 +1,4 @@
-"""tasks/fairness.py: group metrics and their bootstrap intervals against plain loops; disparities; the gate."""
+"""tasks/stages/fairness.py: group metrics and their bootstrap intervals against plain loops; disparities; the gate."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks import stats
-from tasks.errors import DataError
-from tasks.fairness import (
+from tasks.core.errors import DataError
+from tasks.ml import stats
+from tasks.stages.fairness import (
     FairnessThresholds,
     band,
     disparities,
@@ -36,7 +36,7 @@ def data() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
 
 
 def _hand_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Loop-by-loop definitions, independent of tasks.stats."""
+    """Loop-by-loop definitions, independent of tasks.ml.stats."""
     tp = fp = tn = fn = 0
     for truth, p in zip(y, proba, strict=True):
         predicted = p >= 0.5

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tasks.fairness import FairnessThresholds, disparities, evaluate_fairness_gate
+from tasks.stages.fairness import FairnessThresholds, disparities, evaluate_fairness_gate
 
 GROUPS = pd.DataFrame([
     {"attribute": "SEX", "group": "1", "size": 50, "selection_rate": 0.40, "tpr": 0.80, "fpr": 0.10},

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
-from tasks import stats
-from tasks.fairness import FairnessThresholds, disparity_intervals, evaluate_fairness_gate, group_metrics
+from tasks.ml import stats
+from tasks.stages.fairness import FairnessThresholds, disparity_intervals, evaluate_fairness_gate, group_metrics
 
 LIMIT = FairnessThresholds(max_equalized_odds_difference=0.10)
 

@@ -14,8 +14,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVR
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from tasks.errors import ConfigError
-from tasks.estimators import (
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.errors import ConfigError
+from tasks.families import BuildContext, build_estimator, get_family
+from tasks.ml.estimators import (
     GradientDescentLogisticRegression,
     LabelEncodedClassifier,
     LoggedGradientBoostingRegressor,
@@ -23,10 +25,8 @@ from tasks.estimators import (
     Subsample,
     independent_columns,
 )
-from tasks.families import BuildContext, build_estimator, get_family
-from tasks.featurize import FeatureSpec
-from tasks.metrics import score
-from tasks.model_insights import insights
+from tasks.ml.metrics import score
+from tasks.ml.model_insights import insights
 
 CLASSIC = [
     "adaboost", "bagging", "decision_tree", "gradient_boosting", "knn", "lasso", "lightgbm", "linear_regression",
@@ -240,8 +240,8 @@ def test_ols_insights_and_residual_figure() -> None:
 def test_explicit_feature_options_reach_every_preprocessing_path():
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
+    from tasks.core.artefacts import FeatureSpec
     from tasks.families import BuildContext, build_estimator, get_family
-    from tasks.featurize import FeatureSpec
 
     spec = FeatureSpec(problem_type="binary", target="y", numeric=["a"], ordinal=[], categorical=["c"])
     tuned = build_estimator(get_family("logistic_regression"), BuildContext(spec=spec, seed=0), {})

@@ -67,7 +67,7 @@ def test_sigterm_during_a_write_exits_143_and_keeps_the_old_output(tmp_path):
     script = textwrap.dedent(f"""
         import os, signal, time
         from flows.cli import sigterm_as_exit
-        from tasks.io import atomic_dir
+        from tasks.core.io import atomic_dir
         with sigterm_as_exit(), atomic_dir({str(tmp_path / "out")!r}) as tmp:
             (tmp / "a.txt").write_text("half")
             os.kill(os.getpid(), signal.SIGTERM)
@@ -93,10 +93,10 @@ def test_a_transport_error_with_the_server_down_or_a_5xx_counts_as_a_lost_server
     url = "http://127.0.0.1:9/api"
     monkeypatch.setenv("PREFECT_API_URL", url)
     refused = _raised_from(httpx.ConnectError("[Errno 111] Connection refused"))
-    monkeypatch.setattr("flows.stack.healthy", lambda _url, timeout=1.0: False)
+    monkeypatch.setattr("tasks.ops.stack.healthy", lambda _url, timeout=1.0: False)
     assert lost_api(refused) == url
     assert lost_api(_raised_from(ValueError("a bug in the stage"))) is None
-    monkeypatch.setattr("flows.stack.healthy", lambda _url, timeout=1.0: True)
+    monkeypatch.setattr("tasks.ops.stack.healthy", lambda _url, timeout=1.0: True)
     assert lost_api(refused) is None  # the server answers: some other connection failed
     request = httpx.Request("POST", f"{url}/v2/concurrency_limits/increment-with-lease")
     unavailable = _raised_from(httpx.HTTPStatusError("503", request=request,

@@ -16,19 +16,19 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from tasks.errors import ConfigError, DataError
-from tasks.feature_options import FeatureOptions
-from tasks.featurize import FeatureSpec
-from tasks.preprocess import (
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.errors import ConfigError, DataError
+from tasks.core.feature_options import FeatureOptions
+from tasks.ml.preprocess import (
     PairwiseProducts,
     build_preprocessor,
     feature_summary,
     make_preprocessor,
     render_features_report,
 )
-from tasks.resample import balanced_class_weights, downsample, resample
-from tasks.text import Tokenizer
-from tasks.vif import VifFilter, vif_table
+from tasks.ml.resample import balanced_class_weights, downsample, resample
+from tasks.ml.text import Tokenizer
+from tasks.ml.vif import VifFilter, vif_table
 
 WORDS = ["loan", "loans", "paid", "late", "running", "runs", "the", "and", "bank", "card", "credit", "debt"]
 

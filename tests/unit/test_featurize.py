@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from tasks.config import FeaturizeConfig
-from tasks.errors import DataError
-from tasks.featurize import FeatureSpec, build_spec
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import FeaturizeConfig
+from tasks.core.errors import DataError
+from tasks.stages.featurize import build_spec
 
 
 def test_spec_records_roles_domains_and_dropped_columns(acs_sample, params):

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks import featurize
-from tasks.config import FeaturizeConfig, GuardOptions, IngestConfig
-from tasks.errors import DataError
-from tasks.guards import check_columns, shape_problem, single_feature_score
+from tasks.core.config import FeaturizeConfig, GuardOptions, IngestConfig
+from tasks.core.errors import DataError
+from tasks.ml.guards import check_columns, shape_problem, single_feature_score
+from tasks.stages import featurize
 
 N = 1200
 
@@ -136,7 +136,7 @@ def test_guard_rails_can_be_turned_off_and_an_empty_feature_set_is_an_error(fram
 
 
 def test_the_vif_table_is_capped_and_the_report_says_so(frame):
-    from tasks.preprocess import build_preprocessor, feature_summary, render_features_report
+    from tasks.ml.preprocess import build_preprocessor, feature_summary, render_features_report
 
     spec = spec_of(frame, infer=True, keep=["zip"])
     options = FeaturizeConfig().options

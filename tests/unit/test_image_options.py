@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from tasks.feature_options import FeatureOptions
-from tasks.featurize import FeatureSpec
-from tasks.image import Deskew, deskew_image
-from tasks.preprocess import build_preprocessor
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.feature_options import FeatureOptions
+from tasks.ml.image import Deskew, deskew_image
+from tasks.ml.preprocess import build_preprocessor
 
 
 def _pixels(rows: np.ndarray) -> pd.DataFrame:

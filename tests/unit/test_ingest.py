@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from tasks import ingest
-from tasks.errors import DataError
+from tasks.core.errors import DataError
+from tasks.stages import ingest
 
 
 def test_split_by_time_and_at_random(acs_sample, params):
@@ -69,7 +69,7 @@ def test_without_a_time_column_the_split_is_random_only(acs_sample, params):
 # ---------------------------------------------------------------- the splits a user has
 
 def _cfg(**fields):
-    from tasks.config import IngestConfig
+    from tasks.core.config import IngestConfig
 
     return IngestConfig.model_validate({"source": "unused.csv", "target": "y", "holdout_fraction": 0.2,
                                         "validation_fraction": 0.25, **fields})

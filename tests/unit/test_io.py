@@ -10,8 +10,8 @@ import joblib
 import pandas as pd
 import pytest
 
-from tasks.errors import UnreadableFile
-from tasks.io import (
+from tasks.core.errors import UnreadableFile
+from tasks.core.io import (
     atomic_dir,
     atomic_write_bytes,
     load_pickle,

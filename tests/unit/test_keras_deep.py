@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from tasks.keras_estimators import CNNClassifier, DenseClassifier
-from tasks.keras_pretrain import source_images
-from tasks.keras_pruning import magnitude_mask
-from tasks.model_insights import insights
+from tasks.ml.keras_estimators import CNNClassifier, DenseClassifier
+from tasks.ml.keras_pretrain import source_images
+from tasks.ml.keras_pruning import magnitude_mask
+from tasks.ml.model_insights import insights
 
 TOLERANCE = 0.02  # pruning half the weights (then 2 masked epochs) may cost at most 2 points of accuracy
 

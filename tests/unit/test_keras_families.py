@@ -15,10 +15,10 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.neighbors import KNeighborsClassifier
 
-from tasks.errors import ConfigError
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.errors import ConfigError
 from tasks.families import BuildContext, build_estimator, get_family
-from tasks.featurize import FeatureSpec
-from tasks.keras_estimators import TextSequencer, mode_collapse, sample_grid, seed_and_determinism
+from tasks.ml.keras_estimators import TextSequencer, mode_collapse, sample_grid, seed_and_determinism
 
 FAST = {"epochs": 2, "batch_size": 64}
 
@@ -219,7 +219,7 @@ def test_gan_samples_a_grid_and_a_mode_collapse_signal(architecture, layers):
 
 def test_insights_summarise_every_keras_model(fitted):
     """Sequence models over token ids have no n_features_in_: insights still give their summary."""
-    from tasks.model_insights import insights
+    from tasks.ml.model_insights import insights
 
     summary = insights(fitted.pipeline, fitted.case.family, figures=False).tables["summary"]
     assert summary["family"] == fitted.case.family and summary["estimator"] == type(fitted.pipeline[-1]).__name__

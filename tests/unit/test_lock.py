@@ -4,13 +4,13 @@ import time
 
 import pytest
 
-from tasks.lock import LockBusy, exclusive
+from tasks.core.lock import LockBusy, exclusive
 from tests.conftest import ROOT
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from tasks.lock import exclusive
+from tasks.core.lock import exclusive
 with exclusive(Path(sys.argv[1]), 0, holder="flow run first"):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

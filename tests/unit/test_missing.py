@@ -1,4 +1,4 @@
-"""Native missing-value routing (feature option impute: false) and tasks/missing.py's counts and model pairs."""
+"""Native missing-value routing (feature option impute: false) and tasks/ml/missing.py's counts and model pairs."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from tasks.errors import ConfigError
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.errors import ConfigError
+from tasks.core.feature_options import FeatureOptions
 from tasks.families import BuildContext, build_estimator, get_family
-from tasks.feature_options import FeatureOptions
-from tasks.featurize import FeatureSpec
-from tasks.missing import imputed_twins, missing_counts
+from tasks.ml.missing import imputed_twins, missing_counts
 
 SPEC = FeatureSpec(problem_type="binary", target="y", numeric=["x", "z"], ordinal=[], categorical=["c"],
                    classes=[0, 1])

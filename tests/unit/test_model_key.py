@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from tasks.core.model_key import library_versions, make_key, stale_reason
 from tasks.families import get_family
-from tasks.model_key import library_versions, make_key, stale_reason
 
 
 def parts(**change):
     base = {"config": {"family": "xgboost", "hyperparameters": {"max_depth": 4}}, "data": {"rows": "abc"},
-            "code": {"tasks/families/xgboost.py": "1" * 64, "tasks/preprocess.py": "2" * 64},
+            "code": {"tasks/families/xgboost.py": "1" * 64, "tasks/ml/preprocess.py": "2" * 64},
             "libraries": {"scikit-learn": "1.9.1", "xgboost": "3.2.0"}, "seed": 42}
     return {**base, **change}
 
@@ -23,7 +23,7 @@ def test_an_unchanged_key_is_reused_and_a_missing_output_is_not():
 def test_the_reason_names_what_changed():
     old = make_key(parts())
     code = stale_reason(old, make_key(parts(code={"tasks/families/xgboost.py": "9" * 64,
-                                                                   "tasks/preprocess.py": "2" * 64})))
+                                                                   "tasks/ml/preprocess.py": "2" * 64})))
     assert code == "code changed: tasks/families/xgboost.py"
     upgraded = stale_reason(old, make_key(parts(libraries={"scikit-learn": "1.9.1", "xgboost": "3.4.1"})))
     assert upgraded == "libraries changed: xgboost 3.2.0 -> 3.4.1"

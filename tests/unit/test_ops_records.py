@@ -3,10 +3,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from tasks import drift_check, ingest, retrain
-from tasks.errors import DataError
-from tasks.featurize import build_spec
-from tasks.train import train_model
+from tasks.core.errors import DataError
+from tasks.stages import drift_check, ingest, retrain
+from tasks.stages.featurize import build_spec
+from tasks.stages.train import train_model
 
 MODELS = {"p-a": "p", "p-b": "p"}
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks import predict, promotion, retrain
-from tasks.metrics import encode
+from tasks.ml.metrics import encode
+from tasks.stages import predict, promotion, retrain
 
 PASS = {"quality": {"status": "pass", "reasons": []}, "fairness": {"status": "warn", "reasons": ["straddles"]}}
 FAIL = {**PASS, "drift": {"status": "fail", "reasons": ["40% of features drifted"]}}

@@ -10,7 +10,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from tasks.errors import ConfigError, DataError
+from tasks.core.errors import ConfigError, DataError
 from tasks.recommend.attack import attack_effect, inject_shilling, target_ranks
 from tasks.recommend.base import top_k
 from tasks.recommend.config import parse_recommend_config

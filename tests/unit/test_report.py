@@ -1,4 +1,5 @@
-"""tasks/report.py: the hub's pages from real stage outputs on small data; offline, linked, lineage on every page."""
+"""tasks/present/report.py: the hub's pages from real stage outputs on small data; offline, linked, lineage on
+every page."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from tasks import report
-from tasks.champion import Candidate, compare_to_best, decide, quality_gate
-from tasks.config import EvaluateConfig
-from tasks.drift import DriftSummary, summarize
-from tasks.evaluate import evaluate_model, scores_from_predictions
-from tasks.fairness import FairnessThresholds, audit
-from tasks.featurize import FeatureSpec
-from tasks.train import TrainedModel
+from tasks.adapters.drift import DriftSummary, summarize
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.config import EvaluateConfig
+from tasks.present import report
+from tasks.stages.champion import Candidate, compare_to_best, decide, quality_gate
+from tasks.stages.evaluate import evaluate_model, scores_from_predictions
+from tasks.stages.fairness import FairnessThresholds, audit
+from tasks.stages.train import TrainedModel
 
 LINEAGE = {"commit": "abc123", "data": "d1", "params": "p1", "time": "now"}
 CFG = EvaluateConfig(bootstrap_resamples=50, roc_points=11, sweep_points=11)
@@ -181,7 +182,7 @@ def test_the_hub_shows_each_champions_later_batch_metrics(problems):
 
 
 def test_missing_values_and_simpson_sections(problems):
-    from tasks import simpson
+    from tasks.ml import simpson
     from tests.unit.test_simpson import berkeley
 
     clf = problems[0]

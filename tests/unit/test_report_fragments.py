@@ -1,13 +1,13 @@
-"""tasks/report_fragments.py renders results as offline HTML fragments."""
+"""tasks/present/report_fragments.py renders results as offline HTML fragments."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from tasks import report_fragments as rf
-from tasks import stats
-from tasks.fairness import group_metrics
+from tasks.ml import stats
+from tasks.present import report_fragments as rf
+from tasks.stages.fairness import group_metrics
 
 
 def test_ci_cell():

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from tasks import ingest
-from tasks.config import GpuConfig
+from tasks.core.config import GpuConfig
 from tasks.families import get_family
-from tasks.featurize import build_spec
-from tasks.routing import WorkerBeat, alive, device_used, live_workers, routes_to_gpu
-from tasks.train import train_model
+from tasks.ops.routing import WorkerBeat, alive, device_used, live_workers, routes_to_gpu
+from tasks.stages import ingest
+from tasks.stages.featurize import build_spec
+from tasks.stages.train import train_model
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -59,7 +59,7 @@ def test_device_used_reads_what_xgboost_actually_did(employment, params):
 def test_waiting_for_a_gpu_worker_is_bounded_and_skipped_when_none_can_come(monkeypatch, beats, expected, waits):
     import time
 
-    from flows import gpu
+    from tasks.ops import gpu
 
     calls = []
     monkeypatch.setattr(gpu.deploy, "pool_workers", lambda client, pool: calls.append(pool) or beats)

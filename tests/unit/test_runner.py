@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from flows import runner, stack
+from tasks.ops import runner, stack
 from tests.conftest import ROOT
 
 
@@ -27,7 +27,7 @@ def runner_env(tmp_path: Path) -> dict[str, str]:
 def start_runner(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, Path]:
     """A real runner process, once its socket is listening; and that socket."""
     with open(log, "ab") as out:
-        server = subprocess.Popen([sys.executable, "-m", "flows.runner"], cwd=ROOT, env=env, stdout=out,
+        server = subprocess.Popen([sys.executable, "-m", "tasks.ops.runner"], cwd=ROOT, env=env, stdout=out,
                                   stderr=subprocess.STDOUT, start_new_session=True)
     path = runner.socket_path(runner.runner_key(env), env)
     deadline = time.monotonic() + 120

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from tasks import ingest
-from tasks.config import ReadOptions, parse_params
-from tasks.errors import ConfigError, DataError
-from tasks.scaffold import id_column_of, insert_problem, problem_type_of, scaffold, split_of
+from tasks.core.config import ReadOptions, parse_params
+from tasks.core.errors import ConfigError, DataError
+from tasks.stages import ingest
+from tasks.stages.scaffold import id_column_of, insert_problem, problem_type_of, scaffold, split_of
 from tests.conftest import ROOT
 
 

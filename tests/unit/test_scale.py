@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from tasks import ingest
-from tasks.io import frame_sha256
-from tasks.scale import Jitter, jitter_copy, write_scaled
+from tasks.core.io import frame_sha256
+from tasks.ml.scale import Jitter, jitter_copy, write_scaled
+from tasks.stages import ingest
 
 CATEGORICAL = ["SCHL", "MAR", "RELP", "SEX"]
 

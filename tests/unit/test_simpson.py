@@ -1,4 +1,4 @@
-"""tasks/simpson.py: Simpson's paradox check against the Berkeley 1973 admissions table (Bickel, Hammel and
+"""tasks/ml/simpson.py: Simpson's paradox check against the Berkeley 1973 admissions table (Bickel, Hammel and
 O'Connell 1975; R's `UCBAdmissions`), whose reversal and Mantel-Haenszel odds ratio are published."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks import simpson
-from tasks.errors import DataError
+from tasks.core.errors import DataError
+from tasks.ml import simpson
 
 # department -> (men admitted, men rejected, women admitted, women rejected)
 BERKELEY = {"A": (512, 313, 89, 19), "B": (353, 207, 17, 8), "C": (120, 205, 202, 391),

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.errors import DataError
-from tasks.sources import load_source
+from tasks.adapters.sources import load_source
+from tasks.core.errors import DataError
 
 RAW = Path(__file__).resolve().parents[2] / "data" / "raw"
 
@@ -75,7 +75,7 @@ def test_unreadable_and_unsupported_files(tmp_path: Path) -> None:
 def test_any_other_suffix_is_delimited_text(tmp_path: Path) -> None:
     """UCI files come as adult.data / adult.test: read as delimited text, like a .csv."""
     (tmp_path / "adult.data").write_text("39, State-gov, <=50K\n50, Private, >50K\n")
-    from tasks.config import ReadOptions
+    from tasks.core.config import ReadOptions
 
     frame = load_source(str(tmp_path / "adult.data"),
                         ReadOptions(sep=", ", header=False, names=["age", "workclass", "income"]))
@@ -86,7 +86,7 @@ def test_any_other_suffix_is_delimited_text(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- reader options (problems.<name>.data.read)
 
 def test_reader_options_read_a_headerless_space_separated_file(tmp_path):
-    from tasks.config import ReadOptions
+    from tasks.core.config import ReadOptions
 
     path = tmp_path / "credit.csv"
     path.write_text("# German credit, coded\nA11 6 ? 1\nA12 48 A34 2\n")
@@ -98,7 +98,7 @@ def test_reader_options_read_a_headerless_space_separated_file(tmp_path):
 
 
 def test_a_comma_space_separator_leaves_no_leading_spaces(tmp_path):
-    from tasks.config import ReadOptions
+    from tasks.core.config import ReadOptions
 
     path = tmp_path / "adult.csv"
     path.write_text("age, workclass, income\n39, State-gov, <=50K\n50, Self-emp, >50K\n")
@@ -108,7 +108,7 @@ def test_a_comma_space_separator_leaves_no_leading_spaces(tmp_path):
 
 
 def test_duplicated_headers_are_found_before_pandas_renames_them(tmp_path):
-    from tasks.ingest import duplicated_headers
+    from tasks.stages.ingest import duplicated_headers
 
     path = tmp_path / "compas.csv"
     path.write_text("id,priors_count,age,priors_count,decile_score,decile_score\n1,0,30,0,3,3\n2,4,41,4,7,7\n")
@@ -120,7 +120,7 @@ def test_duplicated_headers_are_found_before_pandas_renames_them(tmp_path):
 def test_reader_options_are_checked():
     from pydantic import ValidationError
 
-    from tasks.config import ReadOptions
+    from tasks.core.config import ReadOptions
 
     with pytest.raises(ValidationError, match="header: false needs names"):
         ReadOptions(header=False)
@@ -129,7 +129,7 @@ def test_reader_options_are_checked():
 
 
 def test_names_that_do_not_fit_the_file_are_a_data_error(tmp_path):
-    from tasks.config import ReadOptions
+    from tasks.core.config import ReadOptions
 
     path = tmp_path / "d.csv"
     path.write_text("1 2 3\n4 5 6\n")

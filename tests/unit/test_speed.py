@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.champion import Candidate, decide
-from tasks.config import parse_params
-from tasks.speed import inference_speed, latency_gate
+from tasks.core.config import parse_params
+from tasks.ml.speed import inference_speed, latency_gate
+from tasks.stages.champion import Candidate, decide
 
 PASS = {"status": "pass", "reasons": []}
 

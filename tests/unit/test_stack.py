@@ -9,7 +9,7 @@ import psutil
 import pytest
 import yaml
 
-from flows import stack
+from tasks.ops import stack
 from tests.conftest import ROOT
 
 STUBBORN = """

@@ -1,4 +1,4 @@
-"""tasks/stats.py against scikit-learn, statsmodels and plain loops."""
+"""tasks/ml/stats.py against scikit-learn, statsmodels and plain loops."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from tasks import stats
-from tasks.errors import ConfigError
+from tasks.core.errors import ConfigError
+from tasks.ml import stats
 
 
 @pytest.fixture(scope="module")

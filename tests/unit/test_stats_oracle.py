@@ -1,4 +1,4 @@
-"""tasks/stats.py's resampling against oracles that share none of its code: scipy's bootstrap, the normal
+"""tasks/ml/stats.py's resampling against oracles that share none of its code: scipy's bootstrap, the normal
 approximation of a proportion, and a paired bootstrap written here with its own random generator. The project's
 intervals are Monte Carlo estimates, so they are compared within a tolerance several standard errors wide."""
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from tasks import stats
-from tasks.champion import Candidate, decide
+from tasks.ml import stats
+from tasks.stages.champion import Candidate, decide
 
 Z95 = sps.norm.ppf(0.975)
 

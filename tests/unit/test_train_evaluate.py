@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from tasks import families, ingest
-from tasks.errors import ConfigError
-from tasks.featurize import build_spec
-from tasks.train import load_model, save_model, train_model
+from tasks import families
+from tasks.core.errors import ConfigError
+from tasks.stages import ingest
+from tasks.stages.featurize import build_spec
+from tasks.stages.train import load_model, save_model, train_model
 
 
 @pytest.fixture(scope="module")

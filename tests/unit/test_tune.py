@@ -3,12 +3,12 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.tree import DecisionTreeClassifier
 
-from tasks import ingest
-from tasks.config import ModelConfig, TuneConfig
-from tasks.errors import ConfigError
-from tasks.featurize import build_spec
-from tasks.train import fit_estimator, split_xy
-from tasks.tune import tune
+from tasks.core.config import ModelConfig, TuneConfig
+from tasks.core.errors import ConfigError
+from tasks.stages import ingest
+from tasks.stages.featurize import build_spec
+from tasks.stages.train import fit_estimator, split_xy
+from tasks.stages.tune import tune
 
 SPACE = {"max_depth": {"type": "int", "low": 2, "high": 12},
          "min_samples_leaf": {"type": "int", "low": 1, "high": 60, "log": True},

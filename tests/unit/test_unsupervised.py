@@ -11,10 +11,10 @@ from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from tasks.errors import ConfigError
+from tasks.core.artefacts import FeatureSpec
+from tasks.core.errors import ConfigError
 from tasks.families import BuildContext, build_estimator, get_family
-from tasks.featurize import FeatureSpec
-from tasks.unsupervised import KMeansSelect, RankSVD, SampledAgglomerative, VariancePCA, elbow
+from tasks.ml.unsupervised import KMeansSelect, RankSVD, SampledAgglomerative, VariancePCA, elbow
 
 
 def blobs(problem_type: str) -> tuple[FeatureSpec, pd.DataFrame]:

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from tasks import ingest
-from tasks.errors import DataError
-from tasks.validate import validate_problem
+from tasks.core.errors import DataError
+from tasks.stages import ingest
+from tasks.stages.validate import validate_problem
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_missing_contract_prints_the_command_that_drafts_it(repo_root, tmp_path)
     import shlex
 
     from scripts.draft_suite import main as draft
-    from tasks.validate import missing_contract
+    from tasks.stages.validate import missing_contract
 
     contract = tmp_path / "penguins.json"
     error = missing_contract("penguins", contract)

@@ -1,0 +1,1 @@
+"""Model-building blocks: estimators, preprocessing, metrics and statistics shared by stages and families."""

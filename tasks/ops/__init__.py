@@ -1,0 +1,1 @@
+"""Operations: the local Prefect stack, the warm stage runner, Prefect's deployment API and GPU routing."""

@@ -1,0 +1,1 @@
+"""The presentation layer: every HTML page and figure is rendered here."""

@@ -1,0 +1,747 @@
+"""Report: the offline HTML hub (reports/index.html and reports/pages/).
+
+Per problem: a page with the leaderboard (bootstrap intervals, paired tests against the best model), gate status,
+the champion and links to every report: data docs, features, evaluation per model, drift per batch (Evidently) and
+bias per model. Pages are built from what the stages wrote, so new problem types, families and model insights (a
+model directory's `insights.json` tables and `*.svg` figures) appear without changes here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tasks.core.artefacts import LOWER_IS_BETTER
+from tasks.ml.metrics import headline
+from tasks.ml.missing import imputed_twins
+from tasks.present import html
+from tasks.present import report_fragments as rf
+from tasks.stages.champion import GATES
+from tasks.stages.evaluate import CALIBRATION, PR, RESIDUALS, ROC, SWEEP
+from tasks.stages.fairness import GROUP_METRICS
+from tasks.stages.ingest import HOLDOUT
+
+INDEX = "index.html"
+
+
+def problem_page(problem: str) -> str:
+    return f"problem-{problem}.html"
+
+
+def data_page(problem: str) -> str:
+    return f"data-{problem}.html"
+
+
+def features_page(problem: str) -> str:
+    return f"features-{problem}.html"
+
+
+def model_page(model: str) -> str:
+    return f"evaluation-{model}.html"
+
+
+def fairness_page(model: str) -> str:
+    return f"fairness-{model}.html"
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """What the stages wrote about one model."""
+
+    name: str
+    meta: dict[str, Any]                  # models/<problem>/<model>/meta.json
+    metrics: dict[str, Any]               # evaluate metrics.json: threshold, batch -> metric -> value
+    details: dict[str, Any]               # evaluate details.json
+    curves: pd.DataFrame                  # evaluate curves.csv
+    fairness: dict[str, Any]              # fairness metrics.json
+    groups: pd.DataFrame                  # fairness groups.csv
+    insights: dict[str, Any] = field(default_factory=dict)   # models/<model>/insights.json, if any
+    figures: dict[str, str] = field(default_factory=dict)    # models/<model>/*.svg: name -> SVG markup
+    run: dict[str, Any] = field(default_factory=dict)        # reports/train/<problem>.json: fit time, placement
+    tuning: dict[str, Any] = field(default_factory=dict)     # models/<model>/tune.json, if it was tuned
+    simpson: pd.DataFrame = field(default_factory=pd.DataFrame)   # fairness simpson.csv, if any
+    simpson_segments: pd.DataFrame = field(default_factory=pd.DataFrame)  # fairness simpson_segments.csv
+
+
+@dataclass(frozen=True)
+class ProblemRecord:
+    """What the stages wrote about one problem, and links to reports other stages wrote (label, href)."""
+
+    name: str
+    problem_type: str
+    data: dict[str, Any]                  # data/validated/<problem>/meta.json
+    spec: dict[str, Any]                  # data/features/<problem>/spec.json
+    champion: dict[str, Any]              # models/<problem>-champion.json
+    drift: dict[str, Any]                 # reports/drift/<problem>.json
+    drift_pages: dict[str, str]           # batch -> href of its Evidently report
+    models: list[ModelRecord]
+    other_reports: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # section -> links
+    registry: list[dict[str, Any]] = field(default_factory=list)  # `prod` assignments, newest first (GTO tags)
+    missing: dict[str, dict[str, Any]] = field(default_factory=dict)  # split -> missing.missing_counts
+
+
+# ---------------------------------------------------------------- small pieces
+
+
+def _status(text: str) -> html.Raw:
+    css = {"pass": "ok", "champion": "ok", "fail": "fail", "rejected": "fail", "warn": "warn"}.get(text, "")
+    return html.Raw(f'<span class="{css}">{html.esc(text)}</span>')
+
+
+def _gate_cell(gate: Mapping[str, Any] | None, href: str | None = None) -> html.Raw:
+    gate = gate or {"status": "n/a", "reasons": []}
+    title = html.esc("; ".join(gate.get("reasons", [])))
+    body = f'<span title="{title}">{_status(gate["status"])}</span>'
+    return html.Raw(f'<a href="{html.esc(href)}">{body}</a>' if href else body)
+
+
+def _number(value: float | None) -> float:
+    """A metric read from a metrics file, where an undefined value is null."""
+    return float("nan") if value is None else float(value)
+
+
+def _ci(entry: Mapping[str, float] | None) -> str:
+    if not entry:
+        return "n/a"
+    return rf.ci_cell(*(_number(entry.get(k)) for k in ("value", "low", "high")))
+
+
+def _links(links: Sequence[tuple[str, str]]) -> str:
+    return " &middot; ".join(str(html.link(label, href)) for label, href in links)
+
+
+def _cards(figures: Sequence[str]) -> str:
+    return "<div class='grid'>" + "".join(f"<div class='card'>{f}</div>" for f in figures if f) + "</div>"
+
+
+def _in_order(batches: Mapping[str, Any]) -> dict[str, Any]:
+    """Evaluation batches in report order (JSON files sort their keys): the holdout, then later batches by name."""
+    return {b: batches[b] for b in sorted(batches, key=lambda b: (b != HOLDOUT, b))}
+
+
+def _json_cell(value: Any) -> Any:
+    return value if isinstance(value, str | int | float) or value is None else json.dumps(value, default=str)
+
+
+def _any_table(value: Any) -> str:
+    """A table from a list of row dicts, or a key/value table from a mapping; JSON text otherwise."""
+    if isinstance(value, list) and all(isinstance(row, Mapping) for row in value):
+        frame = pd.DataFrame([{k: _json_cell(v) for k, v in row.items()} for row in value])
+        labels = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, str)).all()]
+        return html.table(frame[labels + [c for c in frame.columns if c not in labels]])  # names first
+    if isinstance(value, Mapping):
+        return html.table(pd.DataFrame({"name": list(value), "value": [_json_cell(v) for v in value.values()]}))
+    return f"<pre>{html.esc(json.dumps(value, indent=1, default=str))}</pre>"
+
+
+# ---------------------------------------------------------------- figures
+
+
+def curve_figure(curves: pd.DataFrame, name: str, *, xlabel: str, ylabel: str, title: str,
+                 legend: Mapping[str, str] | None = None, reference: str | None = None, scatter: bool = False) -> str:
+    """One `curve` of an evaluate curves table, a line (or points) per series; '' when absent."""
+    rows = curves[curves["curve"] == name]
+    if rows.empty:
+        return ""
+    fig, ax = html.figure(4.2, 3.6)
+    if reference == "diagonal":
+        ax.plot([0, 1], [0, 1], color="#999", linestyle=":", linewidth=1)
+    elif reference == "zero":
+        ax.axhline(0, color="#999", linestyle=":", linewidth=1)
+    for series, part in rows.groupby("series", sort=False):
+        label = f"{series} {(legend or {}).get(series, '')}".strip()
+        if scatter:
+            ax.scatter(part["x"], part["y"], s=4, alpha=0.5, label=label)
+        else:
+            ax.plot(part["x"], part["y"], label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend(fontsize=7)
+    return html.svg(fig)
+
+
+def confusion_figure(matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str) -> str:
+    matrix = np.asarray(matrix)
+    size = 2.4 + 0.35 * len(labels)
+    fig, ax = html.figure(size, size * 0.92)
+    ax.imshow(matrix, cmap="Blues")
+    if len(labels) <= 12:
+        for (i, j), value in np.ndenumerate(matrix):
+            ax.text(j, i, f"{value:,}", ha="center", va="center", fontsize=7,
+                    color="white" if value > matrix.max() / 2 else "black")
+    ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels, yticklabels=labels,
+           xlabel="predicted", ylabel="true", title=title)
+    return html.svg(fig)
+
+
+def histogram_figure(counts: Sequence[float], edges: Sequence[float], xlabel: str, title: str) -> str:
+    fig, ax = html.figure(4.2, 3.2)
+    ax.stairs(counts, edges, fill=True, alpha=0.7)
+    ax.set(xlabel=xlabel, ylabel="rows", title=title)
+    return html.svg(fig)
+
+
+def image_grid(examples: Sequence[Mapping[str, Any]], shape: Sequence[int], title: str) -> str:
+    """Images (pixel rows) in a grid, each with its caption."""
+    columns = min(8, len(examples))
+    rows = -(-len(examples) // columns)
+    fig, axes = html.figure(1.1 * columns, 1.25 * rows + 0.4)
+    fig.clf()
+    for i, example in enumerate(examples, start=1):
+        ax = fig.add_subplot(rows, columns, i)
+        ax.imshow(np.asarray(example["pixels"]).reshape(shape), cmap="gray_r")
+        ax.set_title(example.get("caption", ""), fontsize=7)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=9)
+    return html.svg(fig)
+
+
+def series_figure(name: str, values: Mapping[str, float] | Sequence[float]) -> str:
+    """A numeric series from a model summary (a mapping such as k -> inertia, or a list such as explained variance
+    per component) as a line with markers."""
+    keys = list(values) if isinstance(values, Mapping) else list(range(1, len(values) + 1))
+    points = list(values.values()) if isinstance(values, Mapping) else list(values)
+    fig, ax = html.figure(4.2, 3.2)
+    ax.plot(range(len(points)), points, marker="o", markersize=3)
+    step = max(1, len(keys) // 12)
+    ax.set_xticks(range(0, len(keys), step), [str(k) for k in keys[::step]])
+    ax.set(title=name.replace("_", " "))
+    return html.svg(fig)
+
+
+def _numeric_series(value: Any) -> bool:
+    items = list(value.values()) if isinstance(value, Mapping) else value if isinstance(value, list) else None
+    return bool(items) and len(items) > 1 and all(isinstance(v, int | float) and not isinstance(v, bool)
+                                                  for v in items)
+
+
+# ---------------------------------------------------------------- model pages
+
+
+def _metrics_table(details: Mapping[str, Any]) -> str:
+    """Headline metrics (rows) by batch (columns), each a point value with its bootstrap interval."""
+    batches = _in_order(details.get("batches", {}))
+    found = {m for entry in batches.values() for m in entry.get("intervals", {})}
+    names = [m for m in headline(details["problem_type"]) if m in found] + sorted(found - set(headline(
+        details["problem_type"])))
+    frame = pd.DataFrame({"metric": names, **{batch: [_ci(entry["intervals"].get(m)) for m in names]
+                                              for batch, entry in batches.items()}})
+    return html.table(frame)
+
+
+def _classifier_sections(record: ModelRecord) -> list[str]:
+    details, curves = record.details, record.curves
+    batches, labels = _in_order(details["batches"]), details["classes"]
+    parts = []
+    if "threshold" in details:
+        choice = details["threshold"]
+        sweep = (curves[curves["curve"] == SWEEP].pivot_table(index="x", columns="series", values="y")
+                 .reset_index().rename(columns={"x": "threshold"}))
+        parts.append(f"<h3>Decision threshold</h3><p>Rule <code>{html.esc(choice['rule'])}</code> on the validation "
+                     f"split picks <b>{choice['value']:.2f}</b>; every metric below uses it.</p>")
+        parts.append(_cards([rf.threshold_figure(sweep, choice["value"])]))
+    auc = {b: f"(AUC {_number(record.metrics[b].get('roc_auc')):.3f})" for b in batches}
+    ap = {b: f"(AP {e['average_precision']:.3f})" for b, e in batches.items() if "average_precision" in e}
+    figures = [
+        curve_figure(curves, ROC, xlabel="false positive rate", ylabel="true positive rate", title="ROC",
+                     legend=auc, reference="diagonal"),
+        curve_figure(curves, PR, xlabel="recall", ylabel="precision", title="Precision-recall", legend=ap),
+        rf.calibration_figure({b: pd.DataFrame(e["calibration"]) for b, e in batches.items() if e.get("calibration")})
+        if any(e.get("calibration") for e in batches.values()) else "",
+        curve_figure(curves, f"{ROC} one-vs-rest", xlabel="false positive rate", ylabel="true positive rate",
+                     title="ROC one-vs-rest (holdout)", reference="diagonal"),
+        curve_figure(curves, f"{PR} one-vs-rest", xlabel="recall", ylabel="precision",
+                     title="Precision-recall one-vs-rest (holdout)"),
+    ]
+    parts += ["<h3>Curves</h3>", _cards(figures), "<h3>Confusion matrices</h3>",
+              _cards([confusion_figure(e["confusion"], labels, b) for b, e in batches.items() if "confusion" in e])]
+    per_class = pd.DataFrame([{"batch": b, **row} for b, e in batches.items() for row in e.get("per_class", [])])
+    if not per_class.empty:
+        parts += ["<h3>Per class (one vs rest)</h3>",
+                  html.table(per_class[["batch", "label", "precision", "recall", "specificity", "f1", "support"]])]
+    if details.get("misclassified", {}).get("examples"):
+        shown = details["misclassified"]
+        parts.append("<h3>Most confident mistakes (holdout)</h3>"
+                     + _cards([image_grid(shown["examples"], shown["shape"], "true → predicted")]))
+    if details.get("informative_terms"):
+        terms = pd.DataFrame(details["informative_terms"])
+        wide = terms.assign(cell=terms["term"] + " (" + terms["probability"].map("{:.2f}".format) + ")").pivot(
+            index="rank", columns="class", values="cell")
+        parts.append("<h3>Most informative terms per class</h3><p>Terms whose one-word document the model scores "
+                     "highest for each class (probability in brackets).</p>" + html.table(wide.reset_index()))
+    return parts
+
+
+def _regression_sections(record: ModelRecord) -> list[str]:
+    details, curves = record.details, record.curves
+    holdout = details["batches"].get(HOLDOUT, {})
+    figures = [
+        curve_figure(curves, RESIDUALS, xlabel="predicted", ylabel="observed - predicted",
+                     title="Residuals (holdout sample)", reference="zero", scatter=True),
+        curve_figure(curves, CALIBRATION, xlabel="mean predicted (decile)", ylabel="mean observed",
+                     title="Predicted vs observed", reference=None),
+    ]
+    if "histogram" in holdout:
+        figures.append(histogram_figure(holdout["histogram"]["counts"], holdout["histogram"]["edges"],
+                                        "observed - predicted", "Residual distribution (holdout)"))
+    summary = pd.DataFrame([{"batch": b, **e["residuals"]} for b, e in _in_order(details["batches"]).items()
+                            if "residuals" in e])
+    return ["<h3>Residuals</h3>", _cards(figures), html.table(summary)]
+
+
+def _unsupervised_sections(record: ModelRecord) -> list[str]:
+    """An unsupervised model's own summary: scalars as a table, numeric series as figures; generated images."""
+    summary, details = record.details.get("summary", {}), record.details
+    scalars = {k: v for k, v in summary.items() if not _numeric_series(v)}
+    parts = [f"<h2>{html.esc(details['kind'].capitalize())} model</h2><p>Not scored against the target; what the "
+             "model reports about itself on the training split.</p>"]
+    if scalars:
+        parts.append(_any_table(scalars))
+    parts.append(_cards([series_figure(k, v) for k, v in summary.items() if _numeric_series(v)]))
+    if details.get("generated"):
+        parts.append("<h3>Generated samples</h3>" + _cards([image_grid(details["generated"]["examples"],
+                                                                       details["generated"]["shape"], "samples")]))
+    return parts
+
+
+def _insights_sections(record: ModelRecord) -> list[str]:
+    """The family's insights from evaluate, then whatever the model directory holds (insights.json, *.svg)."""
+    found = record.details.get("insights", {})
+    tables = {**found.get("tables", {}), **record.insights}
+    figures = {**found.get("figures", {}), **record.figures}
+    if not tables and not figures and "unavailable" not in found:
+        return []
+    parts = ["<h2>Model insights</h2>"]
+    if "unavailable" in found:
+        parts.append(f"<p class='warn'>Not available for this model: {html.esc(found['unavailable'])}</p>")
+    for name, value in tables.items():
+        parts.append(f"<h3>{html.esc(name.replace('_', ' '))}</h3>" + _any_table(value))
+    if figures:
+        parts.append(_cards([f"<div>{html.esc(n.replace('_', ' '))}</div>{svg}" for n, svg in figures.items()]))
+    return parts
+
+
+def trials_figure(tuning: Mapping[str, Any]) -> str:
+    """Each trial's score (pruned trials at their last reported value) and the best so far, the defaults marked."""
+    trials = [t for t in tuning["trials"] if t["value"] is not None]
+    fig, ax = html.figure(4.8, 3.4)
+    for state, marker in (("complete", "o"), ("pruned", "x")):
+        shown = [t for t in trials if t["state"] == state]
+        ax.scatter([t["number"] for t in shown], [t["value"] for t in shown], s=14, marker=marker, label=state)
+    done = [t for t in trials if t["state"] == "complete"]
+    pick = np.maximum.accumulate if tuning["direction"] == "maximize" else np.minimum.accumulate
+    ax.step([t["number"] for t in done], pick([t["value"] for t in done]), where="post", label="best so far")
+    ax.axhline(tuning["default_value"], color="#999", linestyle=":", linewidth=1, label="defaults (trial 0)")
+    ax.set(xlabel="trial", ylabel=f"{tuning['metric']} ({tuning['scored_on']})", title="tuning trials")
+    ax.legend(fontsize=7)
+    return html.svg(fig)
+
+
+def _tuning_sections(record: ModelRecord) -> list[str]:
+    """The hyperparameter search the model came from: defaults against the best trial, the values chosen and the
+    trial history."""
+    tuning = record.tuning
+    if not tuning:
+        return []
+    states = pd.Series([t["state"] for t in tuning["trials"]]).value_counts().to_dict()
+    took = record.run.get("tune_seconds")
+    summary = {"metric": f"{tuning['metric']} on the {tuning['scored_on']} ({tuning['direction']})",
+               "defaults (trial 0)": tuning["default_value"], "best": tuning["best_value"],
+               "gain over defaults": tuning["gain"], "best trial": tuning["best_trial"],
+               "trials": ", ".join(f"{n} {state}" for state, n in states.items()),
+               "tuning time": f"{took:.1f} s" if took is not None else "(not recorded)"}
+    chosen = tuning["trials"][tuning["best_trial"]]["params"]
+    return ["<h2>Tuning</h2><p>Optuna TPE search (seeded); trial 0 is the hyperparameters params.yaml gives, so the "
+            "gain over them is measured on the same rows. The model was fitted with the best trial's values.</p>",
+            _any_table(summary), "<h3>Best trial's values</h3>", _any_table(chosen), _cards([trials_figure(tuning)])]
+
+
+def model_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any], confidence: float) -> str:
+    """One model's evaluation: training facts, metrics with intervals per batch, curves, tables, insights."""
+    meta, fit = record.meta, record.run.get("fit_seconds")
+    took = f"{fit:.1f} s" if fit is not None else "(fit time not recorded)"
+    parts = [f"<p>Family <b>{html.esc(meta['family'])}</b>, trained on {meta['train_rows']:,} rows in "
+             f"{took} on {html.esc(meta['device'])}; seed {meta['seed']}; hyperparameters "
+             f"<code>{html.esc(meta['hyperparameters'])}</code>; validation <code>{html.esc(meta['validation'])}"
+             "</code>.</p>",
+             "<p>" + _links([("bias", fairness_page(record.name))] if record.fairness.get("applicable") else [])
+             + "</p>"]
+    if record.details.get("batches"):
+        parts += ["<h2>Headline metrics</h2>", f"<p>Point value [{confidence:.0%} percentile bootstrap interval] on "
+                  "each evaluation batch.</p>", _metrics_table(record.details)]
+    if record.details.get("kind", "supervised") != "supervised":
+        parts += _unsupervised_sections(record)
+    elif record.details.get("problem_type") == "regression":
+        parts += _regression_sections(record)
+    else:
+        parts += _classifier_sections(record)
+    parts += _tuning_sections(record)
+    parts += _insights_sections(record)
+    return html.page(f"Evaluation: {record.name}", "".join(parts), lineage,
+                     crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem))])
+
+
+def _simpson_sections(record: ModelRecord) -> list[str]:
+    """Simpson's paradox check: each group against the largest one, overall and within segments; the segments
+    whose difference has the opposite sign, with their counts."""
+    comparisons, segments = record.simpson, record.simpson_segments
+    if comparisons.empty:
+        return []
+    shown = comparisons.assign(**{"reversed in": [f"{r} of {n}" for r, n in
+                                                  zip(comparisons["segments_reversed"],
+                                                      comparisons["segments_compared"], strict=True)]})
+    shown = shown.drop(columns=["segments_reversed", "segments_compared"])
+    reversed_rows = segments[segments["reversed"].astype(bool)].drop(columns="reversed") if len(segments) else segments
+    parts = ["<h2>Simpson's paradox check</h2><p>On the holdout: each group's rate (selection rate and accuracy of "
+             "the model, base rate of the label) against its attribute's largest group, overall and within each "
+             "segment where both groups have enough rows. A segment <i>reverses</i> when its difference has the "
+             "opposite sign of the overall one; <i>adjusted direction reversed</i> means the Mantel-Haenszel odds "
+             "ratio pooled over the segments lies on the other side of 1 from the crude odds ratio of the same "
+             f"rows. {int((comparisons['segments_reversed'] > 0).sum())} of {len(comparisons)} comparisons have "
+             f"reversing segments; {int(comparisons['adjusted_direction_reversed'].astype(bool).sum())} reverse "
+             "after adjustment.</p>", html.table(shown)]
+    if len(reversed_rows):
+        parts.append("<details><summary><b>Segments where the difference reverses</b> "
+                     f"({len(reversed_rows)}, with counts)</summary>{html.table(reversed_rows)}</details>")
+    return parts
+
+
+def fairness_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any]) -> str:
+    """One model's group metrics with intervals per sensitive attribute and batch, disparities and the gate."""
+    result, groups = record.fairness, record.groups
+    limits = pd.DataFrame([{"attribute": a, **v} for a, v in result["limits"].items()])
+    parts = [f"<p>Gate: {_status(result['status'])}. Decision threshold {result['threshold']:.2f}; groups under "
+             f"{int(limits['min_group_size'].iloc[0]) if len(limits) else 0} rows are reported, not gated.</p>",
+             "<ul>" + "".join(f"<li>{html.esc(r)}</li>" for r in result["reasons"]) + "</ul>",
+             "<h2>Limits</h2>", html.table(limits.drop(columns="min_group_size", errors="ignore").astype(object)
+                                           .where(limits.notna(), "not gated")),
+             "<h2>Disparities</h2>",
+             html.table(pd.DataFrame([{"batch": b, "attribute": a, **v} for b, attrs in
+                                      _in_order(result["batches"]).items() for a, v in attrs.items()]))]
+    minimum = int(limits["min_group_size"].iloc[0]) if len(limits) else 0
+    for batch, rows in sorted(groups.groupby("batch", sort=False), key=lambda item: (item[0] != HOLDOUT, item[0])):
+        body = "".join(f"<h3>{html.esc(attribute)}</h3>" + rf.fairness_table(rows, attribute, minimum)
+                       for attribute in rows["attribute"].unique())
+        opened = " open" if batch == HOLDOUT else ""
+        parts.append(f"<details{opened}><summary><b>Groups: {html.esc(batch)}</b> (metrics "
+                     f"{', '.join(GROUP_METRICS)} with bootstrap intervals)</summary>{body}</details>")
+    parts += _simpson_sections(record)
+    return html.page(f"Bias: {record.name}", "".join(parts), lineage,
+                     crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem)),
+                             ("evaluation", model_page(record.name))])
+
+
+# ---------------------------------------------------------------- problem pages
+
+
+def _selection(record: Mapping[str, Any]) -> str:
+    """The batch a problem's models were ranked on (records written before selection was configurable: holdout)."""
+    return record.get("selection", HOLDOUT)
+
+
+def _leaderboard(problem: ProblemRecord) -> pd.DataFrame:
+    record = problem.champion
+    metric, selection = record["metric"], _selection(record)
+    by_name = {m.name: m for m in problem.models}
+    rows = []
+    for row in record["ranking"]:
+        model = by_name[row["model"]]
+        later = {f"{b} {metric}": _number(model.metrics[b].get(metric)) for b in sorted(model.metrics)
+                 if b not in ("threshold", selection)}
+        versus = row["versus_best"]
+        rows.append({
+            "rank": row["rank"], "model": html.link(row["model"], model_page(row["model"])), "family": row["family"],
+            f"{selection} {metric} [CI]": _ci(row), **later,
+            "quality": _gate_cell(row["gates"]["quality"]), "drift": _gate_cell(row["gates"]["drift"]),
+            "fairness": _gate_cell(row["gates"]["fairness"], fairness_page(row["model"])
+                                   if model.fairness.get("applicable") else None),
+            "latency": _gate_cell(row["gates"].get("latency")),
+            "rows/s": _number(row.get("speed", {}).get("rows_per_second")),
+            "ms/row": _number(row.get("speed", {}).get("latency_ms")),
+            "status": _status(row["status"]),
+            "best - this [CI]": "" if versus is None else f"{_ci({'value': versus['diff'], **versus})} "
+                                                          f"({versus['verdict']})",
+            "why": row["why"],
+        })
+    return pd.DataFrame(rows)
+
+
+def _drift_sections(problem: ProblemRecord) -> list[str]:
+    drift = problem.drift
+    if not drift.get("applicable"):
+        return [f"<h2>Drift</h2><p>Not run: {html.esc(drift.get('reason', ''))}.</p>"]
+    rows, scores = [], {}
+    for batch, entry in drift["batches"].items():
+        columns = entry["columns"]
+        predictions = {c: v for c, v in columns.items() if v["role"] == "prediction"}
+        target = next((v for v in columns.values() if v["role"] == "target"), None)
+        rows.append({
+            "batch": html.link(batch, problem.drift_pages[batch]),
+            "rows (reference / current)": f"{entry['reference_rows']:,} / {entry['current_rows']:,}",
+            "share of features drifted": entry["share_of_drifted_columns"],
+            "drifted features": ", ".join(c for c, v in columns.items() if v["role"] == "feature" and v["drifted"]),
+            "target drift": "n/a" if target is None else f"{'yes' if target['drifted'] else 'no'} "
+                                                         f"({target['drift_score']:.4f})",
+            "prediction drift": "; ".join(f"{c.removeprefix('prediction ')}: {'yes' if v['drifted'] else 'no'} "
+                                          f"({v['drift_score']:.4f})" for c, v in predictions.items()),
+            "gate": _gate_cell(entry),
+        })
+        scores[batch] = {c: f"{v['drift_score']:.4f}{' drifted' if v['drifted'] else ''}"
+                         for c, v in columns.items() if v["role"] == "feature"}
+    first = next(iter(drift["batches"].values()))["columns"]
+    per_feature = pd.DataFrame({"feature": list(next(iter(scores.values()))),
+                                "test": [first[c]["stattest"] for c in next(iter(scores.values()))],
+                                **{b: list(s.values()) for b, s in scores.items()}})
+    return [f"<h2>Drift</h2><p>Each later batch against {html.esc(drift['reference'])} (the training period, rows "
+            "no model saw); Evidently tests each column, sampled to the row budget.</p>",
+            html.table(pd.DataFrame(rows)), "<h3>Data drift per feature (drift score)</h3>", html.table(per_feature)]
+
+
+def _missing_section(problem: ProblemRecord, confidence: float) -> list[str]:
+    """Missing values per split and, for each model that routes NaN natively, its metrics beside its imputed twin's."""
+    if not any(counts["rows_with_missing"] for counts in problem.missing.values()):
+        return []
+    counts = pd.DataFrame([{"split": split, "rows": c["rows"], "rows with a missing value": c["rows_with_missing"],
+                            "missing values by column": ", ".join(f"{k}: {v}" for k, v in c["columns"].items())}
+                           for split, c in problem.missing.items()])
+    parts = ["<h2>Missing values</h2>", html.table(counts)]
+    by_name = {m.name: m for m in problem.models}
+    pairs = imputed_twins({m.name: m.meta for m in problem.models})
+    selection = _selection(problem.champion)
+    rows = []
+    for native, imputed in pairs:
+        intervals = {name: by_name[name].details["batches"][selection]["intervals"] for name in (native, imputed)}
+        for metric in intervals[native]:
+            rows.append({"native NaN routing": html.link(native, model_page(native)),
+                         "imputed twin": html.link(imputed, model_page(imputed)), "metric": metric,
+                         "native [CI]": _ci(intervals[native][metric]),
+                         "imputed [CI]": _ci(intervals[imputed].get(metric)),
+                         "validation: native / imputed": " / ".join(
+                             f"{_number(by_name[n].meta.get('validation', {}).get(metric)):.4f}"
+                             for n in (native, imputed))})
+    if rows:
+        parts += ["<p>Each model with <code>features: {impute: false}</code> hands NaN to its trees, which route it "
+                  "themselves; its twin is the same family, hyperparameters and feature options with median/mode "
+                  f"imputation. Metrics on the {html.esc(selection)} with {confidence:.0%} bootstrap intervals, and "
+                  "on the validation split (point values); the counts above say how many of those rows miss a "
+                  "value.</p>",
+                  html.table(pd.DataFrame(rows))]
+    else:
+        parts.append("<p>No model routes missing values natively (<code>features: {impute: false}</code> on a "
+                     "tree family, beside the same model imputing): every model imputes.</p>")
+    return parts
+
+
+def _simpson_count(model: ModelRecord, attribute: str) -> str:
+    rows = model.simpson[model.simpson["attribute"] == attribute] if not model.simpson.empty else model.simpson
+    if rows.empty:
+        return "n/a"
+    return f"{int((rows['segments_reversed'] > 0).sum())} of {len(rows)}"
+
+
+def _fairness_section(problem: ProblemRecord) -> list[str]:
+    rows = []
+    for model in problem.models:
+        result = model.fairness
+        if not result.get("applicable"):
+            continue
+        for attribute in result["limits"]:
+            values = [attrs[attribute] for attrs in result["batches"].values() if attribute in attrs]
+            worst = {k: max((v[k] for v in values if v[k] is not None), default=float("nan"))
+                     for k in ("demographic_parity_difference", "equalized_odds_difference")}
+            rows.append({"model": html.link(model.name, fairness_page(model.name)), "attribute": attribute,
+                         "max demographic parity difference": worst["demographic_parity_difference"],
+                         "max equalized odds difference": worst["equalized_odds_difference"],
+                         "limit (EOD)": result["limits"][attribute]["max_equalized_odds_difference"] or "not gated",
+                         "Simpson: comparisons with reversing segments": _simpson_count(model, attribute),
+                         "gate": _status("fail" if attribute in result["failed_attributes"] else "pass")})
+    if not rows:
+        return []
+    return ["<h2>Bias</h2><p>Largest disparity over the evaluation batches; per-group metrics with intervals on each "
+            "model's bias page.</p>", html.table(pd.DataFrame(rows))]
+
+
+def promoted_cell(problem: ProblemRecord) -> str:
+    """'v1.2.0 (employment-lightgbm)': the promoted version, 'none' before the first promotion."""
+    return f"{problem.registry[0]['version']} ({problem.registry[0]['model']})" if problem.registry else "none"
+
+
+def _registry_section(problem: ProblemRecord) -> list[str]:
+    rows = [{"when": a["created_at"], "version": a["version"], "model": a["model"], "commit": a["commit"][:9],
+             "tag": a["tag"], "why": a["why"]} for a in problem.registry]
+    return [f"<h2>Registry</h2><p>Promoted (GTO stage <code>prod</code>, as when this page was rendered): "
+            f"<b>{html.esc(promoted_cell(problem))}</b>. Every promotion and rollback, newest first.</p>",
+            html.table(pd.DataFrame(rows)) if rows else "<p>Nothing promoted yet: <code>python -m flows promote "
+            f"--problem {html.esc(problem.name)}</code>.</p>"]
+
+
+def report_links(problem: ProblemRecord) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every report of a problem, by section: (section, [(label, href relative to reports/pages)])."""
+    sections = [("data docs", [("splits", data_page(problem.name)),
+                               *problem.other_reports.get("data docs", [])]),
+                ("features", [("feature specification", features_page(problem.name)),
+                              *problem.other_reports.get("features", [])]),
+                ("evaluation", [(m.name, model_page(m.name)) for m in problem.models]),
+                ("drift", list(problem.drift_pages.items())),
+                ("bias", [(m.name, fairness_page(m.name)) for m in problem.models if m.fairness.get("applicable")])]
+    return [(section, links) for section, links in sections if links]
+
+
+def problem_page_html(problem: ProblemRecord, lineage: Mapping[str, Any], confidence: float) -> str:
+    record = problem.champion
+    parts = [f"<p>{html.esc(problem.problem_type)} problem, target <code>{html.esc(problem.spec['target'])}</code>, "
+             f"{len(problem.models)} model(s).</p>",
+             "<ul>" + "".join(f"<li><b>{html.esc(section)}</b>: {_links(links)}</li>"
+                              for section, links in report_links(problem)) + "</ul>"]
+    if record.get("ranking"):
+        metric = record["metric"]
+        champion = record["champion"]
+        parts.append(f"<p>Champion: <b class='{'ok' if champion else 'fail'}'>{html.esc(champion or 'none')}</b>"
+                     f"{' (' + html.esc(record['family']) + ')' if champion else ': no model passes every gate'}. "
+                     f"Ranked by {html.esc(metric)} on the {html.esc(_selection(record))} "
+                     f"({'lower' if record['lower_is_better'] else 'higher'} is better); the last column compares "
+                     f"the best model with each other one on the same rows (paired bootstrap, {confidence:.0%} "
+                     "interval): a difference is real when its interval excludes 0.</p>")
+        parts += ["<h2>Leaderboard</h2>", html.table(_leaderboard(problem))]
+        comparisons = pd.DataFrame([{"model_a": record["best"], **r["versus_best"]} for r in record["ranking"]
+                                    if r["versus_best"]])
+        if not comparisons.empty:
+            parts += [f"<h3>Paired tests: best model vs each runner-up ({html.esc(_selection(record))})</h3>",
+                      rf.paired_table(comparisons, confidence)]
+        ranked = {r["model"] for r in record["ranking"]}
+        intervals = pd.DataFrame([{"model": m.name, "metric": k, **v} for m in problem.models if m.name in ranked
+                                  for k, v in m.details["batches"][_selection(record)]["intervals"].items()])
+        parts += [f"<h3>Every headline metric on the {html.esc(_selection(record))} [interval]</h3>",
+                  rf.leaderboard_table(intervals, metric, ascending=metric in LOWER_IS_BETTER)]
+    others = [m for m in problem.models if m.details.get("kind", "supervised") != "supervised"]
+    if others:
+        parts.append("<h2>Unsupervised models</h2><p>Described, not ranked: " + _links(
+            [(f"{m.name} ({m.details['kind']})", model_page(m.name)) for m in others]) + "</p>")
+    parts += _registry_section(problem)
+    parts += _missing_section(problem, confidence)
+    parts += _drift_sections(problem)
+    parts += _fairness_section(problem)
+    return html.page(f"Problem: {problem.name}", "".join(parts), lineage, crumbs=[("reports", f"../{INDEX}")])
+
+
+def data_page_html(problem: ProblemRecord, lineage: Mapping[str, Any]) -> str:
+    data = problem.data
+    parts = [f"<p>Source <code>{html.esc(data['source'])}</code>, sha256 <code>{html.esc(data['sha256'])}</code>; "
+             f"{data.get('quarantined', 0):,} row(s) quarantined by the data contract.</p>", "<h2>Splits</h2>",
+             html.table(pd.DataFrame({"split": list(data["rows"]), "rows": list(data["rows"].values())}))]
+    others = problem.other_reports.get("data docs", [])
+    if others:
+        parts.append("<h2>Validation reports</h2><p>" + _links(others) + "</p>")
+    return html.page(f"Data: {problem.name}", "".join(parts), lineage,
+                     crumbs=[("reports", f"../{INDEX}"), (problem.name, problem_page(problem.name))])
+
+
+def features_page_html(problem: ProblemRecord, lineage: Mapping[str, Any]) -> str:
+    spec = problem.spec
+    rows = [{"column": column, "role": role, "sensitive": "yes" if column in spec.get("sensitive", []) else "",
+             "categories": len(spec.get("categories", {}).get(column, [])) or ""}
+            for role in ("numeric", "ordinal", "categorical", "text") for column in spec.get(role, [])]
+    parts = [f"<p>Target <code>{html.esc(spec['target'])}</code> ({html.esc(spec['problem_type'])}"
+             + (f"; classes {html.esc(spec['classes'])}" if spec.get("classes") else "") + ").</p>",
+             "<h2>Columns</h2>", html.table(pd.DataFrame(rows)),
+             f"<p>Dropped (no role): {html.esc(', '.join(spec.get('dropped', [])) or 'none')}.</p>"]
+    guarded = [{"column": c, "action": action, "reason": r} for action, key in (("excluded", "excluded"),
+                                                                                 ("kept", "warnings"))
+               for c, r in spec.get(key, {}).items()]
+    if guarded:
+        parts += ["<h2>Guard rails</h2><p>Kept out of the features, or kept with a warning (features.keep opts a "
+                  "column back in):</p>", html.table(pd.DataFrame(guarded))]
+    others = problem.other_reports.get("features", [])
+    if others:
+        parts.append("<h2>More</h2><p>" + _links(others) + "</p>")
+    return html.page(f"Features: {problem.name}", "".join(parts), lineage,
+                     crumbs=[("reports", f"../{INDEX}"), (problem.name, problem_page(problem.name))])
+
+
+# ---------------------------------------------------------------- hub
+
+
+def gate_rows(problems: Sequence[ProblemRecord]) -> list[dict[str, Any]]:
+    """One row per model: its gates and outcome (for the hub and the Prefect run)."""
+    rows = []
+    for problem in problems:
+        for row in problem.champion.get("ranking", []):
+            rows.append({"problem": problem.name, "model": row["model"], "family": row["family"],
+                         **{gate: row["gates"].get(gate, {"status": "n/a"})["status"] for gate in GATES},
+                         "outcome": row["status"],
+                         "reasons": row["why"] if row["status"] == "rejected" else ""})
+    return rows
+
+
+def champion_cell(problem: ProblemRecord) -> str:
+    """'roc_auc on holdout: 0.912 [0.90, 0.92]' for the problem's champion, empty without one."""
+    record = problem.champion
+    row = next((r for r in record.get("ranking", []) if r["status"] == "champion"), None)
+    return "" if row is None else f"{record['metric']} on {_selection(record)}: {_ci(row)}"
+
+
+def later_batches_cell(problem: ProblemRecord) -> str:
+    """The champion's ranking metric on every evaluation batch but the one it was chosen on (later periods, the
+    test file): how it holds up on data it was not selected on."""
+    record = problem.champion
+    model = next((m for m in problem.models if m.name == record.get("champion")), None)
+    if model is None:
+        return ""
+    batches = _in_order({b: v for b, v in model.metrics.items() if isinstance(v, dict) and b != _selection(record)})
+    return "; ".join(f"{b}: {_number(v.get(record['metric'])):.4f}" for b, v in batches.items())
+
+
+def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapping[str, Any], pages_dir: str,
+                    standalone: Sequence[tuple[str, str]] = ()) -> str:
+    """The hub: every problem with its champion and reports, every model's gates, then reports of stages outside
+    the problems (`standalone`: label, href)."""
+    overview = pd.DataFrame([{
+        "problem": html.link(p.name, f"{pages_dir}/{problem_page(p.name)}"), "type": p.problem_type,
+        "models": len(p.models),
+        "champion": _status(p.champion["champion"]) if p.champion.get("champion") else _status("none"),
+        "champion metric [CI]": champion_cell(p),
+        "promoted": promoted_cell(p),
+        "later batches": later_batches_cell(p),
+        "reports": html.Raw(" ".join(f"{html.esc(section)}: " + " ".join(
+            str(html.link(label, f"{pages_dir}/{href}")) for label, href in links) + "<br>"
+            for section, links in report_links(p))),
+    } for p in problems])
+    gates = pd.DataFrame(gate_rows(problems))
+    if not gates.empty:
+        gates = gates.assign(**{g: [_status(v) for v in gates[g]] for g in (*GATES, "outcome")})
+    body = "<h2>Problems</h2>" + html.table(overview) + "<h2>Gate status</h2>" + (
+        html.table(gates) if not gates.empty else "<p>No supervised models.</p>")
+    if standalone:
+        body += "<h2>Other reports</h2><p>" + _links(standalone) + "</p>"
+    return html.page(title, body, lineage)
+
+
+def leaderboard_metrics(problems: Sequence[ProblemRecord]) -> dict[str, Any]:
+    """reports/leaderboard.json (a DVC metrics file): per problem, the champion and each model's ranking metric."""
+    out = {}
+    for problem in problems:
+        record = problem.champion
+        out[problem.name] = {"champion": record.get("champion") or "none", **{
+            row["model"]: {"rank": row["rank"], record["metric"]: row["value"], "low": row["low"],
+                           "high": row["high"], "status": row["status"]} for row in record.get("ranking", [])}}
+    return out
+
+
+def build_pages(problems: Sequence[ProblemRecord], lineages: Mapping[str, Mapping[str, Any]],
+                confidence: float) -> dict[str, str]:
+    """Every page of reports/pages: file name -> HTML; a problem's pages carry that problem's lineage."""
+    pages = {}
+    for problem in problems:
+        lineage = lineages[problem.name]
+        pages[problem_page(problem.name)] = problem_page_html(problem, lineage, confidence)
+        pages[data_page(problem.name)] = data_page_html(problem, lineage)
+        pages[features_page(problem.name)] = features_page_html(problem, lineage)
+        for model in problem.models:
+            pages[model_page(model.name)] = model_page_html(model, problem.name, lineage, confidence)
+            if model.fairness.get("applicable"):
+                pages[fairness_page(model.name)] = fairness_page_html(model, problem.name, lineage)
+    return pages

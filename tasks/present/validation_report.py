@@ -1,0 +1,100 @@
+"""Validation outcomes as self-contained HTML: our own page (replacing GX Data Docs, whose scripts and styles load
+from CDNs) and, for reference, GX's own Data Docs page with every external asset stripped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from tasks.adapters.expectations import ExpectationResult, ValidationOutcome, data_docs_css, data_docs_html
+from tasks.present.html import Raw, badge, esc, page, table
+
+_EXTERNAL = r"""["']?(?:https?:)?//"""
+_GX_EXTRA_CSS = """
+body{font-family:system-ui,sans-serif;margin:16px;color:#1d2330}
+table{border-collapse:collapse;margin:8px 0} th,td{border:1px solid #d5d9e2;padding:4px 8px;vertical-align:top}
+.text-danger{color:#b3261e} .text-success{color:#17803d}
+"""
+
+
+def _status(result: ExpectationResult) -> Raw:
+    if result.success:
+        return badge("pass")
+    return badge("fail" if result.severity == "error" else "warn")
+
+
+def _value(value: Any, limit: int = 160) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _outcome_status(outcome: ValidationOutcome) -> Raw:
+    return badge("fail" if not outcome.success else "warn" if outcome.warnings else "pass")
+
+
+def results_table(results: Iterable[ExpectationResult]) -> str:
+    """One row per expectation: status, severity, expectation, column, counts, observed, expected, examples."""
+    rows = [{
+        "status": _status(r),
+        "severity": r.severity,
+        "expectation": r.type,
+        "column": r.column or "(table)",
+        "unexpected rows": "" if r.unexpected_count is None else f"{r.unexpected_count:,}",
+        "unexpected %": r.unexpected_percent,
+        "observed": _value(r.detail or r.observed),
+        "expected": _value(", ".join(f"{k}={v}" for k, v in r.expected.items() if v is not None)),
+        "examples": _value(", ".join(map(repr, r.examples))),
+    } for r in results]
+    return table(pd.DataFrame(rows), float_format="{:.2f}") if rows else "<p>None.</p>"
+
+
+def overview_table(outcomes: Sequence[ValidationOutcome]) -> str:
+    rows = [{
+        "dataset": o.dataset_name,
+        "status": _outcome_status(o),
+        "errors": len(o.errors),
+        "warnings": len(o.warnings),
+        "expectations": len(o.results),
+        "rows": f"{o.row_count:,}",
+        "seconds": o.seconds,
+    } for o in outcomes]
+    return table(pd.DataFrame(rows), float_format="{:.2f}")
+
+
+def render_validation_report(
+    outcomes: Sequence[ValidationOutcome], *, title: str, lineage: Mapping[str, Any],
+    crumbs: Iterable[tuple[str, str]] = (),
+) -> str:
+    """A self-contained page: an overview, then per dataset the failed expectations (errors first) and the
+    passed ones in a collapsed list."""
+    sections = [overview_table(outcomes)]
+    for o in outcomes:
+        failed = [*o.errors, *o.warnings]
+        passed = [r for r in o.results if r.success]
+        sections.append(
+            f"<h2 id='{esc(o.dataset_name)}'>{esc(o.dataset_name)} {_outcome_status(o)}</h2>"
+            f"<p>Suite <code>{esc(o.suite_name)}</code>, {o.row_count:,} rows, {len(o.results)} expectations, "
+            f"validated in {o.seconds:.2f} s.</p>"
+            f"<h3>Failed ({len(failed)})</h3>{results_table(failed)}"
+            f"<details><summary>Passed ({len(passed)})</summary>{results_table(passed)}</details>"
+        )
+    return page(title, "".join(sections), lineage, crumbs)
+
+
+def offline_data_docs(outcome: ValidationOutcome) -> str:
+    """GX's own Data Docs page for `outcome`, made to work offline: scripts removed (they all need jQuery or
+    Bootstrap from a CDN; the content is rendered server-side), every <link> (CDN stylesheets, and a favicon
+    under GX's own static/ path that does not exist here), external images and CSS urls dropped, GX's bundled
+    stylesheet inlined. Charts that need Vega are lost; tables and texts remain."""
+    if not outcome.gx_result:
+        raise ValueError(f"{outcome.dataset_name}: the outcome carries no GX result to render")
+    text = data_docs_html(outcome.gx_result)
+    text = re.sub(r"<script\b.*?</script\s*>", "", text, flags=re.S | re.I)
+    text = re.sub(r"<link\b[^>]*>", "", text, flags=re.I)
+    text = re.sub(rf"<img\b[^>]*src\s*=\s*{_EXTERNAL}[^>]*>", "", text, flags=re.I)
+    css = data_docs_css() + _GX_EXTRA_CSS
+    text = re.sub(r"</head\s*>", lambda _: f"<style>{css}</style></head>", text, count=1, flags=re.I)
+    return re.sub(rf"url\(\s*{_EXTERNAL}[^)]*\)", "none", text, flags=re.I)

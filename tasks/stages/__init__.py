@@ -1,0 +1,1 @@
+"""Pure logic of each pipeline stage (no Prefect): one module per stage."""
