@@ -225,3 +225,35 @@ def test_insights_summarise_every_keras_model(fitted):
     assert summary["family"] == fitted.case.family and summary["estimator"] == type(fitted.pipeline[-1]).__name__
     if fitted.case.family in ("keras_lstm", "keras_gru"):
         assert summary["features"] is None
+
+
+def test_a_fit_is_the_same_while_other_threads_draw_from_pythons_random():
+    """Keras seeds layers made without a seed from Python's process-wide `random`; Dask's and Prefect's threads
+    draw from it too. The oracle is the same fit with no other thread drawing."""
+    import random
+    import threading
+
+    case = tabular("binary")
+    x, y = case.frame[["age", "colour"]], case.frame["y"]
+
+    def fit_predict() -> np.ndarray:
+        model = build_estimator(get_family(case.family), BuildContext(spec=case.spec, seed=3),
+                                {**case.hyperparameters, "dropout": 0.3})
+        return model.fit(x, y).predict_proba(x)
+
+    quiet = fit_predict()
+    stop = threading.Event()
+
+    def draw() -> None:
+        while not stop.is_set():
+            random.random()
+
+    drawer = threading.Thread(target=draw, daemon=True)
+    drawer.start()
+    try:
+        noisy = [fit_predict(), fit_predict()]
+    finally:
+        stop.set()
+        drawer.join()
+    np.testing.assert_array_equal(noisy[0], quiet)
+    np.testing.assert_array_equal(noisy[1], quiet)
