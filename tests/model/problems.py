@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -21,7 +22,8 @@ from tasks.core.config import FeaturizeConfig, IngestConfig, load_params
 from tasks.stages.featurize import build_spec
 from tasks.stages.ingest import load_raw
 from tasks.stages.scaffold import reference_rows
-from tests.conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
