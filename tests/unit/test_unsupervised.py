@@ -84,6 +84,10 @@ def test_svd_reconstruction_error_decreases_with_rank():
 SMALL = {"truncated_svd": {"rank": 4}}   # its default rank (10) is more than the blobs' 7 design columns
 
 
+def test_special_cases_name_unsupervised_families():
+    assert set(SMALL) <= set(families("unsupervised"))
+
+
 @pytest.mark.parametrize("name", families("unsupervised"))
 def test_unsupervised_families_run_on_any_problems_features_and_are_clone_able(name):
     """Built with their defaults (SMALL: where the toy data needs less) on a binary problem's features (the
