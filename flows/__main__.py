@@ -9,6 +9,8 @@ import sys
 
 from tasks.ops import runner, stack
 
+ENTRY = "flows.cli:main"  # what a warm runner calls with the stage's arguments
+
 
 def main() -> int:
     argv = sys.argv[1:]
@@ -22,7 +24,7 @@ def main() -> int:
         os.environ.setdefault("MLP_RUN_TAG", stack.repro_tag())
     if os.environ.get("MLP_WARM_RUNNER", "1") != "0":
         env = dict(os.environ)
-        code = runner.run_remote(argv, env)
+        code = runner.run_remote(argv, env, ENTRY)
         if code is not None:
             return code
         runner.spawn(env)

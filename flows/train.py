@@ -39,7 +39,7 @@ from tasks.families import explicit_features, get_family
 from tasks.families.ensemble import FAMILY_NAME, member_names
 from tasks.ops import gpu
 from tasks.ops.routing import routes_to_gpu
-from tasks.stages import train, tune
+from tasks.stages import train, train_dask, tune
 
 REPO = Path(".")  # DVC runs every stage in the repository root
 
@@ -120,7 +120,7 @@ def fit_on_dask(cfg: ModelConfig, params: Params, spec: FeatureSpec, data: Path,
     train_path = data / "train.parquet"
     with distributed.client_here(params.distributed) as client:
         frame = distributed.read_rows(train_path, [*spec.features, spec.target])
-        trained = distributed.train_booster(
+        trained = train_dask.train_booster(
             client, cfg.key, cfg, spec, frame, seed=params.seed,
             problem_features=params.featurize[cfg.problem].options,
             fit_sample_rows=params.distributed.fit_sample_rows, valid=read_split(data, "valid"),
@@ -217,7 +217,7 @@ def train_gpu_flow(model: str, data: str, features: str, params_path: str, devic
         raise ConfigError(f"{model}: no such model in {params_path}; expected one of {sorted(params.train)}")
     with gpu.gpu_slot(params.gpu):
         trained = fit(params.train[model], params, Path(data), Path(features), device=device)
-    used = trained.meta["device"]  # what the estimator really used (tasks.ops.routing.device_used)
+    used = trained.meta["device"]  # what the estimator really used (tasks.ml.device.device_used)
     if used != device:
         log.warning("train-gpu %s: %s was requested but the fit ran on %s (no visible GPU here)", model, device, used)
     return replace(trained, run={**trained.run, "placement": gpu.placement(

@@ -18,7 +18,7 @@ import warnings
 
 from tasks.families import BuildContext, build_estimator, get_family
 from tasks.ml.metrics import score
-from tests.model.problems import PROBLEMS, load_split
+from tests.model.problems import load_split, problems
 
 ENSEMBLE = {"n_estimators": 300}
 BOOSTING = {"n_estimators": 400, "learning_rate": 0.05, "subsample": 0.8, "n_jobs": 1}
@@ -80,7 +80,7 @@ def configurations(family: str, problem: str, text: bool) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", nargs="*", default=list(PROBLEMS))
+    parser.add_argument("--problems", nargs="*", default=list(problems()))
     parser.add_argument("--families", nargs="*", default=list(DEFAULT))
     args = parser.parse_args()
     warnings.filterwarnings("ignore")

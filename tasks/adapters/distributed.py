@@ -4,13 +4,13 @@ on partitioned Parquet (data larger than one worker's memory: each worker holds 
 The booster is fitted on preprocessed partitions: the model's own preprocessing (its family's "preprocess" step)
 is fitted once on a seeded sample of at most `fit_sample_rows` rows, then applied to every partition where it
 lies. The result is an ordinary fitted pipeline (preprocessing + a local XGBoost/LightGBM estimator) that
-`tasks.stages.train.save_model` saves and every other stage loads like any other model.
+`tasks.stages.train.save_model` saves and every other stage loads like any other model (`train_booster` in
+tasks/stages/train_dask.py puts these pieces together for the train stage).
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,13 +21,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from tasks.core.artefacts import FeatureSpec
-from tasks.core.config import DistributedConfig, IngestConfig, ModelConfig
+from tasks.core.config import DistributedConfig, IngestConfig
 from tasks.core.errors import ConfigError
-from tasks.core.feature_options import FeatureOptions
-from tasks.families import BuildContext, build_estimator, explicit_features, get_family
-from tasks.ml.metrics import score
-from tasks.stages.train import TrainedModel, split_xy
 
 DASK_FAMILIES = ("xgboost", "lightgbm")
 
@@ -142,40 +137,3 @@ def transformed(frame: Any, preprocess: Pipeline) -> Any:
         return pd.DataFrame(np.asarray(preprocess.transform(rows), dtype=np.float32), columns=names, index=rows.index)
 
     return frame.map_partitions(part, meta=meta)
-
-
-def train_booster(
-    client: Any, name: str, cfg: ModelConfig, spec: FeatureSpec, frame: Any, *, seed: int,
-    problem_features: FeatureOptions = FeatureOptions(), fit_sample_rows: int = 1_000_000,
-    valid: pd.DataFrame | None = None, lineage: dict[str, Any] | None = None,
-) -> TrainedModel:
-    """Fit `cfg` (an xgboost or lightgbm model) on the Dask dataframe `frame` (features and target) on `client`'s
-    cluster; validation metrics on `valid` when given."""
-    if cfg.family not in DASK_FAMILIES:
-        raise ConfigError(f"train.{name}: family {cfg.family!r} has no Dask interface; expected one of "
-                          f"{list(DASK_FAMILIES)}")
-    chosen = explicit_features(problem_features, cfg.features)
-    unfitted = build_estimator(get_family(cfg.family), BuildContext(spec=spec, seed=seed, features=chosen),
-                               cfg.hyperparameters)
-    preprocess = unfitted.named_steps["preprocess"]
-    started = time.perf_counter()
-    total = int(frame.shape[0].compute())
-    x_sample, _ = split_xy(sample_rows(frame, total, fit_sample_rows, seed), spec)
-    preprocess.fit(x_sample)
-    params = booster_params(cfg.family, cfg.hyperparameters, seed)
-    model = dask_booster(cfg.family, spec.problem_type, params)
-    model.client = client
-    model.fit(transformed(frame.drop(columns=[spec.target]), preprocess), frame[spec.target])
-    pipeline = Pipeline([("preprocess", preprocess), ("model", to_local(model, cfg.family, spec.problem_type, params))])
-    fit_seconds = time.perf_counter() - started
-    meta = {
-        "name": name, "problem": cfg.problem, "family": cfg.family, "problem_type": spec.problem_type,
-        "hyperparameters": cfg.hyperparameters,
-        "feature_options": FeatureOptions().merged(chosen).model_dump(mode="json"), "seed": seed,
-        "device": "cpu", "engine": "dask",
-        "train_rows": total, "preprocess_fit_rows": len(x_sample),
-        "features": spec.features, "kind": "supervised",
-        "validation": score(pipeline, *split_xy(valid, spec), spec) if valid is not None else {},
-        "lineage": lineage or {},
-    }
-    return TrainedModel(pipeline=pipeline, meta=meta, run={"fit_seconds": round(fit_seconds, 3)})

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tasks.core.artefacts import ProblemType, metric_names, parse_threshold_rule
 from tasks.core.errors import ConfigError, invalid_config
 from tasks.core.feature_options import FeatureOptions
-from tasks.recommend.config import RecommendConfig
+from tasks.core.recommend_config import RecommendConfig
 
 
 class _Strict(BaseModel):

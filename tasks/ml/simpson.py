@@ -18,7 +18,7 @@ import pandas as pd
 from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
 
 from tasks.core.errors import DataError
-from tasks.stages.fairness import MISSING, band
+from tasks.ml.bands import MISSING, band
 
 COMPARISON_COLUMNS = [
     "outcome", "attribute", "group", "reference", "segment_column", "group_size", "reference_size", "group_rate",

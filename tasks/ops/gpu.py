@@ -11,6 +11,7 @@ a GPU from being oversubscribed.
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 from collections.abc import Iterator
@@ -24,12 +25,13 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.concurrency.sync import concurrency
 from prefect.runtime import flow_run
 
-from flows.common import log
 from tasks.core.config import GpuConfig
 from tasks.core.errors import PipelineError
 from tasks.ops import deploy
 from tasks.ops.routing import alive, live_workers
 from tasks.stages.train import TrainedModel
+
+log = logging.getLogger("mlplatform")  # the project's logger; flows/common.py sets its level
 
 POLL_SECONDS = 1.0
 SLOT_LEASE_SECONDS = 60  # a slot held by a worker that died is released after this long

@@ -1,12 +1,11 @@
-"""GPU routing decisions: which models go to a GPU work pool, whether a worker there is alive, and which device a
-fitted model actually used. Pure functions; the Prefect calls live in tasks/ops/gpu.py and tasks/ops/deploy.py."""
+"""GPU routing decisions: which models go to a GPU work pool and whether a worker there is alive (the device a
+fitted model actually used: tasks/ml/device.py). Pure functions; the Prefect calls live in tasks/ops/gpu.py and
+tasks/ops/deploy.py."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from tasks.core.config import GpuConfig
 from tasks.families import Family
@@ -42,23 +41,3 @@ def alive(worker: WorkerBeat, now: datetime) -> bool:
 
 def live_workers(workers: list[WorkerBeat], now: datetime) -> list[str]:
     return sorted(w.name for w in workers if alive(w, now))
-
-
-def device_used(pipeline: Any, requested: str) -> str:
-    """The device a fitted pipeline's estimator actually trained on.
-
-    XGBoost (device="cuda" on a host without a visible GPU) and the Keras estimators fall back to the CPU with only
-    a warning, so the requested device is not evidence: read XGBoost's booster configuration, or the estimator's
-    `device_used_` attribute; other estimators are taken at their word.
-    """
-    if requested == "cpu":
-        return "cpu"
-    estimator = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
-    while hasattr(estimator, "estimator_"):  # wrappers (label encoding, subsampling) hold the fitted model
-        estimator = estimator.estimator_
-    if hasattr(estimator, "device_used_"):
-        return str(estimator.device_used_)
-    if hasattr(estimator, "get_booster"):
-        config = json.loads(estimator.get_booster().save_config())
-        return config["learner"]["generic_param"]["device"].split(":")[0]
-    return requested

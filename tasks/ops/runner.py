@@ -163,9 +163,10 @@ def _recv(conn: socket.socket, with_fds: int = 0) -> tuple[dict | None, list[int
     return json.loads(body), fds
 
 
-def run_remote(argv: list[str], env: dict[str, str]) -> int | None:
-    """Run a stage in a warm runner; None if no runner of this user is listening for this environment (or its
-    directory is not private: then with a one-line warning), so the caller runs the stage itself."""
+def run_remote(argv: list[str], env: dict[str, str], entry: str) -> int | None:
+    """Run a stage in a warm runner: `entry` ('module:function', the caller's own stage entry point) called with
+    `argv`; None if no runner of this user is listening for this environment (or its directory is not private: then
+    with a one-line warning), so the caller runs the stage itself."""
     if not hasattr(socket, "SO_PEERCRED"):  # the runner's peer could not be verified (not Linux)
         return None
     try:
@@ -186,7 +187,7 @@ def run_remote(argv: list[str], env: dict[str, str]) -> int | None:
             print(f"warning: {path} is served by another user's process; this stage runs without the warm runner",
                   file=sys.stderr)
             return None
-        _send(conn, {"argv": argv, "cwd": os.getcwd(), "env": env, "path": sys.path},
+        _send(conn, {"argv": argv, "entry": entry, "cwd": os.getcwd(), "env": env, "path": sys.path},
               fds=[sys.stdin.fileno(), sys.stdout.fileno(), sys.stderr.fileno()])
         hello, _ = _recv(conn)
         if hello is None:
@@ -322,7 +323,8 @@ def _supervise(conn: socket.socket, request: dict, fds: list[int], key: str) -> 
     waits for the stage: it gets SIGTERM, and SIGKILL after _GRACE seconds. Whatever the stage leaves running in its
     group (Prefect's temporary API server, say) is killed when it exits."""
     try:
-        from flows.cli import main as run_stage
+        module, _, function = request["entry"].partition(":")
+        run_stage = getattr(importlib.import_module(module), function)  # the caller's entry point, not this layer's
 
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the runner's SIG_IGN would reap the stage before we wait
         supervisor = os.getpid()

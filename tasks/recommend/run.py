@@ -14,9 +14,9 @@ import pandas as pd
 from tasks.core.errors import ConfigError
 from tasks.core.io import atomic_write_text, stable_hash, write_json
 from tasks.core.lineage import lineage
+from tasks.core.recommend_config import FamilySpec, RecommendConfig
 from tasks.recommend.attack import attack_effect, choose_target, inject_shilling
 from tasks.recommend.base import Recommender
-from tasks.recommend.config import FamilySpec, RecommendConfig
 from tasks.recommend.content import ContentRecommender
 from tasks.recommend.data import (
     RATING_COLUMNS,

@@ -25,10 +25,10 @@ from tasks.core.errors import ConfigError
 from tasks.core.feature_options import FeatureOptions
 from tasks.core.io import atomic_dir, load_pickle, read_json, write_json
 from tasks.families import BuildContext, build_estimator, explicit_features, get_family
+from tasks.ml.device import device_used
 from tasks.ml.metrics import score
 from tasks.ml.preprocess import feature_summary
 from tasks.ml.resample import Resampled, resample
-from tasks.ops.routing import device_used
 
 MODEL_FILE, META_FILE, FEATURES_FILE, KEY_FILE = "model.joblib", "meta.json", "features.json", "key.json"
 TUNE_FILE = "tune.json"

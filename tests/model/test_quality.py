@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from tasks.families import BuildContext, build_estimator, get_family
 from tasks.ml.metrics import score
-from tests.model.problems import PROBLEMS, load_frame, load_split, spec_for
+from tests.model.problems import load_frame, load_split, problems, spec_for
 
 
 def fit(family: str, train: pd.DataFrame, spec, **hp):
@@ -38,7 +38,7 @@ def reviews():
 def test_penguins_accuracy_floor() -> None:
     """Logistic regression, 5-fold stratified cross-validated accuracy (a 69-row hold-out is too coarse)."""
     frame = load_frame("penguins")
-    spec = spec_for(PROBLEMS["penguins"], frame)
+    spec = spec_for(problems()["penguins"], frame)
     model = build_estimator(get_family("logistic_regression"), BuildContext(spec=spec, seed=0), {"max_iter": 1000})
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     accuracy = cross_val_score(model, frame.drop(columns=spec.target), frame[spec.target], cv=folds).mean()

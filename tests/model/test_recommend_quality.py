@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.recommend.config import parse_recommend_config
+from tasks.core.recommend_config import parse_recommend_config
 from tasks.recommend.data import load_movielens, validate_ratings
 from tasks.recommend.run import run_recommendation
 

@@ -18,7 +18,7 @@ from tasks.core.io import write_json
 from tasks.families import BuildContext, build_estimator, get_family
 from tasks.stages.train import TrainedModel, save_model
 from tests.conftest import ROOT
-from tests.model.problems import PROBLEMS, spec_for
+from tests.model.problems import problems, spec_for
 
 PROBLEM = "employment"
 MODELS = {"nb": ("naive_bayes_bernoulli", {"alpha": 1.0}),
@@ -89,7 +89,7 @@ def repo(tmp_path_factory, frames, harness) -> Path:
     sh(repo, str(ROOT / ".venv/bin/dvc"), "init", "-q")
     (repo / "dvc.yaml").write_text(DVC_YAML)
     shutil.copytree(ROOT / "data/contracts", repo / "data/contracts")
-    spec = spec_for(PROBLEMS[PROBLEM], frames["train"])
+    spec = spec_for(problems()[PROBLEM], frames["train"])
     write_json(repo / f"data/features/{PROBLEM}/spec.json", spec.to_dict())
     (repo / f"data/validated/{PROBLEM}").mkdir(parents=True)
     frames["holdout"].to_parquet(repo / f"data/validated/{PROBLEM}/holdout.parquet", index=False)

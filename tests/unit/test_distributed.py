@@ -13,6 +13,7 @@ from tasks.ml.preprocess import build_preprocessor
 from tasks.stages import ingest
 from tasks.stages.featurize import build_spec
 from tasks.stages.train import load_model, save_model, split_xy, train_model
+from tasks.stages.train_dask import train_booster
 
 # no row or column subsampling: each worker would draw its own rows, so only the deterministic settings can match
 BOOSTER = {"n_estimators": 30, "max_depth": 4, "learning_rate": 0.3, "n_jobs": 1}
@@ -55,8 +56,8 @@ def test_dask_xgboost_matches_the_single_process_model(tmp_path, client, problem
     parts, spec = problem
     cfg = params.train["employment-xgboost"].model_copy(update={"hyperparameters": BOOSTER})
     options = params.featurize["employment"].options
-    on_dask = distributed.train_booster(client, "m", cfg, spec, partitioned, seed=params.seed,
-                                        problem_features=options, valid=parts["valid"])
+    on_dask = train_booster(client, "m", cfg, spec, partitioned, seed=params.seed, problem_features=options,
+                            valid=parts["valid"])
     single = train_model("m", cfg, spec, parts["train"], parts["valid"], seed=params.seed, problem_features=options)
     assert on_dask.meta["engine"] == "dask" and on_dask.meta["train_rows"] == len(parts["train"])
     holdout = parts["holdout"].drop(columns=spec.target)
@@ -98,7 +99,7 @@ def test_only_boosters_have_a_dask_interface(client, problem, partitioned, param
 
     _, spec = problem
     with pytest.raises(ConfigError, match="has no Dask interface"):
-        distributed.train_booster(client, "lr", params.train["employment-logreg"], spec, partitioned, seed=0)
+        train_booster(client, "lr", params.train["employment-logreg"], spec, partitioned, seed=0)
 
 
 def test_a_two_worker_cluster_fits_the_same_models_as_this_process(tmp_path, client, problem, repo_root):

@@ -199,15 +199,29 @@ def test_outcome_round_trips_and_renders_offline(suite, current):
     assert not re.search(r"url\(\s*[\"']?https?:", docs)
 
 
-def test_draft_suite_cli(tmp_path, acs):
+def test_draft_suite_cli_reads_everything_from_the_problem(tmp_path, repo_root):
+    """The problem's params block is the one declaration: a copy of it pointed at a sample drafts from the sample's
+    reference period with the declared roles."""
+    import yaml
+
     from scripts.draft_suite import main
 
     data = tmp_path / "sample.parquet"
-    acs.sample(400, random_state=0).to_parquet(data)
-    out = tmp_path / "contracts" / "sample.json"
-    assert main(["--data", str(data), "--target", "employed", "--id", "id", "--time", "year",
-                 "--reference-period", "2016", "--ordinal", "SCHL", "--out", str(out)]) == 0
+    sample = pd.read_parquet(RAW).groupby("year").sample(300, random_state=0)
+    sample.to_parquet(data)
+    raw = yaml.safe_load((repo_root / "params.yaml").read_text())
+    raw["problems"] = {"employment": raw["problems"]["employment"]}
+    raw["problems"]["employment"]["data"]["source"] = str(data)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "contracts" / "employment.json"
+    assert main(["--problem", "employment", "--params", str(params), "--out", str(out)]) == 0
     drafted = json.loads(out.read_text())
-    assert drafted["name"] == "sample" and drafted["meta"]["roles"]["numeric"] == ["AGEP"]
-    assert "MAR" in drafted["meta"]["roles"]["categorical"] and "SCHL" not in drafted["meta"]["roles"]["categorical"]
-    assert main(["--data", str(data), "--target", "nope", "--out", str(out)]) == 1
+    features = raw["problems"]["employment"]["features"]
+    assert drafted["name"] == "employment" and drafted["meta"]["drafted_from_rows"] == 300   # the 2015 rows only
+    roles = drafted["meta"]["roles"]
+    assert (roles["numeric"], roles["ordinal"], roles["categorical"]) == (features["numeric"], features["ordinal"],
+                                                                         features["categorical"])
+    assert main(["--problem", "nope", "--params", str(params), "--out", str(out)]) == 1
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--target", "employed", "--out", str(out)])   # no loose column roles any more

@@ -8,9 +8,9 @@ import pytest
 
 from tasks.core.errors import DataError
 from tasks.ml import stats
+from tasks.ml.bands import band
 from tasks.stages.fairness import (
     FairnessThresholds,
-    band,
     disparities,
     evaluate_fairness_gate,
     group_metrics,

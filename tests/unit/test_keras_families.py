@@ -19,6 +19,7 @@ from tasks.core.artefacts import FeatureSpec
 from tasks.core.errors import ConfigError
 from tasks.families import BuildContext, build_estimator, get_family
 from tasks.ml.keras_estimators import TextSequencer, mode_collapse, sample_grid, seed_and_determinism
+from tests.unit.family_groups import families
 
 FAST = {"epochs": 2, "batch_size": 64}
 
@@ -70,6 +71,11 @@ CASES = {
     "lstm": lambda: reviews("keras_lstm"),
     "gru": lambda: reviews("keras_gru"),
 }
+
+
+def test_every_keras_family_of_the_registry_has_a_case() -> None:
+    """The cases above, and the GAN's own test below, cover the registry's Keras families."""
+    assert {case().family for case in CASES.values()} | {"keras_gan"} == set(families("keras"))
 
 
 class Records(logging.Handler):

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from tasks.core.artefacts import FeatureSpec
 from tasks.core.errors import ConfigError
 from tasks.core.feature_options import FeatureOptions
-from tasks.families import BuildContext, build_estimator, get_family
+from tasks.families import BuildContext, available, build_estimator, get_family
 from tasks.ml.missing import imputed_twins, missing_counts
 
 SPEC = FeatureSpec(problem_type="binary", target="y", numeric=["x", "z"], ordinal=[], categorical=["c"],
@@ -37,7 +37,7 @@ def test_counts_per_column_and_rows(frame):
     assert counts["rows_with_missing"] == int((frame["x"].isna() | frame["c"].isna()).sum())
 
 
-@pytest.mark.parametrize("family", ["xgboost", "lightgbm", "decision_tree", "random_forest"])
+@pytest.mark.parametrize("family", [name for name in available() if get_family(name).native_missing])
 def test_native_families_get_nan_and_learn_from_it(frame, family):
     x, y = frame[["x", "z", "c"]], frame["y"]
     native = build_estimator(get_family(family), BuildContext(spec=SPEC, seed=0, features={"impute": False}), {})

@@ -11,9 +11,9 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from tasks.core.errors import ConfigError, DataError
+from tasks.core.recommend_config import parse_recommend_config
 from tasks.recommend.attack import attack_effect, inject_shilling, target_ranks
 from tasks.recommend.base import top_k
-from tasks.recommend.config import parse_recommend_config
 from tasks.recommend.content import ContentRecommender
 from tasks.recommend.data import Interactions, build_catalogue, to_interactions, validate_ratings
 from tasks.recommend.knn import ItemKNN, item_similarities

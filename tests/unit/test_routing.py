@@ -6,7 +6,8 @@ import pytest
 
 from tasks.core.config import GpuConfig
 from tasks.families import get_family
-from tasks.ops.routing import WorkerBeat, alive, device_used, live_workers, routes_to_gpu
+from tasks.ml.device import device_used
+from tasks.ops.routing import WorkerBeat, alive, live_workers, routes_to_gpu
 from tasks.stages import ingest
 from tasks.stages.featurize import build_spec
 from tasks.stages.train import train_model

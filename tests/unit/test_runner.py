@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from flows.__main__ import ENTRY
 from tasks.ops import runner, stack
 from tests.conftest import ROOT
 
@@ -53,7 +54,7 @@ def test_runner_key_ignores_volatile_variables_only():
 
 def test_no_runner_means_run_in_process(tmp_path):
     env = {"PREFECT_HOME": str(tmp_path), "MLP_UNIQUE": str(time.time())}
-    assert runner.run_remote(["check", "--help"], env) is None
+    assert runner.run_remote(["check", "--help"], env, ENTRY) is None
 
 
 def test_the_runner_directory_is_created_private_in_the_state_directory(tmp_path):
@@ -88,7 +89,7 @@ def test_a_runner_directory_others_can_enter_is_refused_and_its_socket_never_dia
     planted.setblocking(False)
     with pytest.raises(runner.UnsafeDirectory, match="has mode 0755, not 0700"):
         runner.private_dir(env, create=True)
-    assert runner.run_remote(["check"], env) is None
+    assert runner.run_remote(["check"], env, ENTRY) is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(shared) in err and f"chmod 700 {shared}" in err
     with pytest.raises(BlockingIOError):
@@ -145,7 +146,7 @@ def test_the_caller_sends_nothing_to_a_runner_of_another_user(tmp_path, monkeypa
     listener.bind(str(runner.private_dir(env, create=True) / f"{runner.runner_key(env)}.sock"))
     listener.listen(1)
     monkeypatch.setattr(runner, "peer_credentials", lambda conn: (1, os.getuid() + 1, 1))
-    assert runner.run_remote(["check"], env) is None
+    assert runner.run_remote(["check"], env, ENTRY) is None
     conn, _ = listener.accept()
     assert conn.recv(4096) == b"", "closed without sending the environment"
     assert "served by another user's process; this stage runs without the warm runner" in capsys.readouterr().err

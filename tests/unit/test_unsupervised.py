@@ -15,6 +15,7 @@ from tasks.core.artefacts import FeatureSpec
 from tasks.core.errors import ConfigError
 from tasks.families import BuildContext, build_estimator, get_family
 from tasks.ml.unsupervised import KMeansSelect, RankSVD, SampledAgglomerative, VariancePCA, elbow
+from tests.unit.family_groups import families
 
 
 def blobs(problem_type: str) -> tuple[FeatureSpec, pd.DataFrame]:
@@ -80,17 +81,27 @@ def test_svd_reconstruction_error_decreases_with_rank():
     assert pipeline.transform(frame).shape == (600, 4)
 
 
-def test_unsupervised_families_run_on_any_problems_features_and_are_clone_able():
-    spec, _ = blobs("binary")
-    kinds = {"kmeans": "clustering", "agglomerative": "clustering", "pca": "decomposition",
-             "truncated_svd": "decomposition"}
-    for family, kind in kinds.items():
-        assert get_family(family).kind == kind
-        build_estimator(get_family(family), BuildContext(spec, seed=0), {})  # a binary problem's features
-    with pytest.raises(ConfigError, match="invalid hyperparameters"):
-        build_estimator(get_family("kmeans"), BuildContext(spec, seed=0), {"clusters": 3})
-    pipeline, _ = fit("kmeans", "clustering", {"k_range": [2, 3]})
+SMALL = {"truncated_svd": {"rank": 4}}   # its default rank (10) is more than the blobs' 7 design columns
+
+
+def test_special_cases_name_unsupervised_families():
+    assert set(SMALL) <= set(families("unsupervised"))
+
+
+@pytest.mark.parametrize("name", families("unsupervised"))
+def test_unsupervised_families_run_on_any_problems_features_and_are_clone_able(name):
+    """Built with their defaults (SMALL: where the toy data needs less) on a binary problem's features (the
+    target is ignored): a label per row, or fewer components than columns."""
+    spec, frame = blobs("binary")
+    pipeline = build_estimator(get_family(name), BuildContext(spec, seed=0), SMALL.get(name, {}))
     assert clone(pipeline)[-1].get_params() == pipeline[-1].get_params()
+    pipeline.fit(frame)
+    if get_family(name).kind == "clustering":
+        assert pipeline.predict(frame).shape == (600,)
+    else:
+        assert get_family(name).kind == "decomposition" and 1 <= pipeline.transform(frame).shape[1] < 7
+    with pytest.raises(ConfigError, match="invalid hyperparameters"):
+        build_estimator(get_family(name), BuildContext(spec, seed=0), {"no_such_parameter": 3})
 
 
 @parametrize_with_checks([KMeansSelect(k_range=(2, 3), n_init=1), SampledAgglomerative(n_clusters=2), VariancePCA(),
