@@ -9,10 +9,8 @@ from prefect import flow
 from prefect.states import State
 
 from flows.common import log, stage_task
-from flows.evaluate import DETAILS_FILE, METRICS_FILE
-from flows.featurize import SPEC_FILE
 from flows.gates import conclude, gate_state, link_files
-from tasks.core.artefacts import SUPERVISED, FeatureSpec
+from tasks.core.artefacts import DETAILS_FILE, METRICS_FILE, SPEC_FILE, SUPERVISED, FeatureSpec, predictions_file
 from tasks.core.config import load_params
 from tasks.core.io import read_json, read_parquet, write_json
 from tasks.ml.speed import latency_gate
@@ -80,7 +78,7 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
                  "latency": latency_gate(speeds.get(name), cfg.latency_budget_ms)}
         candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates,
                                              speeds.get(name, {})))
-        holdout_rows = read_parquet(predictions / f"{name}.parquet").query(f"batch == '{selection}'")
+        holdout_rows = read_parquet(predictions / predictions_file(name)).query(f"batch == '{selection}'")
         scored[name] = scores_from_predictions(holdout_rows, spec, metrics.get("threshold", 0.5))
     order = [c.model for c in champion.rank(candidates, metric)] if supervised else []
     comparisons = stage_task(champion.compare_to_best)(

@@ -13,6 +13,7 @@ import pandas as pd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.core.artefacts import META_FILE, split_file
 from tasks.core.errors import PipelineError
 from tasks.core.io import read_json, read_parquet
 
@@ -91,8 +92,8 @@ def stage_settings() -> Iterator[None]:
 
 
 def read_split(data_dir: Path, name: str) -> pd.DataFrame:
-    return read_parquet(data_dir / f"{name}.parquet")
+    return read_parquet(data_dir / split_file(name))
 
 
 def read_meta(data_dir: Path) -> dict:
-    return read_json(data_dir / "meta.json")
+    return read_json(data_dir / META_FILE)

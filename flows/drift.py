@@ -15,10 +15,9 @@ from prefect import flow
 from prefect.states import State
 
 from flows.common import log, read_meta, read_split, stage_task
-from flows.featurize import SPEC_FILE
 from flows.gates import conclude, gate_state, link_files
 from tasks.adapters import drift
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import HOLDOUT, SPEC_FILE, VALID, FeatureSpec, predictions_file
 from tasks.core.config import load_params
 from tasks.core.errors import DataError
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
@@ -27,7 +26,6 @@ from tasks.ml.metrics import nan_to_null
 from tasks.present import report
 from tasks.present.report_fragments import banner
 from tasks.stages.evaluate import prediction_column
-from tasks.stages.ingest import HOLDOUT, VALID
 
 PREDICTION = "prediction "
 
@@ -68,7 +66,7 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
         write_json(summary, {"applicable": False, "reason": reason})
         link_files("drift", problem, [summary])
         return gate_state("drift", problem, [{"subject": problem, "status": "n/a", "reasons": [reason]}], cfg.gate)
-    outputs = {m: read_parquet(predictions / f"{m}.parquet") for m, c in params.train.items()
+    outputs = {m: read_parquet(predictions / predictions_file(m)) for m, c in params.train.items()
                if c.problem == problem}
     outputs = {m: rows for m, rows in outputs.items() if not rows.empty}  # unsupervised models predict nothing
     models = list(outputs)

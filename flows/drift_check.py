@@ -18,9 +18,8 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.common import log, read_meta, read_split, stage_task
-from flows.featurize import SPEC_FILE
 from tasks.adapters import drift
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import SPEC_FILE, TRAIN, FeatureSpec
 from tasks.core.config import Params, load_params
 from tasks.core.errors import ConfigError
 from tasks.core.io import read_json, read_parquet, write_json
@@ -44,7 +43,7 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
     spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     batch = batch_file.name if batch_file else params.ingest[problem].later_batches[-1]
     pipeline = stage_task(load_model)(Path(f"models/{problem}/{model}")).pipeline
-    reference = drift_check.with_predictions(pipeline, read_split(data, "train"), spec)
+    reference = drift_check.with_predictions(pipeline, read_split(data, TRAIN), spec)
     newest = read_parquet(batch_file) if batch_file else read_split(data, batch)
     current = drift_check.with_predictions(pipeline, newest, spec)
     summary = stage_task(drift.drift_report)(

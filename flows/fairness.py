@@ -15,10 +15,17 @@ from prefect import flow
 from prefect.states import State
 
 from flows.common import log, read_meta, read_split, stage_task
-from flows.evaluate import METRICS_FILE
-from flows.featurize import SPEC_FILE
 from flows.gates import conclude, gate_state, link_files
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import (
+    GROUPS_FILE,
+    HOLDOUT,
+    METRICS_FILE,
+    SIMPSON_FILE,
+    SIMPSON_SEGMENTS_FILE,
+    SPEC_FILE,
+    FeatureSpec,
+    predictions_file,
+)
 from tasks.core.config import FairnessConfig, FairnessLimits, load_params
 from tasks.core.errors import DataError
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
@@ -26,10 +33,6 @@ from tasks.ml import simpson, stats
 from tasks.ml.metrics import nan_to_null
 from tasks.stages import fairness
 from tasks.stages.evaluate import scores_from_predictions
-from tasks.stages.ingest import HOLDOUT
-
-GROUPS_FILE = "groups.csv"
-SIMPSON_FILE, SIMPSON_SEGMENTS_FILE = "simpson.csv", "simpson_segments.csv"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,7 +124,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
     results, rows = {}, []
     with atomic_dir(out) as staging:
         for model in [cfg.key for cfg in params.models(problem)]:
-            source, target = predictions / f"{model}.parquet", staging / model
+            source, target = predictions / predictions_file(model), staging / model
             outputs = read_parquet(source)
             target.mkdir()
             reason = not_applicable(spec, outputs)

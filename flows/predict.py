@@ -21,11 +21,9 @@ from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
 from flows.common import log, read_split, stage_task
-from flows.featurize import SPEC_FILE
-from flows.promote import CACHE
 from tasks.adapters import drift, registry
 from tasks.adapters.expectations import quarantine, validate_frame
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import SPEC_FILE, FeatureSpec
 from tasks.core.config import load_params
 from tasks.core.errors import DataError
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
@@ -80,7 +78,8 @@ def predict_flow(problem: str, input: Path, out: Path, repo: Path = Path("."),
     suite = read_json(repo / f"data/contracts/{problem}.json")
     suite = suite if labelled else predict.unlabeled_contract(suite, spec.target)
     rows, quarantined = checked(frame, suite, problem, input.name, params.validate_[problem].quarantine)
-    model_dir = stage_task(registry.download)(repo, problem, repo / CACHE / problem / current.version) / current.model
+    cached = repo / registry.CACHE / problem / current.version
+    model_dir = stage_task(registry.download)(repo, problem, cached) / current.model
     model = load_model(model_dir)
     output = model_output(model.pipeline, rows[model.meta["features"]], spec)
     ids = rows[ingest.id_column] if ingest.id_column else pd.Series(rows.index, name="row")

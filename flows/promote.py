@@ -16,17 +16,13 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.common import log, read_split, stage_task
-from flows.evaluate import METRICS_FILE
-from flows.featurize import SPEC_FILE
 from tasks.adapters import registry
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import KEY_FILE, METRICS_FILE, SPEC_FILE, FeatureSpec
 from tasks.core.config import load_params
 from tasks.core.io import read_json
 from tasks.ml.metrics import Scored, encode, model_output
 from tasks.stages import promotion
-from tasks.stages.train import KEY_FILE, load_model
-
-CACHE = Path(".dvc/tmp/registry")  # downloaded versions, one directory per problem and version (git-ignored)
+from tasks.stages.train import load_model
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +73,7 @@ def promote_flow(problem: str, rev: str = "HEAD", repo: Path = Path("."),
         if candidate else 0.5
     comparison = None
     if candidate and current is not None and not promotion.failed_gates(row.get("gates", {})):
-        deployed_dir = stage_task(registry.download)(repo, problem, repo / CACHE / problem / current.version)
+        deployed_dir = stage_task(registry.download)(repo, problem, repo / registry.CACHE / problem / current.version)
         deployed_dir = deployed_dir / current.model
         same = current.model == candidate and read_json(deployed_dir / KEY_FILE) == read_json(candidate_dir / KEY_FILE)
         if not same:

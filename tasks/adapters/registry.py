@@ -17,6 +17,7 @@ from typing import Any
 from tasks.core.errors import PipelineError
 
 STAGE = "prod"
+CACHE = Path(".dvc/tmp/registry")  # downloaded versions, one directory per problem and version (git-ignored)
 
 
 class RegistryError(PipelineError):

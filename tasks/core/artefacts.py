@@ -1,4 +1,5 @@
-"""The types of what passes between stages: problem types, metric names, the feature specification.
+"""The types of what passes between stages: problem types, metric names, split and file names, the feature
+specification, gate results, evaluation metrics and the predictions schema.
 
 Every stage reads these by name from here; nothing in this module imports another project module except errors,
 so the lowest layer (config) and the highest (presentation) can both depend on it.
@@ -11,6 +12,41 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from tasks.core.errors import ConfigError
+
+# The DVC stages in pipeline order: stage name = flows/<stage>.py = params.yaml section = dvc.yaml stage.
+STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion",
+          "report", "recommend")
+
+# Split names: the files ingest writes under data/interim/<problem>/ (`<split>.parquet`) and every later stage reads.
+TRAIN, VALID, HOLDOUT, TEST = "train", "valid", "holdout", "test"
+
+# File names inside the stages' output directories (the directories themselves are arguments, from dvc.yaml).
+META_FILE = "meta.json"            # a data directory's facts (rows, hashes, batches); a model's meta
+SPEC_FILE = "spec.json"            # data/features/<problem>/: the FeatureSpec
+MODEL_FILE, FEATURES_FILE, KEY_FILE, TUNE_FILE = "model.joblib", "features.json", "key.json", "tune.json"
+METRICS_FILE, DETAILS_FILE = "metrics.json", "details.json"       # an evaluation's (and a fairness audit's) files
+INSIGHTS_FILE = "insights.json"    # models/<problem>/<model>/: what the family explains about the fitted model
+GROUPS_FILE, SIMPSON_FILE, SIMPSON_SEGMENTS_FILE = "groups.csv", "simpson.csv", "simpson_segments.csv"
+
+
+def batch_name(period: object) -> str:
+    """`batch_2016`, `batch_test`, `batch_2020-01-01`: a later period's split name (used in file names)."""
+    return "batch_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", str(period))
+
+
+def split_file(split: str) -> str:
+    """The file of one split in a data directory."""
+    return f"{split}.parquet"
+
+
+def predictions_file(model: str) -> str:
+    """The file of one model's predictions in the problem's predictions directory."""
+    return f"{model}.parquet"
+
+
+def curves_file(model: str) -> str:
+    """The file of one model's curves (DVC plots) in the problem's curves directory."""
+    return f"{model}.csv"
 
 ProblemType = Literal["binary", "multiclass", "regression"]
 SUPERVISED = ("binary", "multiclass", "regression")
