@@ -8,9 +8,20 @@ from pathlib import Path
 from prefect import flow
 from prefect.states import State
 
-from flows.common import log, stage_task
+from flows.common import log, read_split, stage_task
 from flows.gates import conclude, gate_state, link_files
-from tasks.core.artefacts import DETAILS_FILE, METRICS_FILE, SPEC_FILE, SUPERVISED, FeatureSpec, predictions_file
+from tasks.core.artefacts import (
+    BATCH,
+    DETAILS_FILE,
+    METRICS_FILE,
+    SPEC_FILE,
+    SUPERVISED,
+    FeatureSpec,
+    aligned,
+    predictions_file,
+    read_metrics,
+    row_ids,
+)
 from tasks.core.config import load_params
 from tasks.core.io import read_json, read_parquet, write_json
 from tasks.ml.speed import latency_gate
@@ -23,6 +34,7 @@ OWN_GATES = ("quality", "latency")  # the gates this flow evaluates (drift and f
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problem", required=True)
+    parser.add_argument("--data", type=Path, required=True, help="the problem's validated splits (row ids)")
     parser.add_argument("--features", type=Path, required=True)
     parser.add_argument("--predictions", type=Path, required=True, help="directory of the problem's predictions")
     parser.add_argument("--evaluations", type=Path, required=True)
@@ -55,8 +67,8 @@ def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, flo
 
 
 @flow(name="champion", flow_run_name="champion {problem}")
-def champion_flow(problem: str, features: Path, predictions: Path, evaluations: Path, fairness: Path, drift: Path,
-                  speed: Path, out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
+def champion_flow(problem: str, data: Path, features: Path, predictions: Path, evaluations: Path, fairness: Path,
+                  drift: Path, speed: Path, out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
     cfg, spec = params.champion_for(problem), FeatureSpec.from_dict(read_json(features / SPEC_FILE))
     models = [cfg.key for cfg in params.models(problem)]
@@ -65,21 +77,26 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
     supervised = spec.problem_type in SUPERVISED
     metric = cfg.metric.get(spec.problem_type)
     selection = params.ingest[problem].selection_batch  # the holdout, unless the problem names another batch
+    ids = row_ids(read_split(data, selection), spec.id_column) if supervised else None
     for name in models if supervised else []:
-        metrics, details = (read_json(evaluations / name / f) for f in (METRICS_FILE, DETAILS_FILE))
+        details = read_json(evaluations / name / DETAILS_FILE)
         if details.get("kind", "supervised") != "supervised":
             continue  # clustering, decomposition, generation: described in the hub, not ranked
+        source = evaluations / name / METRICS_FILE
+        metrics = read_metrics(read_json(source), source, binary=spec.problem_type == "binary")
         interval = details["batches"][selection]["intervals"][metric]
-        holdout = {k: v for k, v in metrics[selection].items() if k != "rows"}
-        batches[name] = {batch: values.get(metric) for batch, values in metrics.items() if isinstance(values, dict)}
+        holdout = {k: v for k, v in metrics.batches[selection].items() if k != "rows"}
+        batches[name] = metrics.metric(metric)
         gates = {"quality": champion.quality_gate(holdout, cfg.quality_floor.get(spec.problem_type, {})),
                  "drift": gate_of(drift_summary, name),
                  "fairness": gate_of(read_json(fairness / name / METRICS_FILE), name),
                  "latency": latency_gate(speeds.get(name), cfg.latency_budget_ms)}
         candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates,
                                              speeds.get(name, {})))
-        holdout_rows = read_parquet(predictions / predictions_file(name)).query(f"batch == '{selection}'")
-        scored[name] = scores_from_predictions(holdout_rows, spec, metrics.get("threshold", 0.5))
+        source = predictions / predictions_file(name)
+        outputs = read_parquet(source)
+        rows = aligned(outputs[outputs[BATCH] == selection], ids, f"{source} ({selection})")
+        scored[name] = scores_from_predictions(rows, spec, metrics.threshold)  # every model on the same rows
     order = [c.model for c in champion.rank(candidates, metric)] if supervised else []
     comparisons = stage_task(champion.compare_to_best)(
         scored, order, metric, n_resamples=params.evaluate.bootstrap_resamples,
@@ -100,6 +117,6 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
 
 
 def run(args: argparse.Namespace) -> None:
-    state = champion_flow(args.problem, args.features, args.predictions, args.evaluations, args.fairness, args.drift,
-                          args.speed, args.out, args.summary, args.params, return_state=True)
+    state = champion_flow(args.problem, args.data, args.features, args.predictions, args.evaluations, args.fairness,
+                          args.drift, args.speed, args.out, args.summary, args.params, return_state=True)
     conclude(state, load_params(args.params).champion_for(args.problem).gate)

@@ -17,9 +17,8 @@ from prefect.states import State
 from flows.common import log, read_meta, read_split, stage_task
 from flows.gates import conclude, gate_state, link_files
 from tasks.adapters import drift
-from tasks.core.artefacts import HOLDOUT, SPEC_FILE, VALID, FeatureSpec, predictions_file
+from tasks.core.artefacts import BATCH, HOLDOUT, SPEC_FILE, VALID, FeatureSpec, aligned, predictions_file, row_ids
 from tasks.core.config import load_params
-from tasks.core.errors import DataError
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
 from tasks.core.lineage import lineage
 from tasks.ml.metrics import nan_to_null
@@ -39,16 +38,15 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary", type=Path, required=True, help="JSON summary (a DVC metrics file)")
 
 
-def with_predictions(frame: pd.DataFrame, batch: str, outputs: dict[str, pd.DataFrame],
-                     spec: FeatureSpec) -> pd.DataFrame:
-    """A batch's rows with one prediction column per model."""
+def with_predictions(frame: pd.DataFrame, batch: str, outputs: dict[str, pd.DataFrame], spec: FeatureSpec,
+                     predictions: Path) -> pd.DataFrame:
+    """A batch's rows with one prediction column per model, matched to the rows by row id (`predictions`: the
+    directory the models' prediction files were read from)."""
+    ids = row_ids(frame, spec.id_column)
     columns = {}
     for model, rows in outputs.items():
-        values = prediction_column(rows[rows["batch"] == batch], spec).to_numpy()
-        if len(values) != len(frame):
-            raise DataError(f"{model}: {len(values)} predictions for {len(frame)} rows of {batch}; "
-                            "re-run its evaluate stage")
-        columns[f"{PREDICTION}{model}"] = values
+        matched = aligned(rows[rows[BATCH] == batch], ids, f"{predictions / predictions_file(model)} ({batch})")
+        columns[f"{PREDICTION}{model}"] = prediction_column(matched, spec).to_numpy()
     return frame.assign(**columns)
 
 
@@ -70,14 +68,14 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
                if c.problem == problem}
     outputs = {m: rows for m, rows in outputs.items() if not rows.empty}  # unsupervised models predict nothing
     models = list(outputs)
-    reference = with_predictions(read_split(data, reference_split), reference_split, outputs, spec)
+    reference = with_predictions(read_split(data, reference_split), reference_split, outputs, spec, predictions)
     header = banner(lineage(meta["sha256"], params.model_dump(by_alias=True)),
                     [("reports", f"../../{report.INDEX}"), (problem, f"../../pages/{report.problem_page(problem)}")])
     results = {}
     with atomic_dir(out) as tmp:
         for batch in batches:
             results[batch] = stage_task(drift.drift_report)(
-                reference, with_predictions(read_split(data, batch), batch, outputs, spec),
+                reference, with_predictions(read_split(data, batch), batch, outputs, spec, predictions),
                 columns=[*spec.numeric, *spec.ordinal, *spec.categorical], target=spec.target,
                 predictions=[f"{PREDICTION}{m}" for m in models], max_rows=cfg.max_rows, seed=params.seed,
                 html_path=tmp / f"{batch}.html", header=header)

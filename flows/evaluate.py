@@ -16,6 +16,7 @@ from flows.fan_out import run_each
 from flows.gates import link_files
 from tasks.core.artefacts import (
     DETAILS_FILE,
+    HOLDOUT,
     KEY_FILE,
     META_FILE,
     METRICS_FILE,
@@ -90,12 +91,12 @@ def evaluate_one(model: str, key: dict[str, Any], model_dir: Path, data: Path, f
     atomic_write_text(curves, result.curves.to_csv(index=False))
     with atomic_dir(out) as tmp:  # the key last: outputs without it are recomputed
         write_json(tmp / DETAILS_FILE, result.details)
-        write_json(tmp / METRICS_FILE, nan_to_null(result.metrics))
+        write_json(tmp / METRICS_FILE, nan_to_null(result.metrics.to_dict()))
         write_json(tmp / KEY_FILE, key)
     link_files("evaluate", model, [out / METRICS_FILE])
-    log.info("evaluate %s: %s", model, {b: m for b, m in result.metrics.items() if b in ("threshold", "holdout")})
+    log.info("evaluate %s: threshold %s, %s", model, result.metrics.threshold, result.metrics.batches.get(HOLDOUT))
     primary = next(iter(batches))
-    if trained.meta.get("kind", "supervised") != "supervised" or primary not in result.metrics:
+    if trained.meta.get("kind", "supervised") != "supervised" or primary not in result.metrics.batches:
         return {}
     measured = inference_speed(lambda x: model_output(trained.pipeline, x, spec),
                                batches[primary].drop(columns=[spec.target]), seed=params.seed)

@@ -17,6 +17,7 @@ from prefect.states import State
 from flows.common import log, read_meta, read_split, stage_task
 from flows.gates import conclude, gate_state, link_files
 from tasks.core.artefacts import (
+    BATCH,
     GROUPS_FILE,
     HOLDOUT,
     METRICS_FILE,
@@ -24,10 +25,12 @@ from tasks.core.artefacts import (
     SIMPSON_SEGMENTS_FILE,
     SPEC_FILE,
     FeatureSpec,
+    aligned,
     predictions_file,
+    read_metrics,
+    row_ids,
 )
 from tasks.core.config import FairnessConfig, FairnessLimits, load_params
-from tasks.core.errors import DataError
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
 from tasks.ml import simpson, stats
 from tasks.ml.metrics import nan_to_null
@@ -54,25 +57,31 @@ def thresholds(cfg: FairnessConfig, attributes: list[str]) -> dict[str, fairness
     return {name: build(cfg.gate.attributes.get(name, cfg.gate)) for name in attributes}
 
 
-def batches_of(predictions: pd.DataFrame, data: Path, spec: FeatureSpec, threshold: float) -> dict:
-    """batch -> (sensitive columns, y 0/1, P(positive)), rows in the evaluate stage's order."""
+def batch_rows(predictions: pd.DataFrame, source: Path, data: Path, batch: str,
+               spec: FeatureSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A batch's data rows and its prediction rows (from file `source`) matched to them by row id."""
+    frame = read_split(data, batch)
+    rows = aligned(predictions[predictions[BATCH] == batch], row_ids(frame, spec.id_column), f"{source} ({batch})")
+    return frame, rows
+
+
+def batches_of(predictions: pd.DataFrame, source: Path, data: Path, spec: FeatureSpec, threshold: float) -> dict:
+    """batch -> (sensitive columns, y 0/1, P(positive)), in the data's row order."""
     out = {}
-    for batch, rows in predictions.groupby("batch", sort=False):
-        frame = read_split(data, batch)
-        if len(frame) != len(rows):
-            raise DataError(f"{data / batch}: {len(frame)} rows but {len(rows)} predictions; re-run evaluate")
+    for batch in predictions[BATCH].unique():
+        frame, rows = batch_rows(predictions, source, data, batch, spec)
         scored = scores_from_predictions(rows, spec, threshold)
         out[batch] = (frame[spec.sensitive], scored.y, scored.proba)
     return out
 
 
-def simpson_check(predictions: pd.DataFrame, data: Path, spec: FeatureSpec, threshold: float,
+def simpson_check(predictions: pd.DataFrame, source: Path, data: Path, spec: FeatureSpec, threshold: float,
                   cfg: FairnessConfig) -> simpson.SimpsonResult:
     """Simpson's paradox check on the holdout (else the first batch): the model's positive predictions, its correct
     ones and the observed positives, by each sensitive column within each of `fairness.simpson.segments`."""
-    batch = HOLDOUT if (predictions["batch"] == HOLDOUT).any() else predictions["batch"].iloc[0]
-    frame = read_split(data, batch)
-    scored = scores_from_predictions(predictions[predictions["batch"] == batch], spec, threshold)
+    batch = HOLDOUT if (predictions[BATCH] == HOLDOUT).any() else predictions[BATCH].iloc[0]
+    frame, rows = batch_rows(predictions, source, data, batch, spec)
+    scored = scores_from_predictions(rows, spec, threshold)
     predicted = (scored.proba >= threshold).astype(int)
     segments = [c for c in cfg.simpson.segments if c in frame.columns]
     return simpson.check(frame[list(dict.fromkeys([*spec.sensitive, *segments]))],
@@ -129,7 +138,8 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
             target.mkdir()
             reason = not_applicable(spec, outputs)
             if reason is None:
-                threshold = read_json(evaluations / model / METRICS_FILE)["threshold"]
+                evaluated = evaluations / model / METRICS_FILE
+                threshold = read_metrics(read_json(evaluated), evaluated, binary=True).threshold
                 key = audit_key(source, data_sha256, threshold, settings)
                 kept = kept_audit(out / model, key, target)
                 if kept is not None:
@@ -137,12 +147,12 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
                     log.info("fairness %s: inputs unchanged, last result kept", model)
                 else:
                     result = stage_task(fairness.audit).with_options(task_run_name=f"audit {model}")(
-                        batches_of(outputs, data, spec, threshold), threshold=threshold, bands=bands,
+                        batches_of(outputs, source, data, spec, threshold), threshold=threshold, bands=bands,
                         n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence, seed=params.seed,
                         limits=limits)
                     result.groups.to_csv(target / GROUPS_FILE, index=False)
                     paradox = stage_task(simpson_check).with_options(task_run_name=f"simpson {model}")(
-                        outputs, data, spec, threshold, cfg)
+                        outputs, source, data, spec, threshold, cfg)
                     paradox.comparisons.to_csv(target / SIMPSON_FILE, index=False)
                     paradox.segments.to_csv(target / SIMPSON_SEGMENTS_FILE, index=False)
                     results[model] = nan_to_null(result.to_dict(threshold, limits)) | {

@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.common import log, read_split, stage_task
 from tasks.adapters import registry
-from tasks.core.artefacts import KEY_FILE, METRICS_FILE, SPEC_FILE, FeatureSpec
+from tasks.core.artefacts import KEY_FILE, METRICS_FILE, SPEC_FILE, FeatureSpec, read_metrics
 from tasks.core.config import load_params
 from tasks.core.io import read_json
 from tasks.ml.metrics import Scored, encode, model_output
@@ -51,7 +51,7 @@ def check_committed(repo: Path, rev: str, path: str) -> None:
             "run `dvc repro`, commit dvc.lock, then promote")
 
 
-def scored_by(model_dir: Path, frame, spec: FeatureSpec, threshold: float) -> Scored:
+def scored_by(model_dir: Path, frame, spec: FeatureSpec, threshold: float | None) -> Scored:
     """One model's outputs on `frame`, encoded against `spec`'s classes."""
     model = load_model(model_dir)
     return encode(spec.problem_type, spec.classes, frame[spec.target],
@@ -69,8 +69,10 @@ def promote_flow(problem: str, rev: str = "HEAD", repo: Path = Path("."),
     row = next((r for r in record["ranking"] if r["model"] == candidate), {})
     current = registry.promoted(repo, problem)
     candidate_dir = repo / f"models/{problem}/{candidate}"
-    threshold = read_json(repo / f"reports/evaluate/{problem}/{candidate}" / METRICS_FILE).get("threshold", 0.5) \
-        if candidate else 0.5
+    threshold = None
+    if candidate:
+        evaluated = repo / f"reports/evaluate/{problem}/{candidate}" / METRICS_FILE
+        threshold = read_metrics(read_json(evaluated), evaluated, binary=spec.problem_type == "binary").threshold
     comparison = None
     if candidate and current is not None and not promotion.failed_gates(row.get("gates", {})):
         deployed_dir = stage_task(registry.download)(repo, problem, repo / registry.CACHE / problem / current.version)

@@ -8,10 +8,14 @@ so the lowest layer (config) and the highest (presentation) can both depend on i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from tasks.core.errors import ConfigError
+import pandas as pd
+
+from tasks.core.errors import ConfigError, DataError
 
 # The DVC stages in pipeline order: stage name = flows/<stage>.py = params.yaml section = dvc.yaml stage.
 STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion",
@@ -98,6 +102,7 @@ class FeatureSpec:
     excluded: dict[str, str] = field(default_factory=dict)   # column -> why a guard rail kept it out
     warnings: dict[str, str] = field(default_factory=dict)   # column -> a guard rail's finding on a kept column
     notes: list[str] = field(default_factory=list)           # what the guard rails sampled or capped
+    id_column: str | None = None                             # what rows are known by (data.id_column), if any
 
     @property
     def features(self) -> list[str]:
@@ -109,3 +114,126 @@ class FeatureSpec:
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
         return cls(**data)
+
+
+GateStatus = Literal["pass", "fail", "n/a"]
+GATE_STATUSES = ("pass", "fail", "n/a")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate's verdict on one subject (a model, a batch, a problem): pass, fail or n/a, and why.
+
+    On disk (champion records, stage summaries) and in gate tables it is `{"status": ..., "reasons": [...]}`."""
+
+    status: GateStatus
+    reasons: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.status not in GATE_STATUSES:
+            raise DataError(f"gate status {self.status!r}: expected one of {list(GATE_STATUSES)}")
+        object.__setattr__(self, "reasons", tuple(self.reasons))
+
+    @classmethod
+    def of(cls, reasons: list[str] | tuple[str, ...]) -> GateResult:
+        """Failed with `reasons`, passed without any."""
+        return cls("fail" if reasons else "pass", tuple(reasons))
+
+    @classmethod
+    def not_applicable(cls, reason: str | None = None) -> GateResult:
+        return cls("n/a", (reason,) if reason else ())
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "reasons": list(self.reasons)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GateResult:
+        return cls(data["status"], tuple(data.get("reasons") or ()))
+
+
+@dataclass(frozen=True)
+class GateRow:
+    """One row of a stage's gate table (a Prefect table artifact): the subject, its result and, for the champion
+    stage, the model's outcome. `kind` names the subject's column: a model, or a batch or problem."""
+
+    subject: str
+    result: GateResult
+    kind: Literal["model", "subject"] = "model"
+    outcome: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {self.kind: self.subject, **self.result.to_dict(),
+                **({"outcome": self.outcome} if self.outcome is not None else {})}
+
+
+THRESHOLD = "threshold"
+
+
+@dataclass(frozen=True)
+class EvaluationMetrics:
+    """One model's evaluation metrics: the binary decision threshold (None for other problem types and for
+    unsupervised models), and per batch its metric values (`rows` and the headline metrics).
+
+    On disk (`METRICS_FILE`, a DVC metrics file) the threshold sits beside the batch names, so `dvc metrics show`
+    prints `threshold`, `holdout.roc_auc`, ...; `read_metrics` takes it apart again."""
+
+    batches: dict[str, dict[str, float | None]]
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        if THRESHOLD in self.batches:
+            raise DataError(f"a batch may not be named {THRESHOLD!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**({THRESHOLD: self.threshold} if self.threshold is not None else {}), **self.batches}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EvaluationMetrics:
+        threshold = data.get(THRESHOLD)
+        return cls({k: dict(v) for k, v in data.items() if k != THRESHOLD},
+                   None if threshold is None else float(threshold))
+
+    def metric(self, name: str) -> dict[str, float | None]:
+        """Batch -> the value of metric `name` (None where the batch lacks it)."""
+        return {batch: values.get(name) for batch, values in self.batches.items()}
+
+
+def read_metrics(data: Mapping[str, Any], source: Path | str, *, binary: bool) -> EvaluationMetrics:
+    """The metrics in `data` (read from `source`); a binary model's metrics must carry its decision threshold."""
+    metrics = EvaluationMetrics.from_dict(data)
+    if binary and metrics.threshold is None:
+        raise DataError(f"{source}: a binary model's metrics have no decision threshold; re-run its evaluate stage")
+    return metrics
+
+
+# The predictions files evaluate writes (one per model, every evaluation batch) and fairness, drift and champion
+# read: one row per scored row, joined to the data by ROW_ID, never by position.
+BATCH, ROW_ID, LABEL, PREDICTED, SCORE, PROBA = "batch", "row_id", "y", "pred", "score", "proba_"
+
+
+def row_ids(frame: pd.DataFrame, id_column: str | None) -> pd.Series:
+    """The ids a split's rows are known by: the problem's id column, else the row's number in its split file."""
+    ids = frame[id_column] if id_column is not None else pd.Series(range(len(frame)), index=frame.index)
+    return ids.rename(ROW_ID)
+
+
+def aligned(predictions: pd.DataFrame, ids: pd.Series, source: Path | str) -> pd.DataFrame:
+    """One batch's prediction rows in the order of the data rows `ids` (from `row_ids`), matched by id; a
+    DataError naming `source` when an id is missing, extra or repeated on either side."""
+    if ROW_ID not in predictions.columns:
+        raise DataError(f"{source}: no {ROW_ID!r} column; re-run its evaluate stage")
+    for side, values in (("predictions", predictions[ROW_ID]), ("data", ids)):
+        if values.duplicated().any():
+            repeated = values[values.duplicated()].unique().tolist()[:5]
+            raise DataError(f"{source}: {side} repeat row id(s) {repeated}; ids must be unique within a batch")
+    found = pd.Index(predictions[ROW_ID])
+    missing, extra = pd.Index(ids).difference(found), found.difference(pd.Index(ids))
+    if len(missing) or len(extra):
+        raise DataError(f"{source}: predictions do not match the data by {ROW_ID}: {len(missing)} data row(s) "
+                        f"without a prediction (e.g. {missing[:3].tolist()}), {len(extra)} prediction(s) for no data "
+                        f"row (e.g. {extra[:3].tolist()}); re-run its evaluate stage")
+    return predictions.set_index(ROW_ID).loc[ids.to_numpy()].reset_index()

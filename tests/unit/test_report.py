@@ -81,7 +81,7 @@ def problems() -> list[report.ProblemRecord]:
                 "regression" else {}
             figures = {"residual_plot": "<svg xmlns='http://www.w3.org/2000/svg'><circle r='2'/></svg>"} if \
                 insights else {}
-            models.append(report.ModelRecord(name, model.meta, result.metrics, result.details, result.curves,
+            models.append(report.ModelRecord(name, model.meta, result.metrics.to_dict(), result.details, result.curves,
                                              fairness, groups, insights, figures))
             holdout = result.details["batches"]["holdout"]["intervals"]
             metric = "roc_auc" if kind == "binary" else "rmse"
