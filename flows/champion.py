@@ -17,6 +17,8 @@ from tasks.core.artefacts import (
     SPEC_FILE,
     SUPERVISED,
     FeatureSpec,
+    GateResult,
+    GateRow,
     aligned,
     predictions_file,
     read_metrics,
@@ -28,7 +30,6 @@ from tasks.ml.speed import latency_gate
 from tasks.stages import champion
 from tasks.stages.evaluate import scores_from_predictions
 
-NOT_APPLICABLE = {"status": "n/a", "reasons": []}
 OWN_GATES = ("quality", "latency")  # the gates this flow evaluates (drift and fairness have their own flows)
 
 
@@ -45,12 +46,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary", type=Path, required=True, help="the problem's compact DVC metrics (JSON)")
 
 
-def gate_of(summary: dict, key: str) -> dict:
-    """A gate result from a stage's summary file: {status, reasons}, or n/a where the stage did not apply."""
+def gate_of(summary: dict, key: str) -> GateResult:
+    """A gate result from a stage's summary file, or n/a where the stage did not apply."""
     if not summary.get("applicable"):
-        return NOT_APPLICABLE
-    entry = summary["models"][key] if "models" in summary else summary
-    return {"status": entry["status"], "reasons": entry["reasons"]}
+        return GateResult.not_applicable()
+    return GateResult.from_dict(summary["models"][key] if "models" in summary else summary)
 
 
 def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, float]]) -> dict:
@@ -106,13 +106,13 @@ def champion_flow(problem: str, data: Path, features: Path, predictions: Path, e
     write_json(summary, compact_metrics(problem, record, batches))
     link_files("champion", problem, [out, summary])
     log.info("champion %s: %s (of %d)", problem, record["champion"], len(models))
-    rows = [{"model": r["model"],
-             "status": "fail" if any(r["gates"][g]["status"] == "fail" for g in OWN_GATES) else "pass",
-             "reasons": [m for g in OWN_GATES for m in r["gates"][g]["reasons"]], "outcome": r["status"]}
+    own = {c.model: [c.gates[g] for g in OWN_GATES] for c in candidates}
+    rows = [GateRow(r["model"], GateResult("fail" if any(g.failed for g in own[r["model"]]) else "pass",
+                                           tuple(m for g in own[r["model"]] for m in g.reasons)), outcome=r["status"])
             for r in record["ranking"]]
     if supervised and record["champion"] is None:
-        rows.append({"model": "(none)", "status": "fail", "outcome": "no champion",
-                     "reasons": [f"no model of {problem} passes every gate"]})
+        rows.append(GateRow("(none)", GateResult.of([f"no model of {problem} passes every gate"]),
+                            outcome="no champion"))
     return gate_state("champion", problem, rows, cfg.gate)
 
 

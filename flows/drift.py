@@ -17,7 +17,18 @@ from prefect.states import State
 from flows.common import log, read_meta, read_split, stage_task
 from flows.gates import conclude, gate_state, link_files
 from tasks.adapters import drift
-from tasks.core.artefacts import BATCH, HOLDOUT, SPEC_FILE, VALID, FeatureSpec, aligned, predictions_file, row_ids
+from tasks.core.artefacts import (
+    BATCH,
+    HOLDOUT,
+    SPEC_FILE,
+    VALID,
+    FeatureSpec,
+    GateResult,
+    GateRow,
+    aligned,
+    predictions_file,
+    row_ids,
+)
 from tasks.core.config import load_params
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
 from tasks.core.lineage import lineage
@@ -63,7 +74,7 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
             pass
         write_json(summary, {"applicable": False, "reason": reason})
         link_files("drift", problem, [summary])
-        return gate_state("drift", problem, [{"subject": problem, "status": "n/a", "reasons": [reason]}], cfg.gate)
+        return gate_state("drift", problem, [GateRow(problem, GateResult.not_applicable(reason), "subject")], cfg.gate)
     outputs = {m: read_parquet(predictions / predictions_file(m)) for m, c in params.train.items()
                if c.problem == problem}
     outputs = {m: rows for m, rows in outputs.items() if not rows.empty}  # unsupervised models predict nothing
@@ -88,8 +99,8 @@ def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out:
     link_files("drift", problem, [summary, *(out / f"{batch}.html" for batch in batches)])
     log.info("drift %s: %s", problem, {b: (e["share_of_drifted_columns"], e["status"])
                                        for b, e in result["batches"].items()})
-    rows = [{"subject": b, "status": e["status"], "reasons": e["reasons"]} for b, e in result["batches"].items()]
-    rows += [{"subject": m, "status": "fail", "reasons": v["own"]} for m, v in result["models"].items() if v["own"]]
+    rows = [GateRow(b, GateResult.from_dict(e), "subject") for b, e in result["batches"].items()]
+    rows += [GateRow(m, GateResult.of(v["own"]), "subject") for m, v in result["models"].items() if v["own"]]
     return gate_state("drift", problem, rows, gate)
 
 

@@ -49,14 +49,14 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
     summary = stage_task(drift.drift_report)(
         reference, current, columns=spec.features, target=spec.target, predictions=[drift_check.PREDICTION],
         max_rows=cfg.max_rows, seed=params.seed, html_path=out / f"{problem}.html")
-    status, reasons = drift.drift_gate(summary, max_share_drifted=cfg.max_share_drifted,
-                                       fail_on_target_drift=cfg.fail_on_target_drift,
-                                       fail_on_prediction_drift=cfg.fail_on_prediction_drift,
-                                       prediction=drift_check.PREDICTION)
+    gate = drift.drift_gate(summary, max_share_drifted=cfg.max_share_drifted,
+                            fail_on_target_drift=cfg.fail_on_target_drift,
+                            fail_on_prediction_drift=cfg.fail_on_prediction_drift, prediction=drift_check.PREDICTION)
     result = {"problem": problem, "champion": model, "chosen_by": chosen, "batch": batch,
-              "data": read_meta(data)["sha256"][:12], "status": status, "reasons": reasons, **summary.to_dict()}
+              "data": read_meta(data)["sha256"][:12], **gate.to_dict(), **summary.to_dict()}
     write_json(out / f"{problem}.json", result)
-    log.info("drift-check %s: champion %s (%s), %s vs train: %s %s", problem, model, chosen, batch, status, reasons)
+    log.info("drift-check %s: champion %s (%s), %s vs train: %s %s", problem, model, chosen, batch, gate.status,
+             list(gate.reasons))
     return result
 
 

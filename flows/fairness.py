@@ -25,6 +25,8 @@ from tasks.core.artefacts import (
     SIMPSON_SEGMENTS_FILE,
     SPEC_FILE,
     FeatureSpec,
+    GateResult,
+    GateRow,
     aligned,
     predictions_file,
     read_metrics,
@@ -163,7 +165,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
                 pd.DataFrame(columns=["batch", "attribute", "group", "size"]).to_csv(target / GROUPS_FILE, index=False)
                 results[model], status, reasons = {"applicable": False, "reason": reason}, "n/a", [reason]
                 write_json(target / METRICS_FILE, results[model])
-            rows.append({"model": model, "status": status, "reasons": reasons})
+            rows.append(GateRow(model, GateResult(status, tuple(reasons))))
             log.info("fairness %s: %s %s", model, status, reasons)
     write_json(summary, {model: {k: v for k, v in entry.items() if k != "key"} for model, entry in results.items()})
     link_files("fairness", problem, [summary])

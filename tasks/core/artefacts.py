@@ -116,13 +116,13 @@ class FeatureSpec:
         return cls(**data)
 
 
-GateStatus = Literal["pass", "fail", "n/a"]
-GATE_STATUSES = ("pass", "fail", "n/a")
+GateStatus = Literal["pass", "warn", "fail", "n/a"]   # warn: passes, with a finding (fairness: an interval straddles)
+GATE_STATUSES = ("pass", "warn", "fail", "n/a")
 
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate's verdict on one subject (a model, a batch, a problem): pass, fail or n/a, and why.
+    """One gate's verdict on one subject (a model, a batch, a problem): its status, and why.
 
     On disk (champion records, stage summaries) and in gate tables it is `{"status": ..., "reasons": [...]}`."""
 

@@ -103,7 +103,8 @@ def test_multiclass_problem():
     values, truth = result.metrics.batches["holdout"], y[400:]
     pred = model.pipeline.predict(x[400:])
     proba = model.pipeline.predict_proba(x[400:])
-    assert result.metrics.threshold is None and "threshold" not in result.metrics.to_dict() and set(values) == {"rows", *headline("multiclass")}
+    assert result.metrics.threshold is None and "threshold" not in result.metrics.to_dict()
+    assert set(values) == {"rows", *headline("multiclass")}
     assert values["f1_macro"] == pytest.approx(skm.f1_score(truth, pred, average="macro"), abs=1e-6)
     assert values["roc_auc_ovr"] == pytest.approx(skm.roc_auc_score(truth, proba, multi_class="ovr"), abs=1e-6)
     assert values["log_loss"] == pytest.approx(skm.log_loss(truth, proba), abs=1e-6)
