@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
 from prefect import flow
 from prefect.states import State
 
@@ -26,6 +27,7 @@ from tasks.core.artefacts import (
 )
 from tasks.core.config import load_params
 from tasks.core.io import read_json, read_parquet, write_json
+from tasks.ml.metrics import Scored
 from tasks.ml.speed import latency_gate
 from tasks.stages import champion
 from tasks.stages.evaluate import scores_from_predictions
@@ -66,6 +68,14 @@ def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, flo
                    for row in record["ranking"]}}}
 
 
+def selection_scores(source: Path, batch: str, ids: pd.Series, spec: FeatureSpec, threshold: float | None) -> Scored:
+    """One model's scores on `batch` from its predictions file, in the order of the data rows `ids`: every model
+    is compared on the same rows."""
+    outputs = read_parquet(source)
+    return scores_from_predictions(aligned(outputs[outputs[BATCH] == batch], ids, f"{source} ({batch})"), spec,
+                                   threshold)
+
+
 @flow(name="champion", flow_run_name="champion {problem}")
 def champion_flow(problem: str, data: Path, features: Path, predictions: Path, evaluations: Path, fairness: Path,
                   drift: Path, speed: Path, out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
@@ -93,10 +103,7 @@ def champion_flow(problem: str, data: Path, features: Path, predictions: Path, e
                  "latency": latency_gate(speeds.get(name), cfg.latency_budget_ms)}
         candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates,
                                              speeds.get(name, {})))
-        source = predictions / predictions_file(name)
-        outputs = read_parquet(source)
-        rows = aligned(outputs[outputs[BATCH] == selection], ids, f"{source} ({selection})")
-        scored[name] = scores_from_predictions(rows, spec, metrics.threshold)  # every model on the same rows
+        scored[name] = selection_scores(predictions / predictions_file(name), selection, ids, spec, metrics.threshold)
     order = [c.model for c in champion.rank(candidates, metric)] if supervised else []
     comparisons = stage_task(champion.compare_to_best)(
         scored, order, metric, n_resamples=params.evaluate.bootstrap_resamples,
