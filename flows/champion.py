@@ -9,21 +9,17 @@ import pandas as pd
 from prefect import flow
 from prefect.states import State
 
-from flows.common import log, read_split, stage_task
+from flows.common import log, read_evaluation, read_spec, read_split, stage_task
 from flows.gates import conclude, gate_state, link_files
 from tasks.core.artefacts import (
-    BATCH,
     DETAILS_FILE,
     METRICS_FILE,
-    SPEC_FILE,
     SUPERVISED,
     FeatureSpec,
     GateResult,
     GateRow,
-    aligned,
+    batch_predictions,
     predictions_file,
-    read_metrics,
-    row_ids,
 )
 from tasks.core.config import load_params
 from tasks.core.io import read_json, read_parquet, write_json
@@ -68,32 +64,31 @@ def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, flo
                    for row in record["ranking"]}}}
 
 
-def selection_scores(source: Path, batch: str, ids: pd.Series, spec: FeatureSpec, threshold: float | None) -> Scored:
-    """One model's scores on `batch` from its predictions file, in the order of the data rows `ids`: every model
-    is compared on the same rows."""
-    outputs = read_parquet(source)
-    return scores_from_predictions(aligned(outputs[outputs[BATCH] == batch], ids, f"{source} ({batch})"), spec,
-                                   threshold)
+def selection_scores(source: Path, batch: str, frame: pd.DataFrame, spec: FeatureSpec,
+                     threshold: float | None) -> Scored:
+    """One model's scores on `batch` from its predictions file, in the order of the batch's data rows `frame`:
+    every model is compared on the same rows."""
+    rows = batch_predictions(read_parquet(source), batch, frame, spec.id_column, source)
+    return scores_from_predictions(rows, spec, threshold)
 
 
 @flow(name="champion", flow_run_name="champion {problem}")
 def champion_flow(problem: str, data: Path, features: Path, predictions: Path, evaluations: Path, fairness: Path,
                   drift: Path, speed: Path, out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
-    cfg, spec = params.champion_for(problem), FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    cfg, spec = params.champion_for(problem), read_spec(features)
     models = [cfg.key for cfg in params.models(problem)]
     drift_summary, speeds = read_json(drift), read_json(speed)["models"]
     candidates, scored, batches = [], {}, {}
     supervised = spec.problem_type in SUPERVISED
     metric = cfg.metric.get(spec.problem_type)
     selection = params.ingest[problem].selection_batch  # the holdout, unless the problem names another batch
-    ids = row_ids(read_split(data, selection), spec.id_column) if supervised else None
+    rows = read_split(data, selection) if supervised else None
     for name in models if supervised else []:
         details = read_json(evaluations / name / DETAILS_FILE)
         if details.get("kind", "supervised") != "supervised":
             continue  # clustering, decomposition, generation: described in the hub, not ranked
-        source = evaluations / name / METRICS_FILE
-        metrics = read_metrics(read_json(source), source, binary=spec.problem_type == "binary")
+        metrics = read_evaluation(evaluations / name / METRICS_FILE, binary=spec.problem_type == "binary")
         interval = details["batches"][selection]["intervals"][metric]
         holdout = {k: v for k, v in metrics.batches[selection].items() if k != "rows"}
         batches[name] = metrics.metric(metric)
@@ -103,7 +98,7 @@ def champion_flow(problem: str, data: Path, features: Path, predictions: Path, e
                  "latency": latency_gate(speeds.get(name), cfg.latency_budget_ms)}
         candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates,
                                              speeds.get(name, {})))
-        scored[name] = selection_scores(predictions / predictions_file(name), selection, ids, spec, metrics.threshold)
+        scored[name] = selection_scores(predictions / predictions_file(name), selection, rows, spec, metrics.threshold)
     order = [c.model for c in champion.rank(candidates, metric)] if supervised else []
     comparisons = stage_task(champion.compare_to_best)(
         scored, order, metric, n_resamples=params.evaluate.bootstrap_resamples,

@@ -14,23 +14,12 @@ import pandas as pd
 from prefect import flow
 from prefect.states import State
 
-from flows.common import log, read_meta, read_split, stage_task
+from flows.common import log, read_meta, read_spec, read_split, stage_task
 from flows.gates import conclude, gate_state, link_files
 from tasks.adapters import drift
-from tasks.core.artefacts import (
-    BATCH,
-    HOLDOUT,
-    SPEC_FILE,
-    VALID,
-    FeatureSpec,
-    GateResult,
-    GateRow,
-    aligned,
-    predictions_file,
-    row_ids,
-)
+from tasks.core.artefacts import HOLDOUT, VALID, FeatureSpec, GateResult, GateRow, batch_predictions, predictions_file
 from tasks.core.config import load_params
-from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
+from tasks.core.io import atomic_dir, read_parquet, write_json
 from tasks.core.lineage import lineage
 from tasks.ml.metrics import nan_to_null
 from tasks.present import report
@@ -53,10 +42,9 @@ def with_predictions(frame: pd.DataFrame, batch: str, outputs: dict[str, pd.Data
                      predictions: Path) -> pd.DataFrame:
     """A batch's rows with one prediction column per model, matched to the rows by row id (`predictions`: the
     directory the models' prediction files were read from)."""
-    ids = row_ids(frame, spec.id_column)
     columns = {}
     for model, rows in outputs.items():
-        matched = aligned(rows[rows[BATCH] == batch], ids, f"{predictions / predictions_file(model)} ({batch})")
+        matched = batch_predictions(rows, batch, frame, spec.id_column, predictions / predictions_file(model))
         columns[f"{PREDICTION}{model}"] = prediction_column(matched, spec).to_numpy()
     return frame.assign(**columns)
 
@@ -65,7 +53,7 @@ def with_predictions(frame: pd.DataFrame, batch: str, outputs: dict[str, pd.Data
 def drift_flow(problem: str, data: Path, features: Path, predictions: Path, out: Path, summary: Path,
                params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
-    cfg, spec, meta = params.drift_for(problem), FeatureSpec.from_dict(read_json(features / SPEC_FILE)), read_meta(data)
+    cfg, spec, meta = params.drift_for(problem), read_spec(features), read_meta(data)
     batches = meta.get("later_batches", [b for b in meta["evaluation_batches"] if b != HOLDOUT])
     reference_split = HOLDOUT if HOLDOUT in meta["rows"] else VALID  # rows no model was fitted on
     if not batches:

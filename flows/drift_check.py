@@ -17,9 +17,9 @@ from pathlib import Path
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import log, read_meta, read_split, stage_task
+from flows.common import log, read_meta, read_spec, read_split, stage_task
 from tasks.adapters import drift
-from tasks.core.artefacts import SPEC_FILE, TRAIN, FeatureSpec
+from tasks.core.artefacts import TRAIN
 from tasks.core.config import Params, load_params
 from tasks.core.errors import ConfigError
 from tasks.core.io import read_json, read_parquet, write_json
@@ -40,7 +40,7 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
                                          read_json(board_path) if board_path.exists() else None,
                                          params.ranking_metric(problem))
     data, features = Path(f"data/interim/{problem}"), Path(f"data/features/{problem}")
-    spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    spec = read_spec(features)
     batch = batch_file.name if batch_file else params.ingest[problem].later_batches[-1]
     pipeline = stage_task(load_model)(Path(f"models/{problem}/{model}")).pipeline
     reference = drift_check.with_predictions(pipeline, read_split(data, TRAIN), spec)

@@ -11,7 +11,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import log, read_meta, read_split
+from flows.common import log, read_meta, read_spec, read_split
 from flows.fan_out import run_each
 from flows.gates import link_files
 from tasks.core.artefacts import (
@@ -24,7 +24,6 @@ from tasks.core.artefacts import (
     SPEC_FILE,
     TRAIN,
     VALID,
-    FeatureSpec,
     curves_file,
     predictions_file,
 )
@@ -80,7 +79,7 @@ def evaluate_one(model: str, key: dict[str, Any], model_dir: Path, data: Path, f
                  predictions: Path, curves: Path, params_path: Path) -> dict:
     """Score one model (in whichever Dask worker the task lands on) and write its outputs, each atomically."""
     params = load_params(params_path)
-    spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    spec = read_spec(features)
     trained = train.load_model(model_dir)
     batches = {name: read_split(data, name) for name in read_meta(data)["evaluation_batches"]}
     result = evaluate.evaluate_model(

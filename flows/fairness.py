@@ -14,7 +14,7 @@ import pandas as pd
 from prefect import flow
 from prefect.states import State
 
-from flows.common import log, read_meta, read_split, stage_task
+from flows.common import log, read_evaluation, read_meta, read_spec, read_split, stage_task
 from flows.gates import conclude, gate_state, link_files
 from tasks.core.artefacts import (
     BATCH,
@@ -23,14 +23,11 @@ from tasks.core.artefacts import (
     METRICS_FILE,
     SIMPSON_FILE,
     SIMPSON_SEGMENTS_FILE,
-    SPEC_FILE,
     FeatureSpec,
     GateResult,
     GateRow,
-    aligned,
+    batch_predictions,
     predictions_file,
-    read_metrics,
-    row_ids,
 )
 from tasks.core.config import FairnessConfig, FairnessLimits, load_params
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
@@ -59,20 +56,13 @@ def thresholds(cfg: FairnessConfig, attributes: list[str]) -> dict[str, fairness
     return {name: build(cfg.gate.attributes.get(name, cfg.gate)) for name in attributes}
 
 
-def batch_rows(predictions: pd.DataFrame, source: Path, data: Path, batch: str,
-               spec: FeatureSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A batch's data rows and its prediction rows (from file `source`) matched to them by row id."""
-    frame = read_split(data, batch)
-    rows = aligned(predictions[predictions[BATCH] == batch], row_ids(frame, spec.id_column), f"{source} ({batch})")
-    return frame, rows
-
-
 def batches_of(predictions: pd.DataFrame, source: Path, data: Path, spec: FeatureSpec, threshold: float) -> dict:
     """batch -> (sensitive columns, y 0/1, P(positive)), in the data's row order."""
     out = {}
     for batch in predictions[BATCH].unique():
-        frame, rows = batch_rows(predictions, source, data, batch, spec)
-        scored = scores_from_predictions(rows, spec, threshold)
+        frame = read_split(data, batch)
+        scored = scores_from_predictions(batch_predictions(predictions, batch, frame, spec.id_column, source), spec,
+                                         threshold)
         out[batch] = (frame[spec.sensitive], scored.y, scored.proba)
     return out
 
@@ -82,8 +72,9 @@ def simpson_check(predictions: pd.DataFrame, source: Path, data: Path, spec: Fea
     """Simpson's paradox check on the holdout (else the first batch): the model's positive predictions, its correct
     ones and the observed positives, by each sensitive column within each of `fairness.simpson.segments`."""
     batch = HOLDOUT if (predictions[BATCH] == HOLDOUT).any() else predictions[BATCH].iloc[0]
-    frame, rows = batch_rows(predictions, source, data, batch, spec)
-    scored = scores_from_predictions(rows, spec, threshold)
+    frame = read_split(data, batch)
+    scored = scores_from_predictions(batch_predictions(predictions, batch, frame, spec.id_column, source), spec,
+                                     threshold)
     predicted = (scored.proba >= threshold).astype(int)
     segments = [c for c in cfg.simpson.segments if c in frame.columns]
     return simpson.check(frame[list(dict.fromkeys([*spec.sensitive, *segments]))],
@@ -127,7 +118,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
     """Every model of `problem`: group metrics and the gate, one `<model>/` directory each under `out`."""
     params = load_params(params_path)
     cfg = params.fairness_for(problem)
-    spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    spec = read_spec(features)
     limits = thresholds(cfg, spec.sensitive)
     bands = {column: edges for column, edges in cfg.bands.items() if column in spec.sensitive}
     settings = {"fairness": cfg.model_dump(), "seed": params.seed, "sensitive": spec.sensitive}
@@ -140,8 +131,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
             target.mkdir()
             reason = not_applicable(spec, outputs)
             if reason is None:
-                evaluated = evaluations / model / METRICS_FILE
-                threshold = read_metrics(read_json(evaluated), evaluated, binary=True).threshold
+                threshold = read_evaluation(evaluations / model / METRICS_FILE, binary=True).threshold
                 key = audit_key(source, data_sha256, threshold, settings)
                 kept = kept_audit(out / model, key, target)
                 if kept is not None:

@@ -20,10 +20,9 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
-from flows.common import log, read_split, stage_task
+from flows.common import log, read_spec, read_split, stage_task
 from tasks.adapters import drift, registry
 from tasks.adapters.expectations import quarantine, validate_frame
-from tasks.core.artefacts import SPEC_FILE, FeatureSpec
 from tasks.core.config import load_params
 from tasks.core.errors import DataError
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
@@ -68,7 +67,7 @@ def predict_flow(problem: str, input: Path, out: Path, repo: Path = Path("."),
                  params_path: Path = Path("params.yaml")) -> dict:
     params, repo, input, out = load_params(params_path), Path(repo), Path(input), Path(out)
     ingest = params.ingest[problem]
-    spec = FeatureSpec.from_dict(read_json(repo / f"data/features/{problem}" / SPEC_FILE))
+    spec = read_spec(repo / f"data/features/{problem}")
     current = registry.promoted(repo, problem)
     if current is None:
         raise registry.RegistryError(f"predict: no promoted version of {problem!r}; run "

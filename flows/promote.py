@@ -15,9 +15,9 @@ import yaml
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import log, read_split, stage_task
+from flows.common import log, read_evaluation, read_spec, read_split, stage_task
 from tasks.adapters import registry
-from tasks.core.artefacts import KEY_FILE, METRICS_FILE, SPEC_FILE, FeatureSpec, read_metrics
+from tasks.core.artefacts import KEY_FILE, METRICS_FILE, FeatureSpec
 from tasks.core.config import load_params
 from tasks.core.io import read_json
 from tasks.ml.metrics import Scored, encode, model_output
@@ -64,15 +64,15 @@ def promote_flow(problem: str, rev: str = "HEAD", repo: Path = Path("."),
     params = load_params(params_path)
     repo = Path(repo)
     record = read_json(repo / f"models/{problem}-champion.json")
-    spec = FeatureSpec.from_dict(read_json(repo / f"data/features/{problem}" / SPEC_FILE))
+    spec = read_spec(repo / f"data/features/{problem}")
     candidate = record["champion"]
     row = next((r for r in record["ranking"] if r["model"] == candidate), {})
     current = registry.promoted(repo, problem)
     candidate_dir = repo / f"models/{problem}/{candidate}"
     threshold = None
     if candidate:
-        evaluated = repo / f"reports/evaluate/{problem}/{candidate}" / METRICS_FILE
-        threshold = read_metrics(read_json(evaluated), evaluated, binary=spec.problem_type == "binary").threshold
+        threshold = read_evaluation(repo / f"reports/evaluate/{problem}/{candidate}" / METRICS_FILE,
+                                    binary=spec.problem_type == "binary").threshold
     comparison = None
     if candidate and current is not None and not promotion.failed_gates(row.get("gates", {})):
         deployed_dir = stage_task(registry.download)(repo, problem, repo / registry.CACHE / problem / current.version)

@@ -23,7 +23,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from threadpoolctl import threadpool_limits
 
-from flows.common import log, read_meta, read_split
+from flows.common import log, read_meta, read_spec, read_split
 from flows.fan_out import run_each
 from flows.gates import artifact_key
 from tasks.adapters import distributed
@@ -87,7 +87,7 @@ def model_keys(params: Params, problem: str, data: Path, features: Path) -> dict
 def fit(cfg: ModelConfig, params: Params, data: Path, features: Path, device: str) -> train.TrainedModel:
     """Fit one model here, after its hyperparameter search when it has one (trials on the CPU); BLAS is held to one
     thread so a model is the same in a Dask worker (where Dask sets that) and in this process."""
-    spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    spec = read_spec(features)
     meta = read_meta(data)
     libraries = library_versions(get_family(cfg.family).libraries)
     with threadpool_limits(limits=1, user_api="blas"):
@@ -153,7 +153,7 @@ def fit_ensemble(model: str, key: dict[str, Any], data: Path, features: Path, ou
     cfg = params.train[model]
     members = {m: train.load_model(out / m).pipeline for m in ensemble_members(params, cfg.problem)[model]}
     trained = train.train_ensemble(
-        cfg.key, cfg, FeatureSpec.from_dict(read_json(features / SPEC_FILE)), members, read_split(data, VALID),
+        cfg.key, cfg, read_spec(features), members, read_split(data, VALID),
         metric=params.ranking_metric(cfg.problem), seed=params.seed,
         lineage=provenance(read_meta(data)["sha256"], cfg.model_dump()))
     trained = replace(trained, run={**trained.run, "placement": gpu.placement(

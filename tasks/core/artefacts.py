@@ -43,15 +43,6 @@ def split_file(split: str) -> str:
     return f"{split}.parquet"
 
 
-def predictions_file(model: str) -> str:
-    """The file of one model's predictions in the problem's predictions directory."""
-    return f"{model}.parquet"
-
-
-def curves_file(model: str) -> str:
-    """The file of one model's curves (DVC plots) in the problem's curves directory."""
-    return f"{model}.csv"
-
 ProblemType = Literal["binary", "multiclass", "regression"]
 SUPERVISED = ("binary", "multiclass", "regression")
 
@@ -170,6 +161,12 @@ class GateRow:
                 **({"outcome": self.outcome} if self.outcome is not None else {})}
 
 
+def curves_file(model: str) -> str:
+    """The file of one model's curves (DVC plots: CURVE_COLUMNS in tasks.stages.evaluate) in the problem's curves
+    directory."""
+    return f"{model}.csv"
+
+
 THRESHOLD = "threshold"
 
 
@@ -215,25 +212,33 @@ def read_metrics(data: Mapping[str, Any], source: Path | str, *, binary: bool) -
 BATCH, ROW_ID, LABEL, PREDICTED, SCORE, PROBA = "batch", "row_id", "y", "pred", "score", "proba_"
 
 
+def predictions_file(model: str) -> str:
+    """The file of one model's predictions in the problem's predictions directory."""
+    return f"{model}.parquet"
+
+
 def row_ids(frame: pd.DataFrame, id_column: str | None) -> pd.Series:
     """The ids a split's rows are known by: the problem's id column, else the row's number in its split file."""
     ids = frame[id_column] if id_column is not None else pd.Series(range(len(frame)), index=frame.index)
     return ids.rename(ROW_ID)
 
 
-def aligned(predictions: pd.DataFrame, ids: pd.Series, source: Path | str) -> pd.DataFrame:
-    """One batch's prediction rows in the order of the data rows `ids` (from `row_ids`), matched by id; a
-    DataError naming `source` when an id is missing, extra or repeated on either side."""
+def batch_predictions(predictions: pd.DataFrame, batch: str, frame: pd.DataFrame, id_column: str | None,
+                      source: Path | str) -> pd.DataFrame:
+    """The prediction rows of `batch` (read from file `source`) in the order of that batch's data rows `frame`,
+    matched by row id; a DataError naming the file and batch when an id is missing, extra or repeated."""
+    where = f"{source} ({batch})"
     if ROW_ID not in predictions.columns:
-        raise DataError(f"{source}: no {ROW_ID!r} column; re-run its evaluate stage")
-    for side, values in (("predictions", predictions[ROW_ID]), ("data", ids)):
+        raise DataError(f"{where}: no {ROW_ID!r} column; re-run its evaluate stage")
+    rows, ids = predictions[predictions[BATCH] == batch], row_ids(frame, id_column)
+    for side, values in (("predictions", rows[ROW_ID]), ("data", ids)):
         if values.duplicated().any():
             repeated = values[values.duplicated()].unique().tolist()[:5]
-            raise DataError(f"{source}: {side} repeat row id(s) {repeated}; ids must be unique within a batch")
-    found = pd.Index(predictions[ROW_ID])
+            raise DataError(f"{where}: {side} repeat row id(s) {repeated}; ids must be unique within a batch")
+    found = pd.Index(rows[ROW_ID])
     missing, extra = pd.Index(ids).difference(found), found.difference(pd.Index(ids))
     if len(missing) or len(extra):
-        raise DataError(f"{source}: predictions do not match the data by {ROW_ID}: {len(missing)} data row(s) "
+        raise DataError(f"{where}: predictions do not match the data by {ROW_ID}: {len(missing)} data row(s) "
                         f"without a prediction (e.g. {missing[:3].tolist()}), {len(extra)} prediction(s) for no data "
                         f"row (e.g. {extra[:3].tolist()}); re-run its evaluate stage")
-    return predictions.set_index(ROW_ID).loc[ids.to_numpy()].reset_index()
+    return rows.set_index(ROW_ID).loc[ids.to_numpy()].reset_index()

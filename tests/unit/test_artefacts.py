@@ -18,8 +18,8 @@ from tasks.core.artefacts import (
     FeatureSpec,
     GateResult,
     GateRow,
-    aligned,
     batch_name,
+    batch_predictions,
     predictions_file,
     read_metrics,
     row_ids,
@@ -110,7 +110,7 @@ def test_an_id_mismatch_is_a_one_line_error_naming_the_file(problem, change, mes
     data, frames, outputs = problem
     rows = outputs["good"][outputs["good"]["batch"] == HOLDOUT]
     with pytest.raises(DataError, match=message) as err:
-        aligned(change(rows), row_ids(frames[HOLDOUT], "id"), "data/predictions/p/p-good.parquet (holdout)")
+        batch_predictions(change(rows), HOLDOUT, frames[HOLDOUT], "id", "data/predictions/p/p-good.parquet")
     assert str(err.value).startswith("data/predictions/p/p-good.parquet (holdout): ") and "\n" not in str(err.value)
 
 
@@ -143,13 +143,11 @@ def test_fairness_numbers_do_not_depend_on_the_order_of_the_predictions(problem,
 
 def test_champion_comparison_does_not_depend_on_the_order_of_the_predictions(problem, tmp_path):
     data, frames, outputs = problem
-    ids = row_ids(frames[HOLDOUT], "id")
-
     def table(good: pd.DataFrame, weak: pd.DataFrame) -> pd.DataFrame:
         scored = {}
         for name, predictions in (("good", good), ("weak", weak)):
             predictions.to_parquet(tmp_path / predictions_file(name), index=False)
-            scored[name] = selection_scores(tmp_path / predictions_file(name), HOLDOUT, ids, SPEC, 0.5)
+            scored[name] = selection_scores(tmp_path / predictions_file(name), HOLDOUT, frames[HOLDOUT], SPEC, 0.5)
         return compare_to_best(scored, ["good", "weak"], "roc_auc", n_resamples=50, confidence=0.95, seed=1)
 
     ordered = table(outputs["good"], outputs["weak"])
