@@ -165,3 +165,26 @@ def test_drift_prediction_columns_follow_the_rows(problem, tmp_path):
     columns = with_predictions(frame, "batch_1", {"good": shuffled(outputs["good"])}, SPEC, tmp_path)
     expected = outputs["good"].query("batch == 'batch_1'").set_index(ROW_ID)["score"].loc[frame["id"]].to_numpy()
     assert np.array_equal(columns[f"{PREDICTION}good"].to_numpy(), expected)
+
+
+@pytest.mark.parametrize(("note", "expected"), [({"model": "m", "threshold": 0.3, "classes": [0, 1]}, 0.3),
+                                                ({"model": "m", "classes": ["a", "b", "c"]}, None),
+                                                ({"model": "m", "classes": [0, 1]}, "error")])
+def test_the_registry_reads_a_binary_versions_threshold_without_a_default(monkeypatch, note, expected):
+    import json
+    from datetime import datetime
+
+    from gto import api
+
+    from tasks.adapters import registry
+
+    monkeypatch.setattr(registry, "_show", lambda repo, artifact: [
+        {"version": "v1.0.0", "commit_hexsha": "abc", "message": json.dumps(note)}])
+    monkeypatch.setattr(api, "history", lambda repo, artifact: [
+        {"event": "assignment", "stage": "prod", "version": "v1.0.0", "commit": "abc", "ref": "p#prod#1",
+         "timestamp": datetime(2026, 1, 1), "message": "why"}])
+    if expected == "error":
+        with pytest.raises(registry.RegistryError, match=r"p v1.0.0 \(p#prod#1\): a binary model registered without"):
+            registry.promoted(".", "p")
+    else:
+        assert registry.promoted(".", "p").threshold == expected
