@@ -108,10 +108,8 @@ def champion_flow(problem: str, data: Path, features: Path, predictions: Path, e
     write_json(summary, compact_metrics(problem, record, batches))
     link_files("champion", problem, [out, summary])
     log.info("champion %s: %s (of %d)", problem, record["champion"], len(models))
-    own = {c.model: [c.gates[g] for g in OWN_GATES] for c in candidates}
-    rows = [GateRow(r["model"], GateResult("fail" if any(g.failed for g in own[r["model"]]) else "pass",
-                                           tuple(m for g in own[r["model"]] for m in g.reasons)), outcome=r["status"])
-            for r in record["ranking"]]
+    own = {c.model: GateResult.all_of([c.gates[g] for g in OWN_GATES]) for c in candidates}
+    rows = [GateRow(r["model"], own[r["model"]], outcome=r["status"]) for r in record["ranking"]]
     if supervised and record["champion"] is None:
         rows.append(GateRow("(none)", GateResult.of([f"no model of {problem} passes every gate"]),
                             outcome="no champion"))

@@ -131,6 +131,11 @@ class GateResult:
         return cls("fail" if reasons else "pass", tuple(reasons))
 
     @classmethod
+    def all_of(cls, results: list[GateResult]) -> GateResult:
+        """Several gates as one: failed if any failed (with every gate's reasons), else passed."""
+        return cls("fail" if any(r.failed for r in results) else "pass", tuple(m for r in results for m in r.reasons))
+
+    @classmethod
     def not_applicable(cls, reason: str | None = None) -> GateResult:
         return cls("n/a", (reason,) if reason else ())
 

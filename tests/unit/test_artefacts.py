@@ -82,6 +82,8 @@ def test_artefacts_round_trip():
     assert GateResult.from_dict(gate.to_dict()) == gate
     assert gate.to_dict() == {"status": "warn", "reasons": ["holdout: SEX: interval straddles the limit"]}
     assert GateResult.of([]) == GateResult("pass") and GateResult.of(["x"]).failed
+    assert GateResult.all_of([GateResult("n/a"), GateResult.of(["a"]), GateResult.of(["b"])]) == GateResult(
+        "fail", ("a", "b")) and GateResult.all_of([GateResult("n/a"), GateResult("pass")]) == GateResult("pass")
     with pytest.raises(DataError, match="gate status 'ok'"):
         GateResult("ok")
     assert GateRow("b", GateResult.not_applicable("none"), "subject").to_dict() == {
