@@ -166,6 +166,7 @@ class GateRow:
                 **({"outcome": self.outcome} if self.outcome is not None else {})}
 
 
+# What evaluate writes per model besides its predictions: its metrics (a DVC metrics file) and its curves (DVC plots).
 def curves_file(model: str) -> str:
     """The file of one model's curves (DVC plots: CURVE_COLUMNS in tasks.stages.evaluate) in the problem's curves
     directory."""
@@ -236,10 +237,10 @@ def batch_predictions(predictions: pd.DataFrame, batch: str, frame: pd.DataFrame
     if ROW_ID not in predictions.columns:
         raise DataError(f"{where}: no {ROW_ID!r} column; re-run its evaluate stage")
     rows, ids = predictions[predictions[BATCH] == batch], row_ids(frame, id_column)
-    for side, values in (("predictions", rows[ROW_ID]), ("data", ids)):
+    for side, values in (("the predictions", rows[ROW_ID]), (f"the data's id column {id_column!r}", ids)):
         if values.duplicated().any():
             repeated = values[values.duplicated()].unique().tolist()[:5]
-            raise DataError(f"{where}: {side} repeat row id(s) {repeated}; ids must be unique within a batch")
+            raise DataError(f"{where}: {side} repeat {repeated}; row ids must be unique within a batch")
     found = pd.Index(rows[ROW_ID])
     missing, extra = pd.Index(ids).difference(found), found.difference(pd.Index(ids))
     if len(missing) or len(extra):
