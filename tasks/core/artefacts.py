@@ -240,7 +240,7 @@ def batch_predictions(predictions: pd.DataFrame, batch: str, frame: pd.DataFrame
     for side, values in (("the predictions", rows[ROW_ID]), (f"the data's id column {id_column!r}", ids)):
         if values.duplicated().any():
             repeated = values[values.duplicated()].unique().tolist()[:5]
-            raise DataError(f"{where}: {side} repeat {repeated}; row ids must be unique within a batch")
+            raise DataError(f"{where}: row id(s) {repeated} repeat in {side}; row ids must be unique within a batch")
     found = pd.Index(rows[ROW_ID])
     missing, extra = pd.Index(ids).difference(found), found.difference(pd.Index(ids))
     if len(missing) or len(extra):

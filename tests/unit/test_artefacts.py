@@ -105,7 +105,7 @@ def test_row_ids_are_the_id_column_else_the_row_number():
 @pytest.mark.parametrize(("change", "message"), [
     (lambda p: p.iloc[1:], r"1 data row\(s\) without a prediction"),
     (lambda p: pd.concat([p, p.iloc[:1].assign(row_id=-1)]), r"1 prediction\(s\) for no data row \(e.g. \[-1\]\)"),
-    (lambda p: pd.concat([p, p.iloc[:1]]), r"the predictions repeat \[\d+\]; row ids must be unique"),
+    (lambda p: pd.concat([p, p.iloc[:1]]), r"row id\(s\) \[\d+\] repeat in the predictions; row ids must be unique"),
     (lambda p: p.drop(columns=ROW_ID), "no 'row_id' column; re-run its evaluate stage"),
 ])
 def test_an_id_mismatch_is_a_one_line_error_naming_the_file(problem, change, message):
@@ -195,5 +195,5 @@ def test_the_registry_reads_a_binary_versions_threshold_without_a_default(monkey
 def test_repeated_ids_in_the_data_are_named(problem):
     data, frames, outputs = problem
     frame = frames[HOLDOUT].assign(id=0)
-    with pytest.raises(DataError, match=r"p.parquet \(holdout\): the data's id column 'id' repeat \[0\]"):
+    with pytest.raises(DataError, match=r"p.parquet \(holdout\): row id\(s\) \[0\] repeat in the data's id column 'id'"):
         batch_predictions(outputs["good"], HOLDOUT, frame, "id", "p.parquet")
