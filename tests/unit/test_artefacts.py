@@ -195,5 +195,5 @@ def test_the_registry_reads_a_binary_versions_threshold_without_a_default(monkey
 def test_repeated_ids_in_the_data_are_named(problem):
     data, frames, outputs = problem
     frame = frames[HOLDOUT].assign(id=0)
-    with pytest.raises(DataError, match=r"p.parquet \(holdout\): row id\(s\) \[0\] repeat in the data's id column 'id'"):
+    with pytest.raises(DataError, match=r"p.parquet \(holdout\): row id\(s\) \[0\] repeat in the data's id column"):
         batch_predictions(outputs["good"], HOLDOUT, frame, "id", "p.parquet")
