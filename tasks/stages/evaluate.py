@@ -196,7 +196,7 @@ def unsupervised_details(model: TrainedModel, seed: int, image_shape: list[int] 
 
 def scores_from_predictions(rows: pd.DataFrame, spec: FeatureSpec, threshold: float | None) -> Scored:
     """The `Scored` outputs of one batch back from the prediction rows this module wrote (in their order: align
-    them to the data with `tasks.core.artefacts.aligned` first)."""
+    them to the data with `tasks.core.artefacts.batch_predictions` first)."""
     if spec.problem_type == "regression":
         output = rows[PREDICTED].to_numpy(dtype=float)
     elif spec.problem_type == "binary":
