@@ -5,26 +5,35 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pandas as pd
 from prefect import flow
 from prefect.states import State
 
-from flows.common import log, stage_task
-from flows.evaluate import DETAILS_FILE, METRICS_FILE
-from flows.featurize import SPEC_FILE
+from flows.common import log, read_evaluation, read_spec, read_split, stage_task
 from flows.gates import conclude, gate_state, link_files
-from tasks.core.artefacts import SUPERVISED, FeatureSpec
+from tasks.core.artefacts import (
+    DETAILS_FILE,
+    METRICS_FILE,
+    SUPERVISED,
+    FeatureSpec,
+    GateResult,
+    GateRow,
+    batch_predictions,
+    predictions_file,
+)
 from tasks.core.config import load_params
 from tasks.core.io import read_json, read_parquet, write_json
+from tasks.ml.metrics import Scored
 from tasks.ml.speed import latency_gate
 from tasks.stages import champion
 from tasks.stages.evaluate import scores_from_predictions
 
-NOT_APPLICABLE = {"status": "n/a", "reasons": []}
 OWN_GATES = ("quality", "latency")  # the gates this flow evaluates (drift and fairness have their own flows)
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problem", required=True)
+    parser.add_argument("--data", type=Path, required=True, help="the problem's validated splits (row ids)")
     parser.add_argument("--features", type=Path, required=True)
     parser.add_argument("--predictions", type=Path, required=True, help="directory of the problem's predictions")
     parser.add_argument("--evaluations", type=Path, required=True)
@@ -35,12 +44,11 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary", type=Path, required=True, help="the problem's compact DVC metrics (JSON)")
 
 
-def gate_of(summary: dict, key: str) -> dict:
-    """A gate result from a stage's summary file: {status, reasons}, or n/a where the stage did not apply."""
+def gate_of(summary: dict, key: str) -> GateResult:
+    """A gate result from a stage's summary file, or n/a where the stage did not apply."""
     if not summary.get("applicable"):
-        return NOT_APPLICABLE
-    entry = summary["models"][key] if "models" in summary else summary
-    return {"status": entry["status"], "reasons": entry["reasons"]}
+        return GateResult.not_applicable()
+    return GateResult.from_dict(summary["models"][key] if "models" in summary else summary)
 
 
 def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, float]]) -> dict:
@@ -56,32 +64,41 @@ def compact_metrics(problem: str, record: dict, batches: dict[str, dict[str, flo
                    for row in record["ranking"]}}}
 
 
+def selection_scores(source: Path, batch: str, frame: pd.DataFrame, spec: FeatureSpec,
+                     threshold: float | None) -> Scored:
+    """One model's scores on `batch` from its predictions file, in the order of the batch's data rows `frame`:
+    every model is compared on the same rows."""
+    rows = batch_predictions(read_parquet(source), batch, frame, spec.id_column, source)
+    return scores_from_predictions(rows, spec, threshold)
+
+
 @flow(name="champion", flow_run_name="champion {problem}")
-def champion_flow(problem: str, features: Path, predictions: Path, evaluations: Path, fairness: Path, drift: Path,
-                  speed: Path, out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
+def champion_flow(problem: str, data: Path, features: Path, predictions: Path, evaluations: Path, fairness: Path,
+                  drift: Path, speed: Path, out: Path, summary: Path, params_path: Path = Path("params.yaml")) -> State:
     params = load_params(params_path)
-    cfg, spec = params.champion_for(problem), FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    cfg, spec = params.champion_for(problem), read_spec(features)
     models = [cfg.key for cfg in params.models(problem)]
     drift_summary, speeds = read_json(drift), read_json(speed)["models"]
     candidates, scored, batches = [], {}, {}
     supervised = spec.problem_type in SUPERVISED
     metric = cfg.metric.get(spec.problem_type)
     selection = params.ingest[problem].selection_batch  # the holdout, unless the problem names another batch
+    rows = read_split(data, selection) if supervised else None
     for name in models if supervised else []:
-        metrics, details = (read_json(evaluations / name / f) for f in (METRICS_FILE, DETAILS_FILE))
+        details = read_json(evaluations / name / DETAILS_FILE)
         if details.get("kind", "supervised") != "supervised":
             continue  # clustering, decomposition, generation: described in the hub, not ranked
+        metrics = read_evaluation(evaluations / name / METRICS_FILE, binary=spec.problem_type == "binary")
         interval = details["batches"][selection]["intervals"][metric]
-        holdout = {k: v for k, v in metrics[selection].items() if k != "rows"}
-        batches[name] = {batch: values.get(metric) for batch, values in metrics.items() if isinstance(values, dict)}
+        holdout = {k: v for k, v in metrics.batches[selection].items() if k != "rows"}
+        batches[name] = metrics.metric(metric)
         gates = {"quality": champion.quality_gate(holdout, cfg.quality_floor.get(spec.problem_type, {})),
                  "drift": gate_of(drift_summary, name),
                  "fairness": gate_of(read_json(fairness / name / METRICS_FILE), name),
                  "latency": latency_gate(speeds.get(name), cfg.latency_budget_ms)}
         candidates.append(champion.Candidate(name, params.train[name].family, holdout, interval, gates,
                                              speeds.get(name, {})))
-        holdout_rows = read_parquet(predictions / f"{name}.parquet").query(f"batch == '{selection}'")
-        scored[name] = scores_from_predictions(holdout_rows, spec, metrics.get("threshold", 0.5))
+        scored[name] = selection_scores(predictions / predictions_file(name), selection, rows, spec, metrics.threshold)
     order = [c.model for c in champion.rank(candidates, metric)] if supervised else []
     comparisons = stage_task(champion.compare_to_best)(
         scored, order, metric, n_resamples=params.evaluate.bootstrap_resamples,
@@ -91,17 +108,15 @@ def champion_flow(problem: str, features: Path, predictions: Path, evaluations: 
     write_json(summary, compact_metrics(problem, record, batches))
     link_files("champion", problem, [out, summary])
     log.info("champion %s: %s (of %d)", problem, record["champion"], len(models))
-    rows = [{"model": r["model"],
-             "status": "fail" if any(r["gates"][g]["status"] == "fail" for g in OWN_GATES) else "pass",
-             "reasons": [m for g in OWN_GATES for m in r["gates"][g]["reasons"]], "outcome": r["status"]}
-            for r in record["ranking"]]
+    own = {c.model: GateResult.all_of([c.gates[g] for g in OWN_GATES]) for c in candidates}
+    rows = [GateRow(r["model"], own[r["model"]], outcome=r["status"]) for r in record["ranking"]]
     if supervised and record["champion"] is None:
-        rows.append({"model": "(none)", "status": "fail", "outcome": "no champion",
-                     "reasons": [f"no model of {problem} passes every gate"]})
+        rows.append(GateRow("(none)", GateResult.of([f"no model of {problem} passes every gate"]),
+                            outcome="no champion"))
     return gate_state("champion", problem, rows, cfg.gate)
 
 
 def run(args: argparse.Namespace) -> None:
-    state = champion_flow(args.problem, args.features, args.predictions, args.evaluations, args.fairness, args.drift,
-                          args.speed, args.out, args.summary, args.params, return_state=True)
+    state = champion_flow(args.problem, args.data, args.features, args.predictions, args.evaluations, args.fairness,
+                          args.drift, args.speed, args.out, args.summary, args.params, return_state=True)
     conclude(state, load_params(args.params).champion_for(args.problem).gate)

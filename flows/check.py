@@ -8,8 +8,8 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows.cli import STAGES
 from flows.common import log
+from tasks.core.artefacts import STAGES
 from tasks.core.code_fingerprint import family_modules, fingerprint, import_closure
 from tasks.core.config import load_params
 from tasks.core.io import atomic_dir, write_json

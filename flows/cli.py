@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-STAGES = ("check", "ingest", "validate", "featurize", "train", "evaluate", "fairness", "drift", "champion",
-          "report", "recommend")
+from tasks.core.artefacts import STAGES
+
 COMMANDS = ("promote", "rollback", "predict")  # the production loop: not DVC stages (README "Registry")
 # The options naming each stage's outputs (dvc.yaml's outs: and metrics:; tests/unit/test_faults.py checks them)
 OUTPUTS = {"check": ("code",), "ingest": ("out",), "validate": ("out", "quarantine", "report"),

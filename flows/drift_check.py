@@ -17,10 +17,9 @@ from pathlib import Path
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import log, read_meta, read_split, stage_task
-from flows.featurize import SPEC_FILE
+from flows.common import log, read_meta, read_spec, read_split, stage_task
 from tasks.adapters import drift
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import TRAIN
 from tasks.core.config import Params, load_params
 from tasks.core.errors import ConfigError
 from tasks.core.io import read_json, read_parquet, write_json
@@ -41,23 +40,23 @@ def check_problem(problem: str, params: Params, out: Path, batch_file: Path | No
                                          read_json(board_path) if board_path.exists() else None,
                                          params.ranking_metric(problem))
     data, features = Path(f"data/interim/{problem}"), Path(f"data/features/{problem}")
-    spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    spec = read_spec(features)
     batch = batch_file.name if batch_file else params.ingest[problem].later_batches[-1]
     pipeline = stage_task(load_model)(Path(f"models/{problem}/{model}")).pipeline
-    reference = drift_check.with_predictions(pipeline, read_split(data, "train"), spec)
+    reference = drift_check.with_predictions(pipeline, read_split(data, TRAIN), spec)
     newest = read_parquet(batch_file) if batch_file else read_split(data, batch)
     current = drift_check.with_predictions(pipeline, newest, spec)
     summary = stage_task(drift.drift_report)(
         reference, current, columns=spec.features, target=spec.target, predictions=[drift_check.PREDICTION],
         max_rows=cfg.max_rows, seed=params.seed, html_path=out / f"{problem}.html")
-    status, reasons = drift.drift_gate(summary, max_share_drifted=cfg.max_share_drifted,
-                                       fail_on_target_drift=cfg.fail_on_target_drift,
-                                       fail_on_prediction_drift=cfg.fail_on_prediction_drift,
-                                       prediction=drift_check.PREDICTION)
+    gate = drift.drift_gate(summary, max_share_drifted=cfg.max_share_drifted,
+                            fail_on_target_drift=cfg.fail_on_target_drift,
+                            fail_on_prediction_drift=cfg.fail_on_prediction_drift, prediction=drift_check.PREDICTION)
     result = {"problem": problem, "champion": model, "chosen_by": chosen, "batch": batch,
-              "data": read_meta(data)["sha256"][:12], "status": status, "reasons": reasons, **summary.to_dict()}
+              "data": read_meta(data)["sha256"][:12], **gate.to_dict(), **summary.to_dict()}
     write_json(out / f"{problem}.json", result)
-    log.info("drift-check %s: champion %s (%s), %s vs train: %s %s", problem, model, chosen, batch, status, reasons)
+    log.info("drift-check %s: champion %s (%s), %s vs train: %s %s", problem, model, chosen, batch, gate.status,
+             list(gate.reasons))
     return result
 
 

@@ -11,11 +11,22 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.common import log, read_meta, read_split
+from flows.common import log, read_meta, read_spec, read_split
 from flows.fan_out import run_each
-from flows.featurize import SPEC_FILE
 from flows.gates import link_files
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import (
+    DETAILS_FILE,
+    HOLDOUT,
+    KEY_FILE,
+    META_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    SPEC_FILE,
+    TRAIN,
+    VALID,
+    curves_file,
+    predictions_file,
+)
 from tasks.core.code_fingerprint import model_code
 from tasks.core.config import Params, load_params
 from tasks.core.io import atomic_dir, atomic_write_bytes, atomic_write_text, read_json, remove_stale, write_json
@@ -25,9 +36,7 @@ from tasks.families import get_family
 from tasks.ml.metrics import model_output, nan_to_null
 from tasks.ml.speed import inference_speed
 from tasks.stages import evaluate, train
-from tasks.stages.ingest import TRAIN, VALID
 
-METRICS_FILE, DETAILS_FILE, KEY_FILE = "metrics.json", "details.json", "key.json"
 REPO = Path(".")
 
 
@@ -53,9 +62,9 @@ def file_hash(path: Path) -> str:
 def evaluation_key(params: Params, problem: str, model_dir: Path, data: Path, features: Path) -> dict[str, Any]:
     """What one model's evaluation is a function of: the fitted model's files, the data, the evaluation settings,
     the seed, the code and the library versions its family uses."""
-    meta = read_json(model_dir / train.META_FILE)
+    meta = read_json(model_dir / META_FILE)
     return make_key({
-        "model": {name: file_hash(model_dir / name) for name in (train.MODEL_FILE, train.META_FILE)},
+        "model": {name: file_hash(model_dir / name) for name in (MODEL_FILE, META_FILE)},
         "data": {"rows": read_meta(data)["sha256"], "spec": file_hash(features / SPEC_FILE)},
         "settings": {"evaluate": params.evaluate_for(problem).model_dump(),
                      "image_shape": params.featurize[problem].image_shape},
@@ -70,7 +79,7 @@ def evaluate_one(model: str, key: dict[str, Any], model_dir: Path, data: Path, f
                  predictions: Path, curves: Path, params_path: Path) -> dict:
     """Score one model (in whichever Dask worker the task lands on) and write its outputs, each atomically."""
     params = load_params(params_path)
-    spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    spec = read_spec(features)
     trained = train.load_model(model_dir)
     batches = {name: read_split(data, name) for name in read_meta(data)["evaluation_batches"]}
     result = evaluate.evaluate_model(
@@ -81,12 +90,12 @@ def evaluate_one(model: str, key: dict[str, Any], model_dir: Path, data: Path, f
     atomic_write_text(curves, result.curves.to_csv(index=False))
     with atomic_dir(out) as tmp:  # the key last: outputs without it are recomputed
         write_json(tmp / DETAILS_FILE, result.details)
-        write_json(tmp / METRICS_FILE, nan_to_null(result.metrics))
+        write_json(tmp / METRICS_FILE, nan_to_null(result.metrics.to_dict()))
         write_json(tmp / KEY_FILE, key)
     link_files("evaluate", model, [out / METRICS_FILE])
-    log.info("evaluate %s: %s", model, {b: m for b, m in result.metrics.items() if b in ("threshold", "holdout")})
+    log.info("evaluate %s: threshold %s, %s", model, result.metrics.threshold, result.metrics.batches.get(HOLDOUT))
     primary = next(iter(batches))
-    if trained.meta.get("kind", "supervised") != "supervised" or primary not in result.metrics:
+    if trained.meta.get("kind", "supervised") != "supervised" or primary not in result.metrics.batches:
         return {}
     measured = inference_speed(lambda x: model_output(trained.pipeline, x, spec),
                                batches[primary].drop(columns=[spec.target]), seed=params.seed)
@@ -106,20 +115,20 @@ def evaluate_flow(problem: str, models: Path, data: Path, features: Path, out: P
     params = load_params(params_path)
     names = [cfg.key for cfg in params.models(problem)]
     removed = remove_stale(out, set(names))
-    remove_stale(predictions, {f"{name}.parquet" for name in names})
-    remove_stale(curves, {f"{name}.csv" for name in names})
+    remove_stale(predictions, {predictions_file(name) for name in names})
+    remove_stale(curves, {curves_file(name) for name in names})
     keys = {name: evaluation_key(params, problem, models / name, data, features) for name in names}
     todo = {name: reason for name in names
             if (reason := stale_reason(previous_key(out / name), keys[name])) is not None
-            or not (predictions / f"{name}.parquet").is_file() or not (curves / f"{name}.csv").is_file()}
+            or not (predictions / predictions_file(name)).is_file() or not (curves / curves_file(name)).is_file()}
     for name in names:
         log.info("evaluate %s: %s", name, f"scoring ({todo[name] or 'predictions or curves missing'})" if name in todo
                  else "reused (model and inputs unchanged)")
     if removed:
         log.info("evaluate %s: removed %s (no longer in params.yaml)", problem, ", ".join(removed))
     calls = {name: {"model": name, "key": keys[name], "model_dir": models / name, "data": data,
-                    "features": features, "out": out / name, "predictions": predictions / f"{name}.parquet",
-                    "curves": curves / f"{name}.csv", "params_path": params_path} for name in todo}
+                    "features": features, "out": out / name, "predictions": predictions / predictions_file(name),
+                    "curves": curves / curves_file(name), "params_path": params_path} for name in todo}
     measured = run_each(evaluate_one, calls, params.distributed, f"evaluate {problem}")
     old = read_json(speed)["models"] if speed.exists() else {}
     speeds = {name: measured[name] if name in todo else old.get(name, {}) for name in names}

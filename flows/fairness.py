@@ -14,22 +14,27 @@ import pandas as pd
 from prefect import flow
 from prefect.states import State
 
-from flows.common import log, read_meta, read_split, stage_task
-from flows.evaluate import METRICS_FILE
-from flows.featurize import SPEC_FILE
+from flows.common import log, read_evaluation, read_meta, read_spec, read_split, stage_task
 from flows.gates import conclude, gate_state, link_files
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import (
+    BATCH,
+    GROUPS_FILE,
+    HOLDOUT,
+    METRICS_FILE,
+    SIMPSON_FILE,
+    SIMPSON_SEGMENTS_FILE,
+    FeatureSpec,
+    GateResult,
+    GateRow,
+    batch_predictions,
+    predictions_file,
+)
 from tasks.core.config import FairnessConfig, FairnessLimits, load_params
-from tasks.core.errors import DataError
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
 from tasks.ml import simpson, stats
 from tasks.ml.metrics import nan_to_null
 from tasks.stages import fairness
 from tasks.stages.evaluate import scores_from_predictions
-from tasks.stages.ingest import HOLDOUT
-
-GROUPS_FILE = "groups.csv"
-SIMPSON_FILE, SIMPSON_SEGMENTS_FILE = "simpson.csv", "simpson_segments.csv"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,25 +56,25 @@ def thresholds(cfg: FairnessConfig, attributes: list[str]) -> dict[str, fairness
     return {name: build(cfg.gate.attributes.get(name, cfg.gate)) for name in attributes}
 
 
-def batches_of(predictions: pd.DataFrame, data: Path, spec: FeatureSpec, threshold: float) -> dict:
-    """batch -> (sensitive columns, y 0/1, P(positive)), rows in the evaluate stage's order."""
+def batches_of(predictions: pd.DataFrame, source: Path, data: Path, spec: FeatureSpec, threshold: float) -> dict:
+    """batch -> (sensitive columns, y 0/1, P(positive)), in the data's row order."""
     out = {}
-    for batch, rows in predictions.groupby("batch", sort=False):
+    for batch in predictions[BATCH].unique():
         frame = read_split(data, batch)
-        if len(frame) != len(rows):
-            raise DataError(f"{data / batch}: {len(frame)} rows but {len(rows)} predictions; re-run evaluate")
-        scored = scores_from_predictions(rows, spec, threshold)
+        scored = scores_from_predictions(batch_predictions(predictions, batch, frame, spec.id_column, source), spec,
+                                         threshold)
         out[batch] = (frame[spec.sensitive], scored.y, scored.proba)
     return out
 
 
-def simpson_check(predictions: pd.DataFrame, data: Path, spec: FeatureSpec, threshold: float,
+def simpson_check(predictions: pd.DataFrame, source: Path, data: Path, spec: FeatureSpec, threshold: float,
                   cfg: FairnessConfig) -> simpson.SimpsonResult:
     """Simpson's paradox check on the holdout (else the first batch): the model's positive predictions, its correct
     ones and the observed positives, by each sensitive column within each of `fairness.simpson.segments`."""
-    batch = HOLDOUT if (predictions["batch"] == HOLDOUT).any() else predictions["batch"].iloc[0]
+    batch = HOLDOUT if (predictions[BATCH] == HOLDOUT).any() else predictions[BATCH].iloc[0]
     frame = read_split(data, batch)
-    scored = scores_from_predictions(predictions[predictions["batch"] == batch], spec, threshold)
+    scored = scores_from_predictions(batch_predictions(predictions, batch, frame, spec.id_column, source), spec,
+                                     threshold)
     predicted = (scored.proba >= threshold).astype(int)
     segments = [c for c in cfg.simpson.segments if c in frame.columns]
     return simpson.check(frame[list(dict.fromkeys([*spec.sensitive, *segments]))],
@@ -113,7 +118,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
     """Every model of `problem`: group metrics and the gate, one `<model>/` directory each under `out`."""
     params = load_params(params_path)
     cfg = params.fairness_for(problem)
-    spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    spec = read_spec(features)
     limits = thresholds(cfg, spec.sensitive)
     bands = {column: edges for column, edges in cfg.bands.items() if column in spec.sensitive}
     settings = {"fairness": cfg.model_dump(), "seed": params.seed, "sensitive": spec.sensitive}
@@ -121,12 +126,12 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
     results, rows = {}, []
     with atomic_dir(out) as staging:
         for model in [cfg.key for cfg in params.models(problem)]:
-            source, target = predictions / f"{model}.parquet", staging / model
+            source, target = predictions / predictions_file(model), staging / model
             outputs = read_parquet(source)
             target.mkdir()
             reason = not_applicable(spec, outputs)
             if reason is None:
-                threshold = read_json(evaluations / model / METRICS_FILE)["threshold"]
+                threshold = read_evaluation(evaluations / model / METRICS_FILE, binary=True).threshold
                 key = audit_key(source, data_sha256, threshold, settings)
                 kept = kept_audit(out / model, key, target)
                 if kept is not None:
@@ -134,12 +139,12 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
                     log.info("fairness %s: inputs unchanged, last result kept", model)
                 else:
                     result = stage_task(fairness.audit).with_options(task_run_name=f"audit {model}")(
-                        batches_of(outputs, data, spec, threshold), threshold=threshold, bands=bands,
+                        batches_of(outputs, source, data, spec, threshold), threshold=threshold, bands=bands,
                         n_resamples=cfg.bootstrap_resamples, confidence=cfg.confidence, seed=params.seed,
                         limits=limits)
                     result.groups.to_csv(target / GROUPS_FILE, index=False)
                     paradox = stage_task(simpson_check).with_options(task_run_name=f"simpson {model}")(
-                        outputs, data, spec, threshold, cfg)
+                        outputs, source, data, spec, threshold, cfg)
                     paradox.comparisons.to_csv(target / SIMPSON_FILE, index=False)
                     paradox.segments.to_csv(target / SIMPSON_SEGMENTS_FILE, index=False)
                     results[model] = nan_to_null(result.to_dict(threshold, limits)) | {
@@ -150,7 +155,7 @@ def fairness_flow(problem: str, data: Path, features: Path, predictions: Path, e
                 pd.DataFrame(columns=["batch", "attribute", "group", "size"]).to_csv(target / GROUPS_FILE, index=False)
                 results[model], status, reasons = {"applicable": False, "reason": reason}, "n/a", [reason]
                 write_json(target / METRICS_FILE, results[model])
-            rows.append({"model": model, "status": status, "reasons": reasons})
+            rows.append(GateRow(model, GateResult(status, tuple(reasons))))
             log.info("fairness %s: %s %s", model, status, reasons)
     write_json(summary, {model: {k: v for k, v in entry.items() if k != "key"} for model, entry in results.items()})
     link_files("fairness", problem, [summary])

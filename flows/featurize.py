@@ -9,14 +9,13 @@ from pathlib import Path
 from prefect import flow
 
 from flows.common import log, read_meta, read_split, stage_task
+from tasks.core.artefacts import SPEC_FILE
 from tasks.core.config import load_params
 from tasks.core.io import atomic_dir, atomic_write_text, write_json
 from tasks.core.lineage import lineage
 from tasks.ml.preprocess import build_preprocessor, feature_summary, render_features_report
 from tasks.ml.resample import resample
 from tasks.stages import featurize
-
-SPEC_FILE = "spec.json"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,13 +11,13 @@ import re
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.exceptions import FailedRun
 from prefect.states import Completed, Failed, State
 
 from flows.common import log
+from tasks.core.artefacts import GateRow
 from tasks.core.config import GatePolicy
 from tasks.core.errors import PipelineError
 
@@ -39,15 +39,15 @@ def link_files(stage: str, subject: str, paths: Iterable[Path]) -> None:
                              description=f"{stage} output for {subject}")
 
 
-def failed_reasons(rows: Sequence[dict[str, Any]]) -> list[str]:
+def failed_reasons(rows: Sequence[GateRow]) -> list[str]:
     """Each failing row's reasons, named after the row's model (or batch, for drift): 'penguins-knn: f1 0.6 < 0.7'."""
-    return [f"{row.get('model') or row.get('subject')}: {reason}" for row in rows if row["status"] == "fail"
-            for reason in row["reasons"] or ["failed"]]
+    return [f"{row.subject}: {reason}" for row in rows if row.result.failed for reason in row.result.reasons or
+            ["failed"]]
 
 
-def gate_state(stage: str, subject: str, rows: Sequence[dict[str, Any]], policy: GatePolicy) -> State:
-    """A table artifact of gate results (rows with `status` and `reasons`) and the flow run's final state."""
-    create_table_artifact(table=[{k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()}
+def gate_state(stage: str, subject: str, rows: Sequence[GateRow], policy: GatePolicy) -> State:
+    """A table artifact of gate results and the flow run's final state."""
+    create_table_artifact(table=[{k: "; ".join(v) if isinstance(v, list) else v for k, v in row.to_dict().items()}
                                  for row in rows],
                           key=artifact_key(stage, subject, "gates"), description=f"{stage} gates for {subject}")
     failures = failed_reasons(rows)

@@ -9,6 +9,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows.common import log, stage_task
+from tasks.core.artefacts import META_FILE, split_file
 from tasks.core.config import load_params
 from tasks.core.io import atomic_dir, frame_sha256, write_json
 from tasks.stages import ingest
@@ -23,8 +24,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def write_splits(splits: dict, out: Path, meta: dict) -> dict[str, int]:
     with atomic_dir(out) as tmp:
         for name, frame in splits.items():
-            frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        write_json(tmp / "meta.json", meta)
+            frame.to_parquet(tmp / split_file(name), index=False)
+        write_json(tmp / META_FILE, meta)
     return {name: len(frame) for name, frame in splits.items()}
 
 

@@ -20,12 +20,9 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
-from flows.common import log, read_split, stage_task
-from flows.featurize import SPEC_FILE
-from flows.promote import CACHE
+from flows.common import log, read_spec, read_split, stage_task
 from tasks.adapters import drift, registry
 from tasks.adapters.expectations import quarantine, validate_frame
-from tasks.core.artefacts import FeatureSpec
 from tasks.core.config import load_params
 from tasks.core.errors import DataError
 from tasks.core.io import atomic_dir, read_json, read_parquet, write_json
@@ -70,7 +67,7 @@ def predict_flow(problem: str, input: Path, out: Path, repo: Path = Path("."),
                  params_path: Path = Path("params.yaml")) -> dict:
     params, repo, input, out = load_params(params_path), Path(repo), Path(input), Path(out)
     ingest = params.ingest[problem]
-    spec = FeatureSpec.from_dict(read_json(repo / f"data/features/{problem}" / SPEC_FILE))
+    spec = read_spec(repo / f"data/features/{problem}")
     current = registry.promoted(repo, problem)
     if current is None:
         raise registry.RegistryError(f"predict: no promoted version of {problem!r}; run "
@@ -80,7 +77,8 @@ def predict_flow(problem: str, input: Path, out: Path, repo: Path = Path("."),
     suite = read_json(repo / f"data/contracts/{problem}.json")
     suite = suite if labelled else predict.unlabeled_contract(suite, spec.target)
     rows, quarantined = checked(frame, suite, problem, input.name, params.validate_[problem].quarantine)
-    model_dir = stage_task(registry.download)(repo, problem, repo / CACHE / problem / current.version) / current.model
+    cached = repo / registry.CACHE / problem / current.version
+    model_dir = stage_task(registry.download)(repo, problem, cached) / current.model
     model = load_model(model_dir)
     output = model_output(model.pipeline, rows[model.meta["features"]], spec)
     ids = rows[ingest.id_column] if ingest.id_column else pd.Series(rows.index, name="row")

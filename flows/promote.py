@@ -15,18 +15,14 @@ import yaml
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import log, read_split, stage_task
-from flows.evaluate import METRICS_FILE
-from flows.featurize import SPEC_FILE
+from flows.common import log, read_evaluation, read_spec, read_split, stage_task
 from tasks.adapters import registry
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import KEY_FILE, METRICS_FILE, FeatureSpec
 from tasks.core.config import load_params
 from tasks.core.io import read_json
 from tasks.ml.metrics import Scored, encode, model_output
 from tasks.stages import promotion
-from tasks.stages.train import KEY_FILE, load_model
-
-CACHE = Path(".dvc/tmp/registry")  # downloaded versions, one directory per problem and version (git-ignored)
+from tasks.stages.train import load_model
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +51,7 @@ def check_committed(repo: Path, rev: str, path: str) -> None:
             "run `dvc repro`, commit dvc.lock, then promote")
 
 
-def scored_by(model_dir: Path, frame, spec: FeatureSpec, threshold: float) -> Scored:
+def scored_by(model_dir: Path, frame, spec: FeatureSpec, threshold: float | None) -> Scored:
     """One model's outputs on `frame`, encoded against `spec`'s classes."""
     model = load_model(model_dir)
     return encode(spec.problem_type, spec.classes, frame[spec.target],
@@ -68,16 +64,18 @@ def promote_flow(problem: str, rev: str = "HEAD", repo: Path = Path("."),
     params = load_params(params_path)
     repo = Path(repo)
     record = read_json(repo / f"models/{problem}-champion.json")
-    spec = FeatureSpec.from_dict(read_json(repo / f"data/features/{problem}" / SPEC_FILE))
+    spec = read_spec(repo / f"data/features/{problem}")
     candidate = record["champion"]
     row = next((r for r in record["ranking"] if r["model"] == candidate), {})
     current = registry.promoted(repo, problem)
     candidate_dir = repo / f"models/{problem}/{candidate}"
-    threshold = read_json(repo / f"reports/evaluate/{problem}/{candidate}" / METRICS_FILE).get("threshold", 0.5) \
-        if candidate else 0.5
+    threshold = None
+    if candidate:
+        threshold = read_evaluation(repo / f"reports/evaluate/{problem}/{candidate}" / METRICS_FILE,
+                                    binary=spec.problem_type == "binary").threshold
     comparison = None
     if candidate and current is not None and not promotion.failed_gates(row.get("gates", {})):
-        deployed_dir = stage_task(registry.download)(repo, problem, repo / CACHE / problem / current.version)
+        deployed_dir = stage_task(registry.download)(repo, problem, repo / registry.CACHE / problem / current.version)
         deployed_dir = deployed_dir / current.model
         same = current.model == candidate and read_json(deployed_dir / KEY_FILE) == read_json(candidate_dir / KEY_FILE)
         if not same:

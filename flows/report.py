@@ -11,21 +11,27 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows.common import log, read_meta, stage_task
-from flows.evaluate import DETAILS_FILE, METRICS_FILE
-from flows.fairness import GROUPS_FILE, SIMPSON_FILE, SIMPSON_SEGMENTS_FILE
-from flows.featurize import SPEC_FILE
 from flows.gates import link_files
 from tasks.adapters import registry
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import (
+    DETAILS_FILE,
+    GROUPS_FILE,
+    INSIGHTS_FILE,
+    META_FILE,
+    METRICS_FILE,
+    SIMPSON_FILE,
+    SIMPSON_SEGMENTS_FILE,
+    SPEC_FILE,
+    TUNE_FILE,
+    FeatureSpec,
+    curves_file,
+)
 from tasks.core.config import Params, load_params
 from tasks.core.io import atomic_dir, atomic_write_text, read_json, read_parquet, stable_hash, write_json
 from tasks.core.lineage import lineage
 from tasks.ml import missing
 from tasks.ml.metrics import nan_to_null
 from tasks.present import report
-from tasks.stages.train import META_FILE, TUNE_FILE
-
-INSIGHTS_FILE = "insights.json"
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +63,8 @@ def load_model(name: str, problem: str, sources: dict[str, Path], run: dict) -> 
     insights = directory / INSIGHTS_FILE
     return report.ModelRecord(
         name=name, meta=read_json(directory / META_FILE), metrics=read_json(evaluated / METRICS_FILE),
-        details=read_json(evaluated / DETAILS_FILE), curves=pd.read_csv(sources["curves"] / problem / f"{name}.csv"),
+        details=read_json(evaluated / DETAILS_FILE),
+        curves=pd.read_csv(sources["curves"] / problem / curves_file(name)),
         fairness=read_json(audited / METRICS_FILE), groups=pd.read_csv(audited / GROUPS_FILE),
         insights=read_json(insights) if insights.exists() else {},
         tuning=read_json(directory / TUNE_FILE) if (directory / TUNE_FILE).exists() else {},

@@ -23,12 +23,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from threadpoolctl import threadpool_limits
 
-from flows.common import log, read_meta, read_split
+from flows.common import log, read_meta, read_spec, read_split
 from flows.fan_out import run_each
-from flows.featurize import SPEC_FILE
 from flows.gates import artifact_key
 from tasks.adapters import distributed
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import KEY_FILE, META_FILE, MODEL_FILE, SPEC_FILE, VALID, FeatureSpec
 from tasks.core.code_fingerprint import model_code
 from tasks.core.config import ModelConfig, Params, load_params
 from tasks.core.errors import ConfigError
@@ -88,13 +87,13 @@ def model_keys(params: Params, problem: str, data: Path, features: Path) -> dict
 def fit(cfg: ModelConfig, params: Params, data: Path, features: Path, device: str) -> train.TrainedModel:
     """Fit one model here, after its hyperparameter search when it has one (trials on the CPU); BLAS is held to one
     thread so a model is the same in a Dask worker (where Dask sets that) and in this process."""
-    spec = FeatureSpec.from_dict(read_json(features / SPEC_FILE))
+    spec = read_spec(features)
     meta = read_meta(data)
     libraries = library_versions(get_family(cfg.family).libraries)
     with threadpool_limits(limits=1, user_api="blas"):
         if cfg.engine == "dask":
             return fit_on_dask(cfg, params, spec, data, libraries)
-        train_rows, valid_rows = read_split(data, "train"), read_split(data, "valid")
+        train_rows, valid_rows = read_split(data, "train"), read_split(data, VALID)
         options = params.featurize[cfg.problem].options
         search = None
         if cfg.tune is not None:
@@ -123,7 +122,7 @@ def fit_on_dask(cfg: ModelConfig, params: Params, spec: FeatureSpec, data: Path,
         trained = train_dask.train_booster(
             client, cfg.key, cfg, spec, frame, seed=params.seed,
             problem_features=params.featurize[cfg.problem].options,
-            fit_sample_rows=params.distributed.fit_sample_rows, valid=read_split(data, "valid"),
+            fit_sample_rows=params.distributed.fit_sample_rows, valid=read_split(data, VALID),
             lineage=provenance(read_meta(data)["sha256"], cfg.model_dump()))
     return replace(trained, meta={**trained.meta, "libraries": libraries})
 
@@ -154,7 +153,7 @@ def fit_ensemble(model: str, key: dict[str, Any], data: Path, features: Path, ou
     cfg = params.train[model]
     members = {m: train.load_model(out / m).pipeline for m in ensemble_members(params, cfg.problem)[model]}
     trained = train.train_ensemble(
-        cfg.key, cfg, FeatureSpec.from_dict(read_json(features / SPEC_FILE)), members, read_split(data, "valid"),
+        cfg.key, cfg, read_spec(features), members, read_split(data, VALID),
         metric=params.ranking_metric(cfg.problem), seed=params.seed,
         lineage=provenance(read_meta(data)["sha256"], cfg.model_dump()))
     trained = replace(trained, run={**trained.run, "placement": gpu.placement(
@@ -167,9 +166,9 @@ def fit_ensemble(model: str, key: dict[str, Any], data: Path, features: Path, ou
 
 def previous_key(directory: Path) -> dict[str, Any] | None:
     """The key a model directory was saved with; None when it is missing or incomplete."""
-    if not all((directory / name).is_file() for name in (train.MODEL_FILE, train.META_FILE, train.KEY_FILE)):
+    if not all((directory / name).is_file() for name in (MODEL_FILE, META_FILE, KEY_FILE)):
         return None
-    return read_json(directory / train.KEY_FILE)
+    return read_json(directory / KEY_FILE)
 
 
 @flow(name="train", flow_run_name="train {problem}")

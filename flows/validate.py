@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows.common import log, read_meta, read_split, stage_task
+from tasks.core.artefacts import META_FILE, split_file
 from tasks.core.config import load_params
 from tasks.core.io import atomic_dir, atomic_write_text, read_json, write_json
 from tasks.core.lineage import lineage
@@ -39,8 +40,8 @@ def validate_flow(problem: str, data: Path, contract: Path, out: Path, quarantin
     stamp = lineage(meta["sha256"], params.validate_[problem].model_dump())
     with atomic_dir(out) as tmp:
         for name, frame in result.splits.items():
-            frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        write_json(tmp / "meta.json", {**meta, "rows": {n: len(f) for n, f in result.splits.items()},
+            frame.to_parquet(tmp / split_file(name), index=False)
+        write_json(tmp / META_FILE, {**meta, "rows": {n: len(f) for n, f in result.splits.items()},
                                        "quarantined": len(result.quarantined)})
     with atomic_dir(quarantine) as tmp:
         result.quarantined.to_parquet(tmp / "rows.parquet", index=False)

@@ -20,11 +20,11 @@ from typing import Any
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import TRAIN, VALID, FeatureSpec
 from tasks.core.config import ModelConfig, load_params
 from tasks.families import BuildContext, build_estimator, get_family
 from tasks.stages.featurize import build_spec
-from tasks.stages.ingest import TRAIN, VALID, load_raw, split
+from tasks.stages.ingest import load_raw, split
 from tasks.stages.train import train_model
 
 # Suggested params.yaml hyperparameters, by benchmark.

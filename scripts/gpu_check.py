@@ -46,7 +46,7 @@ from sklearn.datasets import make_classification  # noqa: E402
 from sklearn.metrics import accuracy_score, roc_auc_score  # noqa: E402
 
 from tasks.adapters.sources import load_source  # noqa: E402
-from tasks.core.artefacts import FeatureSpec  # noqa: E402
+from tasks.core.artefacts import HOLDOUT, TRAIN, VALID, FeatureSpec  # noqa: E402
 from tasks.core.config import ModelConfig, load_params  # noqa: E402
 from tasks.stages import ingest  # noqa: E402
 from tasks.stages.featurize import build_spec  # noqa: E402
@@ -133,10 +133,10 @@ def cnn_case(images: int | None, epochs: int) -> Case:
     if images is not None and images < len(frame):
         frame = frame.groupby(data.target, group_keys=False).sample(frac=images / len(frame), random_state=SEED)
     parts = ingest.split(frame.reset_index(drop=True), data, seed=params.seed)
-    spec = build_spec(parts[ingest.TRAIN], data, features, "train")
+    spec = build_spec(parts[TRAIN], data, features, "train")
     cfg = params.train["digits-cnn"]
     cfg = cfg.model_copy(update={"hyperparameters": {**cfg.hyperparameters, "epochs": epochs}})
-    return Case("keras_cnn", cfg, spec, parts[ingest.TRAIN], parts[ingest.VALID], parts[ingest.HOLDOUT])
+    return Case("keras_cnn", cfg, spec, parts[TRAIN], parts[VALID], parts[HOLDOUT])
 
 
 def fit(case: Case, device: str) -> TrainedModel:

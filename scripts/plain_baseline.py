@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 def run(params_path: Path) -> dict[str, dict]:
     from threadpoolctl import threadpool_limits
 
+    from tasks.core.artefacts import TRAIN
     from tasks.core.config import load_params
     from tasks.core.feature_options import FeatureOptions
     from tasks.families import BuildContext, build_estimator, explicit_features, get_family
@@ -42,14 +43,14 @@ def run(params_path: Path) -> dict[str, dict]:
         if not models:
             continue
         parts = ingest.split(ingest.load_raw(cfg), cfg, params.seed)
-        spec = build_spec(parts[ingest.TRAIN], cfg, block.features, cfg.source)
+        spec = build_spec(parts[TRAIN], cfg, block.features, cfg.source)
         for name, model in models.items():
             family = get_family(model.family)
             chosen = explicit_features(block.features.options, model.features)
             options = FeatureOptions().merged(chosen)
             estimator = build_estimator(family, BuildContext(spec=spec, seed=params.seed, features=chosen),
                                         model.hyperparameters)
-            sampled = resample(parts[ingest.TRAIN], spec.target, options.resampling, seed=params.seed)
+            sampled = resample(parts[TRAIN], spec.target, options.resampling, seed=params.seed)
             weights = {} if sampled.sample_weight is None else {
                 f"{estimator.steps[-1][0]}__sample_weight": sampled.sample_weight}
             started = time.perf_counter()

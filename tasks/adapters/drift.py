@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from tasks.core.artefacts import GateResult
 from tasks.core.errors import DataError
 from tasks.core.io import atomic_write_text
 
@@ -146,8 +147,8 @@ def drift_report(
 def drift_gate(
     summary: DriftSummary, *, max_share_drifted: float, fail_on_target_drift: bool,
     fail_on_prediction_drift: bool = False, prediction: str | None = None,
-) -> tuple[str, list[str]]:
-    """('pass' | 'fail', reasons): fails when more than `max_share_drifted` of the features drifted, on target drift
+) -> GateResult:
+    """The drift gate: fails when more than `max_share_drifted` of the features drifted, on target drift
     when asked to, and on drift of the `prediction` column (one model's) when asked to."""
     reasons = []
     if summary.share_of_drifted_columns > max_share_drifted:
@@ -158,7 +159,7 @@ def drift_gate(
     row = summary.column(prediction) if prediction is not None else None
     if fail_on_prediction_drift and row is not None and row["drifted"]:
         reasons.append(f"prediction drifted (score {row['drift_score']:.4g})")
-    return ("fail" if reasons else "pass"), reasons
+    return GateResult.of(reasons)
 
 
 def summarize(
@@ -169,14 +170,13 @@ def summarize(
     model -> its prediction column), which fails on the batch-level reasons too."""
     batches, shared = {}, []
     for batch, result in results.items():
-        status, reasons = drift_gate(result, max_share_drifted=max_share_drifted,
-                                     fail_on_target_drift=fail_on_target_drift)
-        batches[batch] = {**result.to_dict(), "status": status, "reasons": reasons}
-        shared += [f"{batch}: {reason}" for reason in reasons]
+        gate = drift_gate(result, max_share_drifted=max_share_drifted, fail_on_target_drift=fail_on_target_drift)
+        batches[batch] = {**result.to_dict(), **gate.to_dict()}
+        shared += [f"{batch}: {reason}" for reason in gate.reasons]
     models = {}
     for model, column in predictions.items():
         own = [f"{batch}: {reason}" for batch, result in results.items() for reason in drift_gate(
             result, max_share_drifted=1.0, fail_on_target_drift=False,
-            fail_on_prediction_drift=fail_on_prediction_drift, prediction=column)[1]]
+            fail_on_prediction_drift=fail_on_prediction_drift, prediction=column).reasons]
         models[model] = {"status": "fail" if shared or own else "pass", "reasons": shared + own, "own": own}
     return {"applicable": True, "reference": reference, "batches": batches, "models": models}

@@ -17,6 +17,7 @@ from typing import Any
 from tasks.core.errors import PipelineError
 
 STAGE = "prod"
+CACHE = Path(".dvc/tmp/registry")  # downloaded versions, one directory per problem and version (git-ignored)
 
 
 class RegistryError(PipelineError):
@@ -30,7 +31,7 @@ class Assignment:
     version: str
     commit: str
     model: str
-    threshold: float
+    threshold: float | None   # a binary model's decision threshold; None for other problem types
     classes: list
     tag: str
     created_at: str
@@ -79,8 +80,12 @@ def history(repo: Path, artifact: str) -> list[Assignment]:
         if event["event"] != "assignment" or event["stage"] != STAGE:
             continue
         note = registered.get(event["version"], {})
+        classes, threshold = list(note.get("classes", [])), note.get("threshold")
+        if threshold is None and len(classes) == 2:
+            raise RegistryError(f"{artifact} {event['version']} ({event['ref']}): a binary model registered without "
+                                "its decision threshold; promote it again")
         rows.append(Assignment(version=event["version"], commit=event["commit"], model=note.get("model", "?"),
-                               threshold=float(note.get("threshold", 0.5)), classes=list(note.get("classes", [])),
+                               threshold=None if threshold is None else float(threshold), classes=classes,
                                tag=event["ref"], created_at=event["timestamp"].isoformat(),
                                why=(event["message"] or "").strip()))
     return sorted(rows, key=lambda r: (r.created_at, _number(r.tag)), reverse=True)

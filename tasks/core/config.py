@@ -13,7 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tasks.core.artefacts import ProblemType, metric_names, parse_threshold_rule
+from tasks.core.artefacts import HOLDOUT, TEST, VALID, ProblemType, batch_name, metric_names, parse_threshold_rule
 from tasks.core.errors import ConfigError, invalid_config
 from tasks.core.feature_options import FeatureOptions
 from tasks.core.recommend_config import RecommendConfig
@@ -125,14 +125,6 @@ class IngestConfig(_Strict):
         batches += self.later_batches
         first = self.selection_batch if self.selection_batch in batches else batches[0]
         return [first, *(b for b in batches if b != first)]
-
-
-TRAIN, VALID, HOLDOUT, TEST = "train", "valid", "holdout", "test"
-
-
-def batch_name(period: Period) -> str:
-    """`batch_2016`, `batch_test`, `batch_2020-01-01`: a later period's split name (used in file names)."""
-    return "batch_" + re.sub(r"[^A-Za-z0-9_.-]+", "-", str(period))
 
 
 class ValidateConfig(_Strict):

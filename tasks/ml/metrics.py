@@ -74,9 +74,9 @@ class Scored:
         return out
 
 
-def encode(problem_type: str, classes: Sequence, y: Any, output: np.ndarray, threshold: float = 0.5) -> Scored:
+def encode(problem_type: str, classes: Sequence, y: Any, output: np.ndarray, threshold: float | None = 0.5) -> Scored:
     """`Scored` from raw labels and a model's raw output: class probabilities in `classes` order (classifiers) or
-    predictions (regression). Binary predictions are P(positive) >= `threshold`."""
+    predictions (regression). Binary predictions are P(positive) >= `threshold` (other types have none)."""
     if problem_type == "regression":
         return Scored(problem_type, np.asarray(y, dtype=float), np.asarray(output, dtype=float))
     codes = pd.Categorical(np.asarray(y), categories=list(classes)).codes
@@ -85,6 +85,8 @@ def encode(problem_type: str, classes: Sequence, y: Any, output: np.ndarray, thr
         raise DataError(f"labels {unknown} are not among the training classes {list(classes)}")
     proba = np.asarray(output, dtype=float)
     if problem_type == "binary":
+        if threshold is None:
+            raise DataError("binary outputs need the model's decision threshold")
         return Scored(problem_type, codes.astype(int), (proba[:, 1] >= threshold).astype(int), proba[:, 1])
     return Scored(problem_type, codes.astype(int), proba.argmax(axis=1), proba)
 

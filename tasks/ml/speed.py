@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.core.artefacts import GateResult
+
 SINGLE_ROWS, REPEATS, MAX_BATCH_ROWS = 20, 3, 10_000
 
 
@@ -39,14 +41,13 @@ def _seconds(predict: Callable[[pd.DataFrame], Any], rows: pd.DataFrame) -> floa
     return time.perf_counter() - started
 
 
-def latency_gate(speed: dict[str, Any] | None, budget_ms: float | None) -> dict[str, Any]:
-    """{status, reasons} of a model's median single-row latency against `budget_ms`; n/a without a budget, and a
-    failure when the budget is set but the model's speed was not measured."""
+def latency_gate(speed: dict[str, Any] | None, budget_ms: float | None) -> GateResult:
+    """A model's median single-row latency against `budget_ms`; n/a without a budget, and a failure when the
+    budget is set but the model's speed was not measured."""
     if budget_ms is None:
-        return {"status": "n/a", "reasons": []}
+        return GateResult.not_applicable()
     if not speed:
-        return {"status": "fail", "reasons": [f"latency not measured (budget {budget_ms:g} ms per row)"]}
+        return GateResult.of([f"latency not measured (budget {budget_ms:g} ms per row)"])
     if speed["latency_ms"] > budget_ms:
-        return {"status": "fail", "reasons": [f"median latency {speed['latency_ms']:g} ms per row > budget "
-                                              f"{budget_ms:g} ms"]}
-    return {"status": "pass", "reasons": []}
+        return GateResult.of([f"median latency {speed['latency_ms']:g} ms per row > budget {budget_ms:g} ms"])
+    return GateResult.of([])

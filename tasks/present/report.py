@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.core.artefacts import LOWER_IS_BETTER
+from tasks.core.artefacts import HOLDOUT, LOWER_IS_BETTER
 from tasks.ml.metrics import headline
 from tasks.ml.missing import imputed_twins
 from tasks.present import html
@@ -24,7 +24,6 @@ from tasks.present import report_fragments as rf
 from tasks.stages.champion import GATES
 from tasks.stages.evaluate import CALIBRATION, PR, RESIDUALS, ROC, SWEEP
 from tasks.stages.fairness import GROUP_METRICS
-from tasks.stages.ingest import HOLDOUT
 
 INDEX = "index.html"
 

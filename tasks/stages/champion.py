@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.core.artefacts import LOWER_IS_BETTER
+from tasks.core.artefacts import LOWER_IS_BETTER, GateResult
 from tasks.ml import stats
 from tasks.ml.metrics import Scored, metric_inputs
 
@@ -25,12 +25,12 @@ class Candidate:
     family: str
     holdout: Mapping[str, float]
     interval: Mapping[str, float]                                   # value, low, high of the ranking metric
-    gates: dict[str, dict[str, Any]] = field(default_factory=dict)  # gate -> {status, reasons}
+    gates: Mapping[str, GateResult] = field(default_factory=dict)   # gate -> its result
     speed: Mapping[str, Any] = field(default_factory=dict)          # tasks.ml.speed.inference_speed (run facts)
 
 
-def quality_gate(holdout: Mapping[str, float], floor: Mapping[str, float]) -> dict[str, Any]:
-    """{status, reasons} of the holdout metrics against `min_<metric>` / `max_<metric>` limits."""
+def quality_gate(holdout: Mapping[str, float], floor: Mapping[str, float]) -> GateResult:
+    """The holdout metrics against `min_<metric>` / `max_<metric>` limits."""
     reasons = []
     for key, limit in floor.items():
         bound, _, metric = key.partition("_")
@@ -38,7 +38,7 @@ def quality_gate(holdout: Mapping[str, float], floor: Mapping[str, float]) -> di
         value = float("nan") if value is None else value
         if np.isnan(value) or (value < limit if bound == "min" else value > limit):
             reasons.append(f"{metric} {value:.4f} {'<' if bound == 'min' else '>'} {bound} {limit}")
-    return {"status": "fail" if reasons else "pass", "reasons": reasons}
+    return GateResult.of(reasons)
 
 
 def rank(candidates: list[Candidate], metric: str) -> list[Candidate]:
@@ -77,11 +77,11 @@ def decide(problem: str, problem_type: str, metric: str, candidates: list[Candid
     """The champion record: ranking with gates and comparisons, the champion, and why every other model is not."""
     ranked = rank(candidates, metric)
     versus = {row["model_b"]: {**row, "verdict": _verdict(row)} for row in comparisons.to_dict("records")}
-    champion = next((c for c in ranked if all(g["status"] != "fail" for g in c.gates.values())), None)
+    champion = next((c for c in ranked if not any(g.failed for g in c.gates.values())), None)
     rows = []
     for position, cand in enumerate(ranked, start=1):
-        failed = [_summary(gate, cand.gates[gate]["reasons"]) for gate in GATES
-                  if cand.gates.get(gate, {}).get("status") == "fail"]
+        failed = [_summary(gate, list(cand.gates[gate].reasons)) for gate in GATES
+                  if gate in cand.gates and cand.gates[gate].failed]
         comparison = versus.get(cand.model)
         if cand is champion:
             status, why = "champion", "best-ranked model passing every gate"
@@ -94,7 +94,8 @@ def decide(problem: str, problem_type: str, metric: str, candidates: list[Candid
                 why += (f"; {metric} {comparison['diff']:+.4f} [{comparison['low']:+.4f}, {comparison['high']:+.4f}] "
                         f"for {ranked[0].model} vs this model: {comparison['verdict']} (p={comparison['p_value']:.3g})")
         rows.append({"rank": position, "model": cand.model, "family": cand.family, **cand.interval,
-                     "holdout": dict(cand.holdout), "gates": cand.gates, "speed": dict(cand.speed), "status": status,
+                     "holdout": dict(cand.holdout), "gates": {g: r.to_dict() for g, r in cand.gates.items()},
+                     "speed": dict(cand.speed), "status": status,
                      "why": why,
                      "versus_best": comparison})
     return {

@@ -17,7 +17,18 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_curve, roc_curve
 
-from tasks.core.artefacts import SUPERVISED, FeatureSpec
+from tasks.core.artefacts import (
+    BATCH,
+    LABEL,
+    PREDICTED,
+    PROBA,
+    ROW_ID,
+    SCORE,
+    SUPERVISED,
+    EvaluationMetrics,
+    FeatureSpec,
+    row_ids,
+)
 from tasks.core.config import EvaluateConfig
 from tasks.core.errors import ConfigError
 from tasks.ml import stats
@@ -33,10 +44,10 @@ _TOKEN = re.compile(r"[a-z][a-z']+")
 
 @dataclass(frozen=True)
 class Evaluation:
-    metrics: dict[str, Any]      # "threshold" (binary) and batch -> metric -> point value: the DVC metrics file
+    metrics: EvaluationMetrics   # the threshold (binary) and batch -> metric -> point value: the DVC metrics file
     details: dict[str, Any]      # everything the report shows: intervals, confusion, per-class tables, extras
     curves: pd.DataFrame         # CURVE_COLUMNS, long format: one file renders every curve of the model
-    predictions: pd.DataFrame    # batch, y, pred and the model's scores: what fairness, drift and champion read
+    predictions: pd.DataFrame    # batch, row id, y, pred and the model's scores: what fairness, drift, champion read
 
 
 def thin_curve(fpr: np.ndarray, tpr: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -139,18 +150,20 @@ def misclassified_examples(frame: pd.DataFrame, spec: FeatureSpec, scored: Score
              "confidence": float(confidence[i]), "pixels": pixels[i].round(4).tolist()} for i in chosen]
 
 
-def _prediction_frame(batch: str, y: pd.Series, scored: Scored, output: np.ndarray, spec: FeatureSpec) -> pd.DataFrame:
-    frame = pd.DataFrame({"batch": batch, "y": y.to_numpy()})
+def _prediction_frame(batch: str, rows: pd.DataFrame, y: pd.Series, scored: Scored, output: np.ndarray,
+                      spec: FeatureSpec) -> pd.DataFrame:
+    """One batch's rows of the predictions file (`tasks.core.artefacts`): batch, row id, label, prediction, scores."""
+    frame = pd.DataFrame({BATCH: batch, ROW_ID: row_ids(rows, spec.id_column).to_numpy(), LABEL: y.to_numpy()})
     if spec.problem_type == "regression":
-        frame["pred"] = output
+        frame[PREDICTED] = output
         return frame
-    frame["pred"] = np.asarray(spec.classes, dtype=object)[scored.pred]
-    frame["pred"] = frame["pred"].astype(frame["y"].dtype)
+    frame[PREDICTED] = np.asarray(spec.classes, dtype=object)[scored.pred]
+    frame[PREDICTED] = frame[PREDICTED].astype(frame[LABEL].dtype)
     if spec.problem_type == "binary":
-        frame["score"] = output[:, 1]
+        frame[SCORE] = output[:, 1]
     else:
         for code, label in enumerate(spec.classes):
-            frame[f"proba_{label}"] = output[:, code]
+            frame[f"{PROBA}{label}"] = output[:, code]
     return frame
 
 
@@ -181,21 +194,22 @@ def unsupervised_details(model: TrainedModel, seed: int, image_shape: list[int] 
     return details
 
 
-def scores_from_predictions(rows: pd.DataFrame, spec: FeatureSpec, threshold: float) -> Scored:
-    """The `Scored` outputs of one batch back from the prediction rows this module wrote."""
+def scores_from_predictions(rows: pd.DataFrame, spec: FeatureSpec, threshold: float | None) -> Scored:
+    """The `Scored` outputs of one batch back from the prediction rows this module wrote (in their order: align
+    them to the data with `tasks.core.artefacts.batch_predictions` first)."""
     if spec.problem_type == "regression":
-        output = rows["pred"].to_numpy(dtype=float)
+        output = rows[PREDICTED].to_numpy(dtype=float)
     elif spec.problem_type == "binary":
-        positive = rows["score"].to_numpy(dtype=float)
+        positive = rows[SCORE].to_numpy(dtype=float)
         output = np.column_stack([1 - positive, positive])
     else:
-        output = rows[[f"proba_{label}" for label in spec.classes]].to_numpy(dtype=float)
-    return encode(spec.problem_type, spec.classes, rows["y"], output, threshold)
+        output = rows[[f"{PROBA}{label}" for label in spec.classes]].to_numpy(dtype=float)
+    return encode(spec.problem_type, spec.classes, rows[LABEL], output, threshold)
 
 
 def prediction_column(rows: pd.DataFrame, spec: FeatureSpec) -> pd.Series:
     """What a model predicts, as one column: P(positive) for binary, the label or value otherwise."""
-    return rows["score"] if spec.problem_type == "binary" else rows["pred"]
+    return rows[SCORE] if spec.problem_type == "binary" else rows[PREDICTED]
 
 
 def choose_threshold(model: TrainedModel, spec: FeatureSpec, valid: pd.DataFrame,
@@ -215,18 +229,17 @@ def evaluate_model(
     problem type's tables and curves. `train` enables informative terms (text problems); `image_shape` the grid.
     An unsupervised model (clustering, decomposition, generation) is described, not scored."""
     kind, model_kind = spec.problem_type, model.meta.get("kind", "supervised")
-    metrics: dict[str, Any] = {}
+    metrics: dict[str, dict[str, float | None]] = {}
     details: dict[str, Any] = {"problem_type": kind, "kind": model_kind, "classes": [str(c) for c in spec.classes],
                                "batches": {}}
     curves, predictions = [], []
-    threshold = 0.5
+    threshold = None
     if model_kind != "supervised" or kind not in SUPERVISED:
-        return Evaluation(metrics={batch: {"rows": len(frame)} for batch, frame in batches.items()},
+        return Evaluation(metrics=EvaluationMetrics({batch: {"rows": len(frame)} for batch, frame in batches.items()}),
                           details={**details, **unsupervised_details(model, seed, image_shape)},
-                          curves=pd.DataFrame(columns=CURVE_COLUMNS), predictions=pd.DataFrame(columns=["batch"]))
+                          curves=pd.DataFrame(columns=CURVE_COLUMNS), predictions=pd.DataFrame(columns=[BATCH]))
     if kind == "binary":
         threshold, sweep = choose_threshold(model, spec, valid, cfg)
-        metrics["threshold"] = threshold
         details["threshold"] = {"rule": cfg.threshold_rule, "value": threshold, "chosen_on": "valid"}
         melted = sweep.melt(id_vars="threshold", value_vars=["precision", "recall", "specificity", "f1"])
         curves.append(_curve(SWEEP, "", melted["threshold"], melted["value"]).assign(series=melted["variable"]))
@@ -256,10 +269,10 @@ def evaluate_model(
         entry.update(extras)
         curves += batch_curves
         details["batches"][batch] = entry
-        predictions.append(_prediction_frame(batch, y, scored, output, spec))
+        predictions.append(_prediction_frame(batch, frame, y, scored, output, spec))
     if spec.text and kind in ("binary", "multiclass") and train is not None:
         details["informative_terms"] = informative_terms(model, spec, train)
     details["insights"] = family_insights(model)
-    return Evaluation(metrics=metrics, details=details,
+    return Evaluation(metrics=EvaluationMetrics(metrics, threshold), details=details,
                       curves=pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS),
                       predictions=pd.concat(predictions, ignore_index=True))

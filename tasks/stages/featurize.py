@@ -87,6 +87,7 @@ def build_spec(train: pd.DataFrame, ingest: IngestConfig, cfg: FeaturizeConfig, 
         excluded=findings.excluded,
         warnings=findings.warnings,
         notes=findings.notes,
+        id_column=ingest.id_column,
     )
 
 

@@ -9,10 +9,9 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from tasks.adapters.sources import DUPLICATED_HEADERS, load_source
-from tasks.core.config import HOLDOUT, TEST, TRAIN, VALID, IngestConfig, Period, batch_name
+from tasks.core.artefacts import HOLDOUT, TEST, TRAIN, VALID, batch_name
+from tasks.core.config import IngestConfig, Period
 from tasks.core.errors import DataError
-
-__all__ = ["HOLDOUT", "TEST", "TRAIN", "VALID", "batch_name", "evaluation_batches", "load_raw", "load_test", "split"]
 
 
 def load_raw(cfg: IngestConfig) -> pd.DataFrame:

@@ -40,7 +40,7 @@ def unlabeled_contract(suite: dict[str, Any], target: str) -> dict[str, Any]:
     return {**suite, "expectations": kept}
 
 
-def predictions_frame(ids: pd.Series, output: np.ndarray, problem_type: str, classes: Sequence, threshold: float,
+def predictions_frame(ids: pd.Series, output: np.ndarray, problem_type: str, classes: Sequence, threshold: float | None,
                       version: str, model: str) -> pd.DataFrame:
     """Row ids, the predicted label, P(positive) for binary problems, and the model version that scored them."""
     frame = pd.DataFrame({ids.name or "row": ids.to_numpy()})

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tasks.core.artefacts import LOWER_IS_BETTER
+from tasks.core.artefacts import LOWER_IS_BETTER, GateResult
 from tasks.ml import stats
 from tasks.ml.metrics import Scored, metric_inputs
 
@@ -31,9 +31,9 @@ class Decision:
 
 
 def failed_gates(gates: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """'<gate>: <reason>' for every failing gate of a champion-record row."""
-    return [f"{gate}: {'; '.join(result.get('reasons') or ['failed'])}" for gate, result in gates.items()
-            if result.get("status") == "fail"]
+    """'<gate>: <reason>' for every failing gate of a champion-record row (its gates as the record stores them)."""
+    results = {gate: GateResult.from_dict(result) for gate, result in gates.items()}
+    return [f"{gate}: {'; '.join(result.reasons or ['failed'])}" for gate, result in results.items() if result.failed]
 
 
 def compare(candidate: Scored, promoted: Scored, metric: str, *, n_resamples: int, confidence: float,

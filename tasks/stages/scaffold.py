@@ -18,6 +18,7 @@ import yaml
 
 from tasks.adapters.expectations import draft_suite
 from tasks.adapters.sources import load_source
+from tasks.core.artefacts import TRAIN
 from tasks.core.config import IngestConfig, ProblemConfig, ProblemType, ReadOptions, parse_params
 from tasks.core.errors import ConfigError, DataError
 from tasks.ml.guards import ID_NAME
@@ -163,7 +164,7 @@ def scaffold(name: str, source: str, target: str, read: ReadOptions, *, split_co
     problem = ProblemConfig.model_validate(block)
     cfg = problem.data
     reference = reference_rows(frame, cfg)
-    train = ingest.split(frame, cfg, seed, ingest.load_test(cfg, frame.columns))[ingest.TRAIN]
+    train = ingest.split(frame, cfg, seed, ingest.load_test(cfg, frame.columns))[TRAIN]
     spec = featurize.build_spec(train, cfg, problem.features, source, ingest.duplicated_headers(frame), seed)
     return Scaffold(name=name, block=block, suite=contract(name, reference, cfg, spec), spec=spec, split=how)
 
@@ -229,7 +230,7 @@ def problem_contract(params_path: Path, problem: str) -> dict[str, Any]:
                           f"{sorted(params.problems)}")
     cfg = params.ingest[problem]
     frame = ingest.load_raw(cfg)
-    train = ingest.split(frame, cfg, params.seed, ingest.load_test(cfg, frame.columns))[ingest.TRAIN]
+    train = ingest.split(frame, cfg, params.seed, ingest.load_test(cfg, frame.columns))[TRAIN]
     spec = featurize.build_spec(train, cfg, params.featurize[problem], cfg.source, ingest.duplicated_headers(frame),
                                 params.seed)
     return contract(problem, reference_rows(frame, cfg), cfg, spec)

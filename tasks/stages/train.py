@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import FEATURES_FILE, KEY_FILE, META_FILE, MODEL_FILE, TUNE_FILE, FeatureSpec
 from tasks.core.config import ModelConfig
 from tasks.core.errors import ConfigError
 from tasks.core.feature_options import FeatureOptions
@@ -29,9 +29,6 @@ from tasks.ml.device import device_used
 from tasks.ml.metrics import score
 from tasks.ml.preprocess import feature_summary
 from tasks.ml.resample import Resampled, resample
-
-MODEL_FILE, META_FILE, FEATURES_FILE, KEY_FILE = "model.joblib", "meta.json", "features.json", "key.json"
-TUNE_FILE = "tune.json"
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from flows.featurize import SPEC_FILE
 from tasks.adapters import registry
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import SPEC_FILE, FeatureSpec
 from tasks.core.config import load_params
 from tasks.core.lock import exclusive
 from tasks.ml.metrics import score

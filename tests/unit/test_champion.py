@@ -6,14 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tasks.core.artefacts import GateResult
 from tasks.ml import stats
 from tasks.ml.metrics import Scored
 from tasks.stages.champion import Candidate, compare_to_best, decide, quality_gate, rank
 
-PASS = {"status": "pass", "reasons": []}
+PASS = GateResult("pass")
 
 
-def candidate(name: str, auc: float, low: float, high: float, **gates: dict) -> Candidate:
+def candidate(name: str, auc: float, low: float, high: float, **gates: GateResult) -> Candidate:
     return Candidate(name, "family_" + name, {"roc_auc": auc}, {"value": auc, "low": low, "high": high},
                      {"quality": PASS, "drift": PASS, "fairness": PASS, **gates})
 
@@ -21,9 +22,9 @@ def candidate(name: str, auc: float, low: float, high: float, **gates: dict) -> 
 def test_quality_gate_bounds_and_missing_metric():
     assert quality_gate({"roc_auc": 0.8, "log_loss": 0.4}, {"min_roc_auc": 0.75, "max_log_loss": 0.5}) == PASS
     result = quality_gate({"roc_auc": 0.7, "log_loss": 0.6}, {"min_roc_auc": 0.75, "max_log_loss": 0.5})
-    assert result == {"status": "fail", "reasons": ["roc_auc 0.7000 < min 0.75", "log_loss 0.6000 > max 0.5"]}
-    assert quality_gate({"roc_auc": float("nan")}, {"min_roc_auc": 0.5})["status"] == "fail"
-    assert quality_gate({"roc_auc": None}, {"min_roc_auc": 0.5})["status"] == "fail", "null in a metrics file"
+    assert result == GateResult("fail", ("roc_auc 0.7000 < min 0.75", "log_loss 0.6000 > max 0.5"))
+    assert quality_gate({"roc_auc": float("nan")}, {"min_roc_auc": 0.5}).failed
+    assert quality_gate({"roc_auc": None}, {"min_roc_auc": 0.5}).failed, "null in a metrics file"
 
 
 def test_rank_respects_the_metric_direction():
@@ -34,7 +35,7 @@ def test_rank_respects_the_metric_direction():
 
 
 def test_champion_is_the_best_model_passing_every_gate():
-    unfair = {"status": "fail", "reasons": ["holdout: SEX: equalized odds difference 0.2 > max 0.1", "batch_1: x"]}
+    unfair = GateResult.of(["holdout: SEX: equalized odds difference 0.2 > max 0.1", "batch_1: x"])
     candidates = [candidate("best", 0.91, 0.90, 0.92, fairness=unfair), candidate("second", 0.90, 0.89, 0.91),
                   candidate("third", 0.85, 0.84, 0.86)]
     comparisons = pd.DataFrame([
@@ -54,7 +55,7 @@ def test_champion_is_the_best_model_passing_every_gate():
 
 
 def test_no_champion_when_every_model_fails_a_gate():
-    drifted = {"status": "fail", "reasons": ["batch_1: 40.0% of features drifted"]}
+    drifted = GateResult.of(["batch_1: 40.0% of features drifted"])
     record = decide("p", "binary", "roc_auc", [candidate("a", 0.9, 0.8, 0.95, drift=drifted)], pd.DataFrame())
     assert record["champion"] is None and record["ranking"][0]["why"].startswith("fails drift: batch_1")
 

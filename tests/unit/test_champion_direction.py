@@ -5,13 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from tasks.core.artefacts import GateResult
 from tasks.stages.champion import Candidate, decide
 
-PASS = {"status": "pass", "reasons": []}
-FAIL = {"status": "fail", "reasons": ["rmse 0.1000 > max 0.05"]}
+PASS = GateResult("pass")
+FAIL = GateResult("fail", ("rmse 0.1000 > max 0.05",))
 
 
-def candidates(metric: str, values: dict[str, float], **gates: dict) -> list[Candidate]:
+def candidates(metric: str, values: dict[str, float], **gates: GateResult) -> list[Candidate]:
     return [Candidate(name, "family_" + name, {metric: value}, {"value": value, "low": value - 0.01,
                                                                  "high": value + 0.01},
                       {"quality": gates.get(name, PASS), "drift": PASS, "fairness": PASS})

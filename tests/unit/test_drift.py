@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from tasks.adapters.drift import DriftSummary, drift_gate, drift_report, external_references
+from tasks.core.artefacts import GateResult
 from tasks.core.errors import DataError
 
 ROWS = 500
@@ -82,14 +83,14 @@ def test_external_references_are_detected():
 
 def test_gate(report):
     summary, _ = report
-    assert drift_gate(summary, max_share_drifted=0.5, fail_on_target_drift=True) == ("pass", [])
-    status, reasons = drift_gate(summary, max_share_drifted=0.2, fail_on_target_drift=True)
-    assert status == "fail" and reasons == ["33.3% of features drifted (max 20.0%): shifted"]
+    assert drift_gate(summary, max_share_drifted=0.5, fail_on_target_drift=True) == GateResult("pass")
+    gate = drift_gate(summary, max_share_drifted=0.2, fail_on_target_drift=True)
+    assert gate == GateResult("fail", ("33.3% of features drifted (max 20.0%): shifted",))
     assert drift_gate(summary, max_share_drifted=0.5, fail_on_target_drift=False,
-                      fail_on_prediction_drift=True) == ("pass", []), "no model's prediction named"
-    status, reasons = drift_gate(summary, max_share_drifted=0.5, fail_on_target_drift=False,
-                                 fail_on_prediction_drift=True, prediction="score")
-    assert status == "fail" and reasons[0].startswith("prediction drifted")
+                      fail_on_prediction_drift=True) == GateResult("pass"), "no model's prediction named"
+    gate = drift_gate(summary, max_share_drifted=0.5, fail_on_target_drift=False,
+                      fail_on_prediction_drift=True, prediction="score")
+    assert gate.failed and gate.reasons[0].startswith("prediction drifted")
 
 
 def test_missing_column_is_a_data_error(frames, tmp_path):

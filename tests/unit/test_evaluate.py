@@ -40,14 +40,15 @@ def employment(acs_sample, params):
 
 def test_binary_metrics_match_sklearn_on_every_batch(employment):
     parts, spec, model, result = employment
-    threshold = result.metrics["threshold"]
-    assert list(result.metrics) == ["threshold", "holdout", "batch_2016", "batch_2017", "batch_2018"]
+    threshold = result.metrics.threshold
+    assert list(result.metrics.batches) == ["holdout", "batch_2016", "batch_2017", "batch_2018"]
+    assert list(result.metrics.to_dict()) == ["threshold", *result.metrics.batches], "the DVC metrics file's layout"
     for batch in ("holdout", "batch_2016", "batch_2017", "batch_2018"):
         frame = parts[batch]
         y = frame["employed"].to_numpy()
         proba = model.pipeline.predict_proba(frame.drop(columns="employed"))[:, 1]
         pred = (proba >= threshold).astype(int)
-        values = result.metrics[batch]
+        values = result.metrics.batches[batch]
         assert values["rows"] == len(frame)
         assert values["accuracy"] == pytest.approx(skm.accuracy_score(y, pred), abs=1e-6)
         assert values["f1"] == pytest.approx(skm.f1_score(y, pred), abs=1e-6)
@@ -67,8 +68,8 @@ def test_threshold_is_chosen_on_the_validation_split(employment):
     valid = parts["valid"]
     proba = model.pipeline.predict_proba(valid.drop(columns="employed"))[:, 1]
     sweep = stats.threshold_sweep(valid["employed"].to_numpy(), proba, np.linspace(0, 1, 51))
-    assert result.metrics["threshold"] == stats.choose_threshold(sweep, "f1")
-    assert result.details["threshold"] == {"rule": "f1", "value": result.metrics["threshold"], "chosen_on": "valid"}
+    assert result.metrics.threshold == stats.choose_threshold(sweep, "f1")
+    assert result.details["threshold"] == {"rule": "f1", "value": result.metrics.threshold, "chosen_on": "valid"}
 
 
 def test_curves_and_predictions(employment):
@@ -84,8 +85,9 @@ def test_curves_and_predictions(employment):
     assert predictions.groupby("batch", sort=False).size().to_dict() == {
         b: len(parts[b]) for b in ("holdout", "batch_2016", "batch_2017", "batch_2018")}
     holdout = predictions[predictions["batch"] == "holdout"]
-    rescored = scores_from_predictions(holdout, spec, result.metrics["threshold"])
-    assert point_values(rescored)["roc_auc"] == pytest.approx(result.metrics["holdout"]["roc_auc"], abs=1e-6)
+    assert holdout["row_id"].tolist() == parts["holdout"]["id"].tolist(), "the problem's id column is the row id"
+    rescored = scores_from_predictions(holdout, spec, result.metrics.threshold)
+    assert point_values(rescored)["roc_auc"] == pytest.approx(result.metrics.batches["holdout"]["roc_auc"], abs=1e-6)
 
 
 def test_multiclass_problem():
@@ -98,10 +100,11 @@ def test_multiclass_problem():
     frame = x.assign(y=y)
     model = fitted("m", LogisticRegression(max_iter=500), x[:400], y[:400])
     result = evaluate_model(model, spec, frame[:400], {"holdout": frame[400:]}, CFG, seed=0)
-    values, truth = result.metrics["holdout"], y[400:]
+    values, truth = result.metrics.batches["holdout"], y[400:]
     pred = model.pipeline.predict(x[400:])
     proba = model.pipeline.predict_proba(x[400:])
-    assert "threshold" not in result.metrics and set(values) == {"rows", *headline("multiclass")}
+    assert result.metrics.threshold is None and "threshold" not in result.metrics.to_dict()
+    assert set(values) == {"rows", *headline("multiclass")}
     assert values["f1_macro"] == pytest.approx(skm.f1_score(truth, pred, average="macro"), abs=1e-6)
     assert values["roc_auc_ovr"] == pytest.approx(skm.roc_auc_score(truth, proba, multi_class="ovr"), abs=1e-6)
     assert values["log_loss"] == pytest.approx(skm.log_loss(truth, proba), abs=1e-6)
@@ -122,7 +125,8 @@ def test_regression_problem():
     model = fitted("r", LinearRegression(), x[:300], y[:300])
     result = evaluate_model(model, spec, frame[:300], {"holdout": frame[300:], "batch_1": frame[400:]}, CFG, seed=0)
     pred = model.pipeline.predict(x[300:])
-    values = result.metrics["holdout"]
+    values = result.metrics.batches["holdout"]
+    assert result.predictions["row_id"].tolist() == [*range(200), *range(100)], "no id column: the row's number"
     assert values["r2"] == pytest.approx(skm.r2_score(y[300:], pred), abs=1e-6)
     assert values["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y[300:], pred)), abs=1e-6)
     assert values["mae"] == pytest.approx(skm.mean_absolute_error(y[300:], pred), abs=1e-6)
@@ -218,7 +222,7 @@ def test_unsupervised_models_are_described_not_scored(estimator):
                        categorical=[], classes=[0, 1])
     model = TrainedModel(estimator, {"name": "u", "problem": "p", "kind": "clustering"})
     result = evaluate_model(model, spec, frame, {"holdout": frame}, CFG, seed=0, image_shape=[2, 2])
-    assert result.metrics == {"holdout": {"rows": 2}} and result.predictions.empty and result.curves.empty
+    assert result.metrics.to_dict() == {"holdout": {"rows": 2}} and result.predictions.empty and result.curves.empty
     assert result.details["kind"] == "clustering" and result.details["summary"]["inertia_by_k"] == {"2": 3.0,
                                                                                                     "3": 2.0}
     generated = result.details.get("generated")

@@ -13,7 +13,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from tasks.adapters.drift import DriftSummary, summarize
-from tasks.core.artefacts import FeatureSpec
+from tasks.core.artefacts import FeatureSpec, GateResult
 from tasks.core.config import EvaluateConfig
 from tasks.present import report
 from tasks.stages.champion import Candidate, compare_to_best, decide, quality_gate
@@ -81,14 +81,14 @@ def problems() -> list[report.ProblemRecord]:
                 "regression" else {}
             figures = {"residual_plot": "<svg xmlns='http://www.w3.org/2000/svg'><circle r='2'/></svg>"} if \
                 insights else {}
-            models.append(report.ModelRecord(name, model.meta, result.metrics, result.details, result.curves,
+            models.append(report.ModelRecord(name, model.meta, result.metrics.to_dict(), result.details, result.curves,
                                              fairness, groups, insights, figures))
             holdout = result.details["batches"]["holdout"]["intervals"]
             metric = "roc_auc" if kind == "binary" else "rmse"
             candidates.append(Candidate(name, "lr", {k: v["value"] for k, v in holdout.items()}, holdout[metric], {
                 "quality": quality_gate({k: v["value"] for k, v in holdout.items()}, {}),
-                "drift": drift_summary([name])["models"][name],
-                "fairness": {"status": fairness.get("status", "n/a"), "reasons": fairness.get("reasons", [])}}))
+                "drift": GateResult.from_dict(drift_summary([name])["models"][name]),
+                "fairness": GateResult(fairness.get("status", "n/a"), tuple(fairness.get("reasons", [])))}))
             scored[name] = scores_from_predictions(result.predictions.query("batch == 'holdout'"), spec, 0.5)
         comparisons = compare_to_best(scored, [c.model for c in candidates], metric, n_resamples=50,
                                       confidence=0.95, seed=0)

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tasks.core.artefacts import GateResult
 from tasks.core.config import parse_params
 from tasks.ml.speed import inference_speed, latency_gate
 from tasks.stages.champion import Candidate, decide
 
-PASS = {"status": "pass", "reasons": []}
+PASS = GateResult("pass")
 
 
 def test_inference_speed_times_a_known_sleep():
@@ -32,11 +33,10 @@ def test_inference_speed_times_a_known_sleep():
 
 
 def test_latency_gate():
-    assert latency_gate({"latency_ms": 3.0}, None) == {"status": "n/a", "reasons": []}
+    assert latency_gate({"latency_ms": 3.0}, None) == GateResult("n/a")
     assert latency_gate({"latency_ms": 3.0}, 5.0) == PASS
-    assert latency_gate({"latency_ms": 7.5}, 5.0) == {
-        "status": "fail", "reasons": ["median latency 7.5 ms per row > budget 5 ms"]}
-    assert latency_gate({}, 5.0)["status"] == "fail"
+    assert latency_gate({"latency_ms": 7.5}, 5.0) == GateResult.of(["median latency 7.5 ms per row > budget 5 ms"])
+    assert latency_gate({}, 5.0).failed
 
 
 def test_latency_budget_excludes_the_slow_best_model():
