@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from tasks.core.artefacts import GateResult
 from tasks.ml import stats
 from tasks.stages.champion import Candidate, decide
 
@@ -100,7 +101,7 @@ def test_an_rmse_lead_with_an_interval_below_zero_is_real(regression):
     low, high = oracle_paired_rmse(y, good, poor, 500)
     diff = rmse_of(y, good) - rmse_of(y, poor)
     candidates = [Candidate(name, "f", {"rmse": rmse_of(y, pred)}, {"value": rmse_of(y, pred), "low": 0, "high": 0},
-                            {"quality": {"status": "pass", "reasons": []}})
+                            {"quality": GateResult("pass")})
                   for name, pred in [("poor", poor), ("good", good)]]
     comparisons = pd.DataFrame([{"model_a": "good", "model_b": "poor", "metric": "rmse", "diff": diff, "low": low,
                                  "high": high, "p_value": 0.002}])
