@@ -12,8 +12,9 @@ from flows.common import log, read_meta, read_split, stage_task
 from tasks.core.config import load_params
 from tasks.core.io import atomic_dir, atomic_write_text, write_json
 from tasks.core.lineage import lineage
-from tasks.ml.preprocess import build_preprocessor, feature_summary, render_features_report
+from tasks.ml.preprocess import build_preprocessor, feature_summary
 from tasks.ml.resample import resample
+from tasks.present.features_report import render_features_report
 from tasks.stages import featurize
 
 SPEC_FILE = "spec.json"

@@ -24,11 +24,11 @@ from tasks.ml.preprocess import (
     build_preprocessor,
     feature_summary,
     make_preprocessor,
-    render_features_report,
 )
 from tasks.ml.resample import balanced_class_weights, downsample, resample
 from tasks.ml.text import Tokenizer
 from tasks.ml.vif import VifFilter, vif_table
+from tasks.present.features_report import render_features_report
 
 WORDS = ["loan", "loans", "paid", "late", "running", "runs", "the", "and", "bank", "card", "credit", "debt"]
 
