@@ -189,7 +189,7 @@ def test_the_hub_dashboard_shows_each_champion_metric_per_batch_gates_and_status
     gates = next(r for r in ranking if r["model"] == "clf-lr")["gates"]
     for gate, label in (("quality", "quality floor"), ("drift", "drift"), ("fairness", "fairness")):
         assert re.search(rf'<span class="badge {gates[gate]["status"]}"[^>]*>{label}: {gates[gate]["status"]}<', shown)
-    assert '<span class="badge na" title="">latency: na</span>' in shown, "no latency gate recorded"
+    assert '<span class="badge na" title="">latency: n/a</span>' in shown, "no latency gate recorded"
     flagged = sum(e["status"] == "fail" for e in clf.drift["batches"].values())
     assert f"{flagged} of {len(clf.drift['batches'])} batch(es) flagged" in shown
     assert f'<span class="badge {champion.fairness["status"]}"' in shown.split("<dt>bias</dt>")[1]
