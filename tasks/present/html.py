@@ -4,7 +4,6 @@ network. Values are escaped unless they are `Markup` the code built itself (a re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,11 +20,8 @@ STATUS_CSS = {"pass": "ok", "champion": "ok", "fail": "fail", "rejected": "fail"
 
 @cache
 def environment() -> Environment:
-    """Templates autoescaped (also when rendered from a string), undefined names an error."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      keep_trailing_newline=False)
-    env.filters["num"] = lambda value, spec="{:.4f}": spec.format(value)
-    return env
+    """Templates of tasks/present/templates, autoescaped, an undefined name an error."""
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
 
 
 def render(template: str, **context: Any) -> Markup:
@@ -42,14 +38,6 @@ def svg_markup(text: str) -> Markup:
     """SVG the code drew itself (matplotlib, a model directory's figure), inserted as markup: only from the
     pipeline's own figures, never from data values."""
     return Markup(text)
-
-
-def page(title: str, body: str | Sequence[str], lineage: Mapping[str, Any],
-         crumbs: Iterable[tuple[str, str]] = ()) -> str:
-    """A complete offline HTML document from rendered fragments (`body`, Markup; plain text is escaped).
-    `crumbs` are (label, relative href) links shown above the title."""
-    parts = [body] if isinstance(body, str) else list(body)
-    return render("base.html", title=title, body=Markup("").join(parts), lineage=dict(lineage), crumbs=list(crumbs))
 
 
 def table(frame: pd.DataFrame, float_format: str = "{:.4f}", index: bool = False) -> Markup:
@@ -69,24 +57,9 @@ def link(label: str, href: str) -> Markup:
     return Markup(macros().link(label, href))
 
 
-def links(pairs: Sequence[tuple[str, str]]) -> Markup:
-    """Links separated by middle dots."""
-    return Markup(macros().links(list(pairs)))
-
-
-def status(text: str) -> Markup:
-    """A status word (pass, champion, fail, rejected, warn, ...) in its colour."""
-    return Markup(macros().status(text, STATUS_CSS.get(text, "")))
-
-
 def badge(state: str) -> Markup:
-    """'pass'/'warn'/'fail' rendered in colour."""
-    return Markup(macros().status(state, {"pass": "ok", "warn": "warn", "fail": "fail"}.get(state, "")))
-
-
-def cards(figures: Sequence[str]) -> Markup:
-    """Figures (SVG Markup; plain text is escaped) side by side, each in a card; empty ones left out."""
-    return Markup(macros().cards(list(figures)))
+    """A status word (pass, warn, fail; champion, rejected) in its colour."""
+    return Markup(macros().status(state, STATUS_CSS.get(state, "")))
 
 
 def svg(fig: Any) -> Markup:

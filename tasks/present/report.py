@@ -90,10 +90,6 @@ class ProblemRecord:
 # ---------------------------------------------------------------- small pieces
 
 
-def _status(text: str) -> Markup:
-    return html.status(text)
-
-
 def _gate_cell(gate: Mapping[str, Any] | None, href: str | None = None) -> Markup:
     gate = gate or {"status": "n/a", "reasons": []}
     return Markup(html.macros().gate_cell(gate["status"], html.STATUS_CSS.get(gate["status"], ""),
@@ -380,7 +376,7 @@ def fairness_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, 
     return html.render(
         "fairness.html", title=f"Bias: {record.name}", lineage=lineage,
         crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem)), ("evaluation", model_page(record.name))],
-        gate=_status(result["status"]), threshold=result["threshold"], min_group_size=minimum,
+        gate=html.badge(result["status"]), threshold=result["threshold"], min_group_size=minimum,
         reasons=result["reasons"], group_metrics=GROUP_METRICS,
         limits=html.table(limits.drop(columns="min_group_size", errors="ignore").astype(object)
                           .where(limits.notna(), "not gated")),
@@ -418,7 +414,7 @@ def _leaderboard(problem: ProblemRecord) -> pd.DataFrame:
             "latency": _gate_cell(row["gates"].get("latency")),
             "rows/s": _number(row.get("speed", {}).get("rows_per_second")),
             "ms/row": _number(row.get("speed", {}).get("latency_ms")),
-            "status": _status(row["status"]),
+            "status": html.badge(row["status"]),
             "best - this [CI]": "" if versus is None else f"{_ci({'value': versus['diff'], **versus})} "
                                                           f"({versus['verdict']})",
             "why": row["why"],
@@ -503,7 +499,7 @@ def _bias_table(problem: ProblemRecord) -> Markup | None:
                          "max equalized odds difference": worst["equalized_odds_difference"],
                          "limit (EOD)": result["limits"][attribute]["max_equalized_odds_difference"] or "not gated",
                          "Simpson: comparisons with reversing segments": _simpson_count(model, attribute),
-                         "gate": _status("fail" if attribute in result["failed_attributes"] else "pass")})
+                         "gate": html.badge("fail" if attribute in result["failed_attributes"] else "pass")})
     return html.table(pd.DataFrame(rows)) if rows else None
 
 
@@ -676,7 +672,7 @@ def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapp
     problems (`standalone`: label, href)."""
     gates = pd.DataFrame(gate_rows(problems))
     if not gates.empty:
-        gates = gates.assign(**{g: [_status(v) for v in gates[g]] for g in (*GATES, "outcome")})
+        gates = gates.assign(**{g: [html.badge(v) for v in gates[g]] for g in (*GATES, "outcome")})
     return html.render("index.html", title=title, lineage=lineage, crumbs=[],
                        cards=[dashboard_card(p, pages_dir) for p in problems],
                        gates=html.table(gates) if not gates.empty else None, standalone=list(standalone))
