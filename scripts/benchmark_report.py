@@ -229,7 +229,7 @@ def html_page(result: Mapping[str, Any], lineage: Mapping[str, Any]) -> str:
     """reports/benchmarks.html: the summary table, the machine, the stage breakdown, the scale curve and the
     per-family table; offline (inline SVG)."""
     from tasks.ml.figures import figure
-    from tasks.present.html import badge, render, svg, table
+    from tasks.present.html import badge, page, svg, table
 
     summary = figures_frame(figures(result))
     summary["status"] = [badge({"ok": "pass", "MISSED": "fail"}.get(s, s)) for s in summary["status"]]
@@ -257,7 +257,7 @@ def html_page(result: Mapping[str, Any], lineage: Mapping[str, Any]) -> str:
         ax.legend(fontsize=7)
         scale_context = {"figure": svg(fig), "table": table(pd.DataFrame(rows), "{:.1f}")}
     gpu = result.get("gpu") or {}
-    return render("benchmarks.html", title="Benchmarks", lineage=dict(lineage), crumbs=[("reports", "index.html")],
+    return page("benchmarks.html", title="Benchmarks", lineage=dict(lineage), crumbs=[("reports", "index.html")],
                   mode=result.get("mode", ""), summary=table(summary),
                   machine=table(pd.DataFrame([{"": k, "value": str(v)} for k, v in result["machine"].items()])),
                   overhead=overhead_context, scale=scale_context,

@@ -57,5 +57,5 @@ def render_features_report(
 ) -> str:
     """A self-contained page: per model, its options, feature counts per step, class balance, the VIF table and
     the cumulative explained variance of PCA/SVD components."""
-    return html.render("features_report.html", title=title, lineage=dict(lineage), crumbs=list(crumbs),
+    return html.page("features_report.html", title=title, lineage=dict(lineage), crumbs=list(crumbs),
                        sections=[_section(name, s) for name, s in summaries.items()])

@@ -29,6 +29,12 @@ def render(template: str, **context: Any) -> Markup:
     return Markup(environment().get_template(template).render(**context))
 
 
+def page(template: str, **context: Any) -> str:
+    """A whole page (a template extending base.html) as plain text for a file: a `Markup` would escape any text
+    a caller adds to it."""
+    return str(render(template, **context))
+
+
 def macros() -> Any:
     """The macros of macros.html, callable from Python; each returns Markup."""
     return environment().get_template("macros.html").module

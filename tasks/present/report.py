@@ -673,7 +673,7 @@ def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapp
     gates = pd.DataFrame(gate_rows(problems))
     if not gates.empty:
         gates = gates.assign(**{g: [html.badge(v) for v in gates[g]] for g in (*GATES, "outcome")})
-    return html.render("index.html", title=title, lineage=lineage, crumbs=[],
+    return html.page("index.html", title=title, lineage=lineage, crumbs=[],
                        cards=[dashboard_card(p, pages_dir) for p in problems],
                        gates=html.table(gates) if not gates.empty else None, standalone=list(standalone))
 

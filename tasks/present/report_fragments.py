@@ -89,6 +89,7 @@ def calibration_figure(tables: Mapping[str, pd.DataFrame]) -> Markup:
     return svg(fig)
 
 
-def banner(lineage: Mapping[str, Any], crumbs: Sequence[tuple[str, str]]) -> Markup:
-    """Lineage line and breadcrumb links, styled inline, for the top of a page another tool wrote."""
-    return Markup(html.macros().banner(dict(lineage), list(crumbs)))
+def banner(lineage: Mapping[str, Any], crumbs: Sequence[tuple[str, str]]) -> str:
+    """Lineage line and breadcrumb links, styled inline, for the top of a page another tool wrote: plain `str`,
+    since it is spliced into that page's text (a `Markup` would escape the text it is added to)."""
+    return str(html.macros().banner(dict(lineage), list(crumbs)))

@@ -77,7 +77,7 @@ def render_validation_report(
                  "failed_count": len(o.errors) + len(o.warnings), "failed": results_table([*o.errors, *o.warnings]),
                  "passed_count": sum(r.success for r in o.results),
                  "passed": results_table([r for r in o.results if r.success])} for o in outcomes]
-    return html.render("validation.html", title=title, lineage=dict(lineage), crumbs=list(crumbs),
+    return html.page("validation.html", title=title, lineage=dict(lineage), crumbs=list(crumbs),
                        overview=overview_table(outcomes), datasets=datasets)
 
 
