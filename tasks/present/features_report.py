@@ -13,6 +13,17 @@ from tasks.core.feature_options import FeatureOptions
 from tasks.ml.figures import figure
 from tasks.present import html
 
+ROLES = ("numeric", "ordinal", "categorical", "text")
+
+
+def _in_role_order(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """A step's counts in the feature roles' order, as the preprocessor builds its branches (JSON files sort their
+    keys); a branch named after a role (`text_<column>`) goes with it, other keys after."""
+    def rank(key: str) -> int:
+        return next((i for i, role in enumerate(ROLES) if key.startswith(role)), len(ROLES))
+
+    return {key: detail[key] for key in sorted(detail, key=rank)}
+
 
 def _guards(guards: Mapping[str, Any]) -> dict[str, Any]:
     """The guard rails' findings: excluded columns and kept columns with a warning, each with its reason."""
@@ -31,7 +42,8 @@ def _variance_figure(ratios: list[float]) -> Any:
 
 def _section(name: str, s: Mapping[str, Any]) -> dict[str, Any]:
     steps = pd.DataFrame([{"step": st["step"], "features": st["features"],
-                           "detail": "; ".join(f"{k}: {v}" for k, v in st["detail"].items())} for st in s["steps"]])
+                           "detail": "; ".join(f"{k}: {v}" for k, v in _in_role_order(st["detail"]).items())}
+                          for st in s["steps"]])
     defaults = FeatureOptions().model_dump(mode="json")
     changed = {key: value for key, value in s["options"].items() if value != defaults[key]}
     balance = None
