@@ -2,8 +2,9 @@
 
 Per problem: a page with the leaderboard (bootstrap intervals, paired tests against the best model), gate status,
 the champion and links to every report: data docs, features, evaluation per model, drift per batch (Evidently) and
-bias per model. Pages are built from what the stages wrote, so new problem types, families and model insights (a
-model directory's `insights.json` tables and `*.svg` figures) appear without changes here.
+bias per model; the index is a dashboard of problem cards. Pages are built from what the stages wrote, so new
+problem types, families and model insights (a model directory's `insights.json` tables and `*.svg` figures) appear
+without changes here. Functions here build each page's context; the templates in tasks/present/templates render it.
 """
 
 from __future__ import annotations
@@ -131,7 +132,8 @@ def _any_table(value: Any) -> Markup:
 
 
 def curve_figure(curves: pd.DataFrame, name: str, *, xlabel: str, ylabel: str, title: str,
-                 legend: Mapping[str, str] | None = None, reference: str | None = None, scatter: bool = False) -> str:
+                 legend: Mapping[str, str] | None = None, reference: str | None = None,
+                 scatter: bool = False) -> Markup | str:
     """One `curve` of an evaluate curves table, a line (or points) per series; '' when absent."""
     rows = curves[curves["curve"] == name]
     if rows.empty:
@@ -152,7 +154,7 @@ def curve_figure(curves: pd.DataFrame, name: str, *, xlabel: str, ylabel: str, t
     return html.svg(fig)
 
 
-def confusion_figure(matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str) -> str:
+def confusion_figure(matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str) -> Markup:
     matrix = np.asarray(matrix)
     size = 2.4 + 0.35 * len(labels)
     fig, ax = figure(size, size * 0.92)
@@ -166,14 +168,14 @@ def confusion_figure(matrix: Sequence[Sequence[int]], labels: Sequence[str], tit
     return html.svg(fig)
 
 
-def histogram_figure(counts: Sequence[float], edges: Sequence[float], xlabel: str, title: str) -> str:
+def histogram_figure(counts: Sequence[float], edges: Sequence[float], xlabel: str, title: str) -> Markup:
     fig, ax = figure(4.2, 3.2)
     ax.stairs(counts, edges, fill=True, alpha=0.7)
     ax.set(xlabel=xlabel, ylabel="rows", title=title)
     return html.svg(fig)
 
 
-def image_grid(examples: Sequence[Mapping[str, Any]], shape: Sequence[int], title: str) -> str:
+def image_grid(examples: Sequence[Mapping[str, Any]], shape: Sequence[int], title: str) -> Markup:
     """Images (pixel rows) in a grid, each with its caption."""
     columns = min(8, len(examples))
     rows = -(-len(examples) // columns)
@@ -188,7 +190,7 @@ def image_grid(examples: Sequence[Mapping[str, Any]], shape: Sequence[int], titl
     return html.svg(fig)
 
 
-def series_figure(name: str, values: Mapping[str, float] | Sequence[float]) -> str:
+def series_figure(name: str, values: Mapping[str, float] | Sequence[float]) -> Markup:
     """A numeric series from a model summary (a mapping such as k -> inertia, or a list such as explained variance
     per component) as a line with markers."""
     keys = list(values) if isinstance(values, Mapping) else list(range(1, len(values) + 1))
