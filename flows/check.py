@@ -10,7 +10,7 @@ from prefect import flow
 
 from flows.common import log
 from tasks.core.artefacts import STAGES
-from tasks.core.code_fingerprint import family_modules, fingerprint, import_closure
+from tasks.core.code_fingerprint import family_modules, fingerprint, import_closure, package_data
 from tasks.core.config import load_params
 from tasks.core.io import atomic_dir, write_json
 from tasks.stages.check import check_models
@@ -19,14 +19,15 @@ from tasks.stages.check import check_models
 def stage_code(repo: Path = Path(".")) -> dict[str, dict[str, str]]:
     """Stage -> {module: sha256} of the modules its command runs: `flows/<stage>.py` and everything it imports,
     found statically; for train and evaluate, every family module and what it imports (the stage re-runs, and
-    inside it only the models whose own code changed are recomputed). `repo` is the working directory DVC runs
-    stages in."""
+    inside it only the models whose own code changed are recomputed); with the templates those modules render.
+    `repo` is the working directory DVC runs stages in."""
     families = family_modules(repo)
     code = {}
     for stage in STAGES:
         if stage != "check":
             roots = [repo / "flows" / f"{stage}.py", *(families if stage in ("train", "evaluate") else [])]
-            code[stage] = fingerprint(import_closure(roots, repo), repo)
+            closure = import_closure(roots, repo)
+            code[stage] = fingerprint([*closure, *package_data(closure)], repo)
     return code
 
 

@@ -27,10 +27,10 @@ from tasks.core.artefacts import STAGES
 COMMANDS = ("promote", "rollback", "predict")  # the production loop: not DVC stages (README "Registry")
 # The options naming each stage's outputs (dvc.yaml's outs: and metrics:; tests/unit/test_faults.py checks them)
 OUTPUTS = {"check": ("code",), "ingest": ("out",), "validate": ("out", "quarantine", "report"),
-           "featurize": ("out", "report"), "train": ("out", "record"),
+           "featurize": ("out",), "train": ("out", "record"),
            "evaluate": ("out", "predictions", "curves", "speed"),
            "fairness": ("out", "summary"), "drift": ("out", "summary"), "champion": ("out", "summary"),
-           "report": ("index", "pages", "leaderboard"), "recommend": ("out",)}
+           "report": ("index", "pages", "featurize", "leaderboard"), "recommend": ("out",)}
 
 
 def parser(stages: tuple[str, ...] = STAGES + COMMANDS) -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
-"""featurize flow: the feature specification every model of a problem is built from, and a features report of
-what the problem's feature options build on the training split."""
+"""featurize flow: the feature specification every model of a problem is built from, and a summary of what the
+problem's feature options build on the training split (the report stage renders it as the features report)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 from prefect import flow
 
 from flows.common import log, read_meta, read_split, stage_task
-from tasks.core.artefacts import SPEC_FILE
+from tasks.core.artefacts import SPEC_FILE, SUMMARY_FILE
 from tasks.core.config import load_params
-from tasks.core.io import atomic_dir, atomic_write_text, write_json
-from tasks.core.lineage import lineage
-from tasks.ml.preprocess import build_preprocessor, feature_summary, render_features_report
+from tasks.core.io import atomic_dir, write_json
+from tasks.core.lineage import provenance
+from tasks.ml.preprocess import build_preprocessor, feature_summary
 from tasks.ml.resample import resample
 from tasks.stages import featurize
 
@@ -21,8 +21,7 @@ from tasks.stages import featurize
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--problem", required=True)
     parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--report", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="spec.json and summary.json")
 
 
 @stage_task
@@ -34,7 +33,7 @@ def describe(spec: featurize.FeatureSpec, train, options, seed: int) -> dict:
 
 
 @flow(name="featurize", flow_run_name="featurize {problem}")
-def featurize_flow(problem: str, data: Path, out: Path, report: Path, params_path: Path = Path("params.yaml")) -> int:
+def featurize_flow(problem: str, data: Path, out: Path, params_path: Path = Path("params.yaml")) -> int:
     params = load_params(params_path)
     cfg = params.featurize[problem]
     train = read_split(data, "train")
@@ -47,18 +46,14 @@ def featurize_flow(problem: str, data: Path, out: Path, report: Path, params_pat
         log.warning("featurize %s: column %r: %s", problem, column, reason)
     summary = describe(spec, train, cfg.options, params.seed)
     summary["guards"] = {"excluded": spec.excluded, "warnings": spec.warnings, "notes": spec.notes}
-    stamp = lineage(meta["sha256"], cfg.model_dump(mode="json"))
+    summary["provenance"] = provenance(meta["sha256"], cfg.model_dump(mode="json"))
     with atomic_dir(out) as tmp:
         write_json(tmp / SPEC_FILE, spec.to_dict())
-    with atomic_dir(report) as tmp:
-        write_json(tmp / "summary.json", summary)
-        atomic_write_text(tmp / "index.html", render_features_report(
-            {f"{problem}: problem-level options": summary}, title=f"Features: {problem}", lineage=stamp,
-            crumbs=[("reports", "../../index.html")]))
+        write_json(tmp / SUMMARY_FILE, summary)
     log.info("featurize %s: %d input features -> %d model features", problem, len(spec.features),
              summary["steps"][-1]["features"])
     return len(spec.features)
 
 
 def run(args: argparse.Namespace) -> None:
-    featurize_flow(args.problem, args.data, args.out, args.report, args.params)
+    featurize_flow(args.problem, args.data, args.out, args.params)

@@ -10,6 +10,8 @@ from prefect import flow
 from flows.common import log, stage_task
 from tasks.core.config import load_params
 from tasks.core.errors import ConfigError
+from tasks.core.io import atomic_write_text
+from tasks.present.recommend_report import render_report
 from tasks.recommend.run import run_recommendation
 
 
@@ -22,8 +24,10 @@ def recommend_flow(out: Path, params_path: Path = Path("params.yaml")) -> dict:
     params = load_params(params_path)
     if params.recommend is None:
         raise ConfigError(f"{params_path}: no `recommend:` section; add one to run the recommendation problem")
-    metrics = stage_task(run_recommendation)(params.recommend, params.seed, out)
-    c = metrics["comparison"]
+    outcome = stage_task(run_recommendation)(params.recommend, params.seed, out)
+    atomic_write_text(out / "report.html", render_report(outcome.metrics, outcome.examples, outcome.importances,
+                                                         outcome.lineage))
+    c = outcome.metrics["comparison"]
     log.info("recommend: %s on held-out users: ranker %.4f vs %s %.4f", c["metric"], c["ranker_heldout"],
              c["baseline"], c["baseline_heldout"])
     return c

@@ -22,6 +22,7 @@ from tasks.core.artefacts import (
     SIMPSON_FILE,
     SIMPSON_SEGMENTS_FILE,
     SPEC_FILE,
+    SUMMARY_FILE,
     TUNE_FILE,
     FeatureSpec,
     curves_file,
@@ -32,6 +33,7 @@ from tasks.core.lineage import lineage
 from tasks.ml import missing
 from tasks.ml.metrics import nan_to_null
 from tasks.present import report
+from tasks.present.features_report import render_features_report
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,13 +44,14 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="directory of validated problems")
     parser.add_argument("--features", type=Path, required=True, help="directory of feature specifications")
     parser.add_argument("--validations", type=Path, required=True, help="directory of validation reports")
-    parser.add_argument("--featurize-reports", type=Path, required=True, help="directory of features reports")
     parser.add_argument("--curves", type=Path, required=True, help="directory of evaluation curves (per problem)")
     parser.add_argument("--trainings", type=Path, required=True, help="directory of train records (per problem)")
     parser.add_argument("--others", type=Path, nargs="*", default=[],
                         help="directories of reports from stages outside the problems, linked from the index")
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--pages", type=Path, required=True)
+    parser.add_argument("--featurize", type=Path, required=True,
+                        help="directory for each problem's features report (<problem>/index.html)")
     parser.add_argument("--leaderboard", type=Path, required=True)
 
 
@@ -86,7 +89,12 @@ def html_links(directory: Path, start: Path) -> list[tuple[str, str]]:
              os.path.relpath(p, start)) for p in sorted(directory.rglob("*.html"))]
 
 
-def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: Path) -> report.ProblemRecord:
+def features_report_page(featurize: Path, problem: str) -> Path:
+    return featurize / problem / "index.html"
+
+
+def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: Path,
+                 featurize: Path) -> report.ProblemRecord:
     """Everything the stages wrote about a problem; `sources` are the directories named by the arguments."""
     spec = read_json(sources["features"] / problem / SPEC_FILE)
     drift = read_json(sources["drift"] / f"{problem}.json")
@@ -98,7 +106,7 @@ def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: 
                      for batch in drift.get("batches", {})},
         models=[load_model(cfg.key, problem, sources, runs.get(cfg.key, {})) for cfg in params.models(problem)],
         other_reports={"data docs": html_links(sources["validations"] / problem, pages),
-                       "features": html_links(sources["featurize_reports"] / problem, pages)},
+                       "features": [("report", os.path.relpath(features_report_page(featurize, problem), pages))]},
         registry=[a.to_dict() for a in registry.history(Path("."), problem)] if Path(".git").exists() else [],
         missing=split_missing(sources["data"] / problem, FeatureSpec.from_dict(spec)))
 
@@ -110,10 +118,10 @@ def split_missing(data: Path, spec: FeatureSpec) -> dict[str, dict]:
 
 
 @flow(name="report", flow_run_name="report")
-def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages: Path, leaderboard: Path,
-                params_path: Path = Path("params.yaml")) -> str:
+def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages: Path, featurize: Path,
+                leaderboard: Path, params_path: Path = Path("params.yaml")) -> str:
     params = load_params(params_path)
-    problems = [stage_task(load_problem)(problem, params, sources, pages) for problem in params.problems]
+    problems = [stage_task(load_problem)(problem, params, sources, pages, featurize) for problem in params.problems]
     hashes = {p: read_meta(sources["data"] / p)["sha256"] for p in params.problems}
     everything = params.model_dump(by_alias=True)
     stamp = lineage(stable_hash(hashes), everything)
@@ -122,6 +130,13 @@ def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages
     with atomic_dir(pages) as tmp:
         for name, text in written.items():
             atomic_write_text(tmp / name, text)
+    with atomic_dir(featurize) as tmp:
+        for problem in params.problems:
+            summary = read_json(sources["features"] / problem / SUMMARY_FILE)
+            atomic_write_text(features_report_page(tmp, problem), render_features_report(
+                {f"{problem}: problem-level options": summary}, title=f"Features: {problem}",
+                lineage={"commit": stamp["commit"], **summary["provenance"], "time": stamp["time"]},
+                crumbs=[("reports", "../../index.html")]))
     write_json(leaderboard, nan_to_null(report.leaderboard_metrics(problems)))
     standalone = [(f"{directory.name}: {label}", href) for directory in others
                   for label, href in html_links(directory, index.parent)]
@@ -137,6 +152,5 @@ def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages
 
 def run(args: argparse.Namespace) -> None:
     sources = {name: getattr(args, name) for name in ("models", "evaluations", "fairness", "drift", "data",
-                                                      "features", "validations", "featurize_reports", "trainings",
-                                                      "curves")}
-    report_flow(sources, args.others, args.index, args.pages, args.leaderboard, args.params)
+                                                      "features", "validations", "trainings", "curves")}
+    report_flow(sources, args.others, args.index, args.pages, args.featurize, args.leaderboard, args.params)

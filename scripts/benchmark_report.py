@@ -228,23 +228,20 @@ def figure_records(rows: Sequence[Figure]) -> list[dict[str, Any]]:
 def html_page(result: Mapping[str, Any], lineage: Mapping[str, Any]) -> str:
     """reports/benchmarks.html: the summary table, the machine, the stage breakdown, the scale curve and the
     per-family table; offline (inline SVG)."""
-    from tasks.present.html import badge, esc, figure, page, svg, table
+    from tasks.ml.figures import figure
+    from tasks.present.html import badge, page, svg, table
 
     summary = figures_frame(figures(result))
     summary["status"] = [badge({"ok": "pass", "MISSED": "fail"}.get(s, s)) for s in summary["status"]]
-    machine = result["machine"]
-    parts = [f"<p>{esc(result.get('mode', ''))}</p>",
-             "<h2>Summary</h2>", table(summary),
-             "<h2>Machine</h2>", table(pd.DataFrame([{"": k, "value": str(v)} for k, v in machine.items()]))]
-    overhead = result.get("overhead")
+    overhead, scale, families = result.get("overhead"), result.get("scale"), result.get("families")
+    overhead_context = None
     if overhead:
         stages = pd.DataFrame([{"stage": k, "seconds (median)": v} for k, v in overhead["stages"].items()])
-        parts += ["<h2>Orchestration overhead</h2>",
-                  f"<p>Pipeline runs (dvc repro -f) {esc(_seconds(overhead['pipeline_seconds']))}; plain script runs "
-                  f"{esc(_seconds(overhead['plain_seconds']))}. Plain metrics equal the pipeline's: "
-                  f"<b>{esc(overhead.get('metrics_match'))}</b>. DVC and process launch between stages: "
-                  f"{overhead['between_stages_seconds']:.1f} s per run.</p>", table(stages, "{:.2f}")]
-    scale = result.get("scale")
+        overhead_context = {"pipeline": _seconds(overhead["pipeline_seconds"]),
+                            "plain": _seconds(overhead["plain_seconds"]),
+                            "metrics_match": overhead.get("metrics_match"),
+                            "between": overhead["between_stages_seconds"], "table": table(stages, "{:.2f}")}
+    scale_context = None
     if scale:
         rows = []
         for name, stage in scale["stages"].items():
@@ -258,14 +255,14 @@ def html_page(result: Mapping[str, Any], lineage: Mapping[str, Any]) -> str:
         ax.loglog(scale["rows"], scale["pipeline_seconds"], marker="s", color="black", label="whole pipeline")
         ax.set(xlabel="rows", ylabel="wall seconds")
         ax.legend(fontsize=7)
-        parts += ["<h2>Scale curve</h2>", f"<div class='card'>{svg(fig)}</div>", table(pd.DataFrame(rows), "{:.1f}")]
-    families = result.get("families")
-    if families:
-        parts += ["<h2>Model families</h2>", table(pd.DataFrame(families), "{:.3f}")]
+        scale_context = {"figure": svg(fig), "table": table(pd.DataFrame(rows), "{:.1f}")}
     gpu = result.get("gpu") or {}
-    parts += ["<h2>GPU against CPU</h2>",
-              table(pd.DataFrame(gpu["runs"])) if gpu.get("runs") else f"<p>{esc(gpu.get('reason', ''))}</p>"]
-    return page("Benchmarks", "".join(parts), lineage, crumbs=[("reports", "index.html")])
+    return page("benchmarks.html", title="Benchmarks", lineage=dict(lineage), crumbs=[("reports", "index.html")],
+                  mode=result.get("mode", ""), summary=table(summary),
+                  machine=table(pd.DataFrame([{"": k, "value": str(v)} for k, v in result["machine"].items()])),
+                  overhead=overhead_context, scale=scale_context,
+                  families=table(pd.DataFrame(families), "{:.3f}") if families else None,
+                  gpu=table(pd.DataFrame(gpu["runs"])) if gpu.get("runs") else None, gpu_reason=gpu.get("reason", ""))
 
 
 def _seconds(values: Sequence[float]) -> str:

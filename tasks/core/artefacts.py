@@ -27,6 +27,7 @@ TRAIN, VALID, HOLDOUT, TEST = "train", "valid", "holdout", "test"
 # File names inside the stages' output directories (the directories themselves are arguments, from dvc.yaml).
 META_FILE = "meta.json"            # a data directory's facts (rows, hashes, batches); a model's meta
 SPEC_FILE = "spec.json"            # data/features/<problem>/: the FeatureSpec
+SUMMARY_FILE = "summary.json"      # data/features/<problem>/: what the problem-level options build, with provenance
 MODEL_FILE, FEATURES_FILE, KEY_FILE, TUNE_FILE = "model.joblib", "features.json", "key.json", "tune.json"
 METRICS_FILE, DETAILS_FILE = "metrics.json", "details.json"       # an evaluation's (and a fairness audit's) files
 INSIGHTS_FILE = "insights.json"    # models/<problem>/<model>/: what the family explains about the fitted model

@@ -68,6 +68,13 @@ def import_closure(roots: Iterable[Path], repo: Path, *, exclude: Iterable[Path]
     return sorted(seen - excluded)
 
 
+def package_data(files: Iterable[Path]) -> list[Path]:
+    """Files the modules among `files` read from beside them: everything under a `templates/` directory next to
+    one (the Jinja2 templates of tasks/present), sorted; a template edit then re-runs the stages that render it."""
+    folders = {f.resolve().parent / "templates" for f in files}
+    return sorted(p for folder in folders if folder.is_dir() for p in folder.rglob("*") if p.is_file())
+
+
 def fingerprint(files: Iterable[Path], repo: Path) -> dict[str, str]:
     """Relative path -> sha256 of the file's bytes."""
     root = repo.resolve()

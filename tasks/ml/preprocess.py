@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -31,7 +31,6 @@ from tasks.ml.image import Deskew, UnitScaler
 from tasks.ml.resample import Resampled
 from tasks.ml.text import HashingTextVectorizer, TextColumn, Tokenizer
 from tasks.ml.vif import VifFilter, vif_table
-from tasks.present.html import esc, figure, page, svg, table
 
 Encoding = Literal["onehot", "ordinal"]
 
@@ -290,57 +289,3 @@ def feature_summary(
 
 def _vif_records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return [{"feature": f, "vif": None if np.isinf(v) else round(float(v), 4)} for f, v in table.itertuples(False)]
-
-
-def guards_section(guards: Mapping[str, Any]) -> str:
-    """The guard rails' findings: excluded columns and kept columns with a warning, each with its reason."""
-    rows = [{"column": column, "action": action, "reason": reason}
-            for action, key in (("excluded", "excluded"), ("kept", "warnings"))
-            for column, reason in guards.get(key, {}).items()]
-    notes = "".join(f"<li>{esc(n)}</li>" for n in guards.get("notes", []))
-    body = table(pd.DataFrame(rows)) if rows else "<p>No column excluded or flagged.</p>"
-    return ("<h3>Guard rails</h3><p>Columns kept out of the features (ids, dates, free text, constants, repeated "
-            "headers, leakage) and why; <code>features.keep</code> opts a column back in.</p>" + body
-            + (f"<ul>{notes}</ul>" if notes else ""))
-
-
-def render_features_report(
-    summaries: Mapping[str, dict[str, Any]], *, title: str, lineage: Mapping[str, Any],
-    crumbs: Iterable[tuple[str, str]] = (),
-) -> str:
-    """A self-contained page: per model, its options, feature counts per step, class balance, the VIF table and
-    the cumulative explained variance of PCA/SVD components."""
-    sections = []
-    for name, s in summaries.items():
-        steps = pd.DataFrame([{"step": st["step"], "features": st["features"],
-                               "detail": "; ".join(f"{k}: {v}" for k, v in st["detail"].items())}
-                              for st in s["steps"]])
-        defaults = FeatureOptions().model_dump(mode="json")
-        changed = {key: value for key, value in s["options"].items() if value != defaults[key]}
-        parts = [f"<h2>{esc(name)}</h2>",
-                 f"<p>Options differing from the defaults: <code>{esc(changed or 'none')}</code></p>",
-                 "<h3>Features per step</h3>", table(steps)]
-        if s["class_balance"]:
-            cb = s["class_balance"]
-            balance = pd.DataFrame({"class": [str(c) for c in cb["before"]], "rows before": list(cb["before"].values()),
-                                    "rows after": [cb["after"].get(c, 0) for c in cb["before"]]})
-            if cb["class_weight"]:
-                balance["weight"] = [float(cb["class_weight"].get(c, 1.0)) for c in cb["before"]]
-            parts += [f"<h3>Class balance ({esc(cb['how'])}; training rows only)</h3>", table(balance)]
-        if s["explained_variance"]:
-            fig, ax = figure()
-            ratios = np.asarray(s["explained_variance"])
-            ax.plot(np.arange(1, len(ratios) + 1), np.cumsum(ratios), marker="o")
-            ax.set(xlabel="components", ylabel="cumulative explained variance", ylim=(0, 1.02))
-            parts += ["<h3>Explained variance</h3>", f"<div class='card'>{svg(fig)}</div>"]
-        if s.get("guards"):
-            parts += [guards_section(s["guards"])]
-        if s.get("notes"):
-            parts += ["<h3>Notes</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in s["notes"]) + "</ul>"]
-        if s["vif"]:
-            vifs = pd.DataFrame([{"feature": r["feature"], "vif": "inf" if r["vif"] is None else r["vif"]}
-                                 for r in s["vif"]])
-            parts += ["<h3>Variance inflation factors</h3>", "<p>Above 10 is commonly read as strong collinearity; "
-                      "inf is an exact linear dependence (e.g. every level of a one-hot column).</p>", table(vifs)]
-        sections.append("".join(parts))
-    return page(title, "".join(sections), lineage, crumbs)

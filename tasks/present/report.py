@@ -2,8 +2,9 @@
 
 Per problem: a page with the leaderboard (bootstrap intervals, paired tests against the best model), gate status,
 the champion and links to every report: data docs, features, evaluation per model, drift per batch (Evidently) and
-bias per model. Pages are built from what the stages wrote, so new problem types, families and model insights (a
-model directory's `insights.json` tables and `*.svg` figures) appear without changes here.
+bias per model; the index is a dashboard of problem cards. Pages are built from what the stages wrote, so new
+problem types, families and model insights (a model directory's `insights.json` tables and `*.svg` figures) appear
+without changes here. Functions here build each page's context; the templates in tasks/present/templates render it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
 from tasks.core.artefacts import HOLDOUT, LOWER_IS_BETTER
+from tasks.ml.figures import figure
 from tasks.ml.metrics import headline
 from tasks.ml.missing import imputed_twins
 from tasks.present import html
@@ -87,16 +90,10 @@ class ProblemRecord:
 # ---------------------------------------------------------------- small pieces
 
 
-def _status(text: str) -> html.Raw:
-    css = {"pass": "ok", "champion": "ok", "fail": "fail", "rejected": "fail", "warn": "warn"}.get(text, "")
-    return html.Raw(f'<span class="{css}">{html.esc(text)}</span>')
-
-
-def _gate_cell(gate: Mapping[str, Any] | None, href: str | None = None) -> html.Raw:
+def _gate_cell(gate: Mapping[str, Any] | None, href: str | None = None) -> Markup:
     gate = gate or {"status": "n/a", "reasons": []}
-    title = html.esc("; ".join(gate.get("reasons", [])))
-    body = f'<span title="{title}">{_status(gate["status"])}</span>'
-    return html.Raw(f'<a href="{html.esc(href)}">{body}</a>' if href else body)
+    return Markup(html.macros().gate_cell(gate["status"], html.STATUS_CSS.get(gate["status"], ""),
+                                          "; ".join(gate.get("reasons", [])), href))
 
 
 def _number(value: float | None) -> float:
@@ -110,14 +107,6 @@ def _ci(entry: Mapping[str, float] | None) -> str:
     return rf.ci_cell(*(_number(entry.get(k)) for k in ("value", "low", "high")))
 
 
-def _links(links: Sequence[tuple[str, str]]) -> str:
-    return " &middot; ".join(str(html.link(label, href)) for label, href in links)
-
-
-def _cards(figures: Sequence[str]) -> str:
-    return "<div class='grid'>" + "".join(f"<div class='card'>{f}</div>" for f in figures if f) + "</div>"
-
-
 def _in_order(batches: Mapping[str, Any]) -> dict[str, Any]:
     """Evaluation batches in report order (JSON files sort their keys): the holdout, then later batches by name."""
     return {b: batches[b] for b in sorted(batches, key=lambda b: (b != HOLDOUT, b))}
@@ -127,7 +116,7 @@ def _json_cell(value: Any) -> Any:
     return value if isinstance(value, str | int | float) or value is None else json.dumps(value, default=str)
 
 
-def _any_table(value: Any) -> str:
+def _any_table(value: Any) -> Markup:
     """A table from a list of row dicts, or a key/value table from a mapping; JSON text otherwise."""
     if isinstance(value, list) and all(isinstance(row, Mapping) for row in value):
         frame = pd.DataFrame([{k: _json_cell(v) for k, v in row.items()} for row in value])
@@ -135,19 +124,20 @@ def _any_table(value: Any) -> str:
         return html.table(frame[labels + [c for c in frame.columns if c not in labels]])  # names first
     if isinstance(value, Mapping):
         return html.table(pd.DataFrame({"name": list(value), "value": [_json_cell(v) for v in value.values()]}))
-    return f"<pre>{html.esc(json.dumps(value, indent=1, default=str))}</pre>"
+    return html.render("pre.html", text=json.dumps(value, indent=1, default=str))
 
 
 # ---------------------------------------------------------------- figures
 
 
 def curve_figure(curves: pd.DataFrame, name: str, *, xlabel: str, ylabel: str, title: str,
-                 legend: Mapping[str, str] | None = None, reference: str | None = None, scatter: bool = False) -> str:
+                 legend: Mapping[str, str] | None = None, reference: str | None = None,
+                 scatter: bool = False) -> Markup | str:
     """One `curve` of an evaluate curves table, a line (or points) per series; '' when absent."""
     rows = curves[curves["curve"] == name]
     if rows.empty:
         return ""
-    fig, ax = html.figure(4.2, 3.6)
+    fig, ax = figure(4.2, 3.6)
     if reference == "diagonal":
         ax.plot([0, 1], [0, 1], color="#999", linestyle=":", linewidth=1)
     elif reference == "zero":
@@ -163,10 +153,10 @@ def curve_figure(curves: pd.DataFrame, name: str, *, xlabel: str, ylabel: str, t
     return html.svg(fig)
 
 
-def confusion_figure(matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str) -> str:
+def confusion_figure(matrix: Sequence[Sequence[int]], labels: Sequence[str], title: str) -> Markup:
     matrix = np.asarray(matrix)
     size = 2.4 + 0.35 * len(labels)
-    fig, ax = html.figure(size, size * 0.92)
+    fig, ax = figure(size, size * 0.92)
     ax.imshow(matrix, cmap="Blues")
     if len(labels) <= 12:
         for (i, j), value in np.ndenumerate(matrix):
@@ -177,18 +167,18 @@ def confusion_figure(matrix: Sequence[Sequence[int]], labels: Sequence[str], tit
     return html.svg(fig)
 
 
-def histogram_figure(counts: Sequence[float], edges: Sequence[float], xlabel: str, title: str) -> str:
-    fig, ax = html.figure(4.2, 3.2)
+def histogram_figure(counts: Sequence[float], edges: Sequence[float], xlabel: str, title: str) -> Markup:
+    fig, ax = figure(4.2, 3.2)
     ax.stairs(counts, edges, fill=True, alpha=0.7)
     ax.set(xlabel=xlabel, ylabel="rows", title=title)
     return html.svg(fig)
 
 
-def image_grid(examples: Sequence[Mapping[str, Any]], shape: Sequence[int], title: str) -> str:
+def image_grid(examples: Sequence[Mapping[str, Any]], shape: Sequence[int], title: str) -> Markup:
     """Images (pixel rows) in a grid, each with its caption."""
     columns = min(8, len(examples))
     rows = -(-len(examples) // columns)
-    fig, axes = html.figure(1.1 * columns, 1.25 * rows + 0.4)
+    fig, axes = figure(1.1 * columns, 1.25 * rows + 0.4)
     fig.clf()
     for i, example in enumerate(examples, start=1):
         ax = fig.add_subplot(rows, columns, i)
@@ -199,12 +189,12 @@ def image_grid(examples: Sequence[Mapping[str, Any]], shape: Sequence[int], titl
     return html.svg(fig)
 
 
-def series_figure(name: str, values: Mapping[str, float] | Sequence[float]) -> str:
+def series_figure(name: str, values: Mapping[str, float] | Sequence[float]) -> Markup:
     """A numeric series from a model summary (a mapping such as k -> inertia, or a list such as explained variance
     per component) as a line with markers."""
     keys = list(values) if isinstance(values, Mapping) else list(range(1, len(values) + 1))
     points = list(values.values()) if isinstance(values, Mapping) else list(values)
-    fig, ax = html.figure(4.2, 3.2)
+    fig, ax = figure(4.2, 3.2)
     ax.plot(range(len(points)), points, marker="o", markersize=3)
     step = max(1, len(keys) // 12)
     ax.set_xticks(range(0, len(keys), step), [str(k) for k in keys[::step]])
@@ -221,7 +211,7 @@ def _numeric_series(value: Any) -> bool:
 # ---------------------------------------------------------------- model pages
 
 
-def _metrics_table(details: Mapping[str, Any]) -> str:
+def _metrics_table(details: Mapping[str, Any]) -> Markup:
     """Headline metrics (rows) by batch (columns), each a point value with its bootstrap interval."""
     batches = _in_order(details.get("batches", {}))
     found = {m for entry in batches.values() for m in entry.get("intervals", {})}
@@ -232,50 +222,47 @@ def _metrics_table(details: Mapping[str, Any]) -> str:
     return html.table(frame)
 
 
-def _classifier_sections(record: ModelRecord) -> list[str]:
+def _classifier_context(record: ModelRecord) -> dict[str, Any]:
     details, curves = record.details, record.curves
     batches, labels = _in_order(details["batches"]), details["classes"]
-    parts = []
+    threshold = None
     if "threshold" in details:
         choice = details["threshold"]
         sweep = (curves[curves["curve"] == SWEEP].pivot_table(index="x", columns="series", values="y")
                  .reset_index().rename(columns={"x": "threshold"}))
-        parts.append(f"<h3>Decision threshold</h3><p>Rule <code>{html.esc(choice['rule'])}</code> on the validation "
-                     f"split picks <b>{choice['value']:.2f}</b>; every metric below uses it.</p>")
-        parts.append(_cards([rf.threshold_figure(sweep, choice["value"])]))
+        threshold = {"rule": choice["rule"], "value": choice["value"],
+                     "figure": rf.threshold_figure(sweep, choice["value"])}
     auc = {b: f"(AUC {_number(record.metrics[b].get('roc_auc')):.3f})" for b in batches}
     ap = {b: f"(AP {e['average_precision']:.3f})" for b, e in batches.items() if "average_precision" in e}
-    figures = [
+    calibrated = {b: pd.DataFrame(e["calibration"]) for b, e in batches.items() if e.get("calibration")}
+    curve_figures = [
         curve_figure(curves, ROC, xlabel="false positive rate", ylabel="true positive rate", title="ROC",
                      legend=auc, reference="diagonal"),
         curve_figure(curves, PR, xlabel="recall", ylabel="precision", title="Precision-recall", legend=ap),
-        rf.calibration_figure({b: pd.DataFrame(e["calibration"]) for b, e in batches.items() if e.get("calibration")})
-        if any(e.get("calibration") for e in batches.values()) else "",
+        rf.calibration_figure(calibrated) if calibrated else "",
         curve_figure(curves, f"{ROC} one-vs-rest", xlabel="false positive rate", ylabel="true positive rate",
                      title="ROC one-vs-rest (holdout)", reference="diagonal"),
         curve_figure(curves, f"{PR} one-vs-rest", xlabel="recall", ylabel="precision",
                      title="Precision-recall one-vs-rest (holdout)"),
     ]
-    parts += ["<h3>Curves</h3>", _cards(figures), "<h3>Confusion matrices</h3>",
-              _cards([confusion_figure(e["confusion"], labels, b) for b, e in batches.items() if "confusion" in e])]
     per_class = pd.DataFrame([{"batch": b, **row} for b, e in batches.items() for row in e.get("per_class", [])])
-    if not per_class.empty:
-        parts += ["<h3>Per class (one vs rest)</h3>",
-                  html.table(per_class[["batch", "label", "precision", "recall", "specificity", "f1", "support"]])]
-    if details.get("misclassified", {}).get("examples"):
-        shown = details["misclassified"]
-        parts.append("<h3>Most confident mistakes (holdout)</h3>"
-                     + _cards([image_grid(shown["examples"], shown["shape"], "true → predicted")]))
+    shown = details.get("misclassified", {})
+    terms = None
     if details.get("informative_terms"):
-        terms = pd.DataFrame(details["informative_terms"])
-        wide = terms.assign(cell=terms["term"] + " (" + terms["probability"].map("{:.2f}".format) + ")").pivot(
+        found = pd.DataFrame(details["informative_terms"])
+        wide = found.assign(cell=found["term"] + " (" + found["probability"].map("{:.2f}".format) + ")").pivot(
             index="rank", columns="class", values="cell")
-        parts.append("<h3>Most informative terms per class</h3><p>Terms whose one-word document the model scores "
-                     "highest for each class (probability in brackets).</p>" + html.table(wide.reset_index()))
-    return parts
+        terms = html.table(wide.reset_index())
+    return {"threshold": threshold, "curves": curve_figures,
+            "confusion": [confusion_figure(e["confusion"], labels, b) for b, e in batches.items() if "confusion" in e],
+            "per_class": None if per_class.empty else html.table(
+                per_class[["batch", "label", "precision", "recall", "specificity", "f1", "support"]]),
+            "mistakes": image_grid(shown["examples"], shown["shape"], "true → predicted")
+            if shown.get("examples") else None,
+            "terms": terms}
 
 
-def _regression_sections(record: ModelRecord) -> list[str]:
+def _regression_context(record: ModelRecord) -> dict[str, Any]:
     details, curves = record.details, record.curves
     holdout = details["batches"].get(HOLDOUT, {})
     figures = [
@@ -289,45 +276,35 @@ def _regression_sections(record: ModelRecord) -> list[str]:
                                         "observed - predicted", "Residual distribution (holdout)"))
     summary = pd.DataFrame([{"batch": b, **e["residuals"]} for b, e in _in_order(details["batches"]).items()
                             if "residuals" in e])
-    return ["<h3>Residuals</h3>", _cards(figures), html.table(summary)]
+    return {"figures": figures, "summary": html.table(summary)}
 
 
-def _unsupervised_sections(record: ModelRecord) -> list[str]:
+def _unsupervised_context(record: ModelRecord) -> dict[str, Any]:
     """An unsupervised model's own summary: scalars as a table, numeric series as figures; generated images."""
     summary, details = record.details.get("summary", {}), record.details
     scalars = {k: v for k, v in summary.items() if not _numeric_series(v)}
-    parts = [f"<h2>{html.esc(details['kind'].capitalize())} model</h2><p>Not scored against the target; what the "
-             "model reports about itself on the training split.</p>"]
-    if scalars:
-        parts.append(_any_table(scalars))
-    parts.append(_cards([series_figure(k, v) for k, v in summary.items() if _numeric_series(v)]))
-    if details.get("generated"):
-        parts.append("<h3>Generated samples</h3>" + _cards([image_grid(details["generated"]["examples"],
-                                                                       details["generated"]["shape"], "samples")]))
-    return parts
+    generated = details.get("generated")
+    return {"kind": details["kind"], "scalars": _any_table(scalars) if scalars else None,
+            "series": [series_figure(k, v) for k, v in summary.items() if _numeric_series(v)],
+            "generated": image_grid(generated["examples"], generated["shape"], "samples") if generated else None}
 
 
-def _insights_sections(record: ModelRecord) -> list[str]:
+def _insights_context(record: ModelRecord) -> dict[str, Any] | None:
     """The family's insights from evaluate, then whatever the model directory holds (insights.json, *.svg)."""
     found = record.details.get("insights", {})
     tables = {**found.get("tables", {}), **record.insights}
     figures = {**found.get("figures", {}), **record.figures}
     if not tables and not figures and "unavailable" not in found:
-        return []
-    parts = ["<h2>Model insights</h2>"]
-    if "unavailable" in found:
-        parts.append(f"<p class='warn'>Not available for this model: {html.esc(found['unavailable'])}</p>")
-    for name, value in tables.items():
-        parts.append(f"<h3>{html.esc(name.replace('_', ' '))}</h3>" + _any_table(value))
-    if figures:
-        parts.append(_cards([f"<div>{html.esc(n.replace('_', ' '))}</div>{svg}" for n, svg in figures.items()]))
-    return parts
+        return None
+    return {"unavailable": found.get("unavailable"),
+            "tables": [(name.replace("_", " "), _any_table(value)) for name, value in tables.items()],
+            "figures": [(name.replace("_", " "), html.svg_markup(text)) for name, text in figures.items()]}
 
 
-def trials_figure(tuning: Mapping[str, Any]) -> str:
+def trials_figure(tuning: Mapping[str, Any]) -> Markup:
     """Each trial's score (pruned trials at their last reported value) and the best so far, the defaults marked."""
     trials = [t for t in tuning["trials"] if t["value"] is not None]
-    fig, ax = html.figure(4.8, 3.4)
+    fig, ax = figure(4.8, 3.4)
     for state, marker in (("complete", "o"), ("pruned", "x")):
         shown = [t for t in trials if t["state"] == state]
         ax.scatter([t["number"] for t in shown], [t["value"] for t in shown], s=14, marker=marker, label=state)
@@ -340,12 +317,12 @@ def trials_figure(tuning: Mapping[str, Any]) -> str:
     return html.svg(fig)
 
 
-def _tuning_sections(record: ModelRecord) -> list[str]:
+def _tuning_context(record: ModelRecord) -> dict[str, Any] | None:
     """The hyperparameter search the model came from: defaults against the best trial, the values chosen and the
     trial history."""
     tuning = record.tuning
     if not tuning:
-        return []
+        return None
     states = pd.Series([t["state"] for t in tuning["trials"]]).value_counts().to_dict()
     took = record.run.get("tune_seconds")
     summary = {"metric": f"{tuning['metric']} on the {tuning['scored_on']} ({tuning['direction']})",
@@ -353,85 +330,62 @@ def _tuning_sections(record: ModelRecord) -> list[str]:
                "gain over defaults": tuning["gain"], "best trial": tuning["best_trial"],
                "trials": ", ".join(f"{n} {state}" for state, n in states.items()),
                "tuning time": f"{took:.1f} s" if took is not None else "(not recorded)"}
-    chosen = tuning["trials"][tuning["best_trial"]]["params"]
-    return ["<h2>Tuning</h2><p>Optuna TPE search (seeded); trial 0 is the hyperparameters params.yaml gives, so the "
-            "gain over them is measured on the same rows. The model was fitted with the best trial's values.</p>",
-            _any_table(summary), "<h3>Best trial's values</h3>", _any_table(chosen), _cards([trials_figure(tuning)])]
+    return {"summary": _any_table(summary), "chosen": _any_table(tuning["trials"][tuning["best_trial"]]["params"]),
+            "figure": trials_figure(tuning)}
 
 
 def model_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any], confidence: float) -> str:
     """One model's evaluation: training facts, metrics with intervals per batch, curves, tables, insights."""
-    meta, fit = record.meta, record.run.get("fit_seconds")
-    took = f"{fit:.1f} s" if fit is not None else "(fit time not recorded)"
-    parts = [f"<p>Family <b>{html.esc(meta['family'])}</b>, trained on {meta['train_rows']:,} rows in "
-             f"{took} on {html.esc(meta['device'])}; seed {meta['seed']}; hyperparameters "
-             f"<code>{html.esc(meta['hyperparameters'])}</code>; validation <code>{html.esc(meta['validation'])}"
-             "</code>.</p>",
-             "<p>" + _links([("bias", fairness_page(record.name))] if record.fairness.get("applicable") else [])
-             + "</p>"]
-    if record.details.get("batches"):
-        parts += ["<h2>Headline metrics</h2>", f"<p>Point value [{confidence:.0%} percentile bootstrap interval] on "
-                  "each evaluation batch.</p>", _metrics_table(record.details)]
-    if record.details.get("kind", "supervised") != "supervised":
-        parts += _unsupervised_sections(record)
-    elif record.details.get("problem_type") == "regression":
-        parts += _regression_sections(record)
-    else:
-        parts += _classifier_sections(record)
-    parts += _tuning_sections(record)
-    parts += _insights_sections(record)
-    return html.page(f"Evaluation: {record.name}", "".join(parts), lineage,
-                     crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem))])
+    fit = record.run.get("fit_seconds")
+    kind = record.details.get("kind", "supervised")
+    regression = kind == "supervised" and record.details.get("problem_type") == "regression"
+    return html.render(
+        "model.html", title=f"Evaluation: {record.name}", lineage=lineage,
+        crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem))], meta=record.meta,
+        took=f"{fit:.1f} s" if fit is not None else "(fit time not recorded)", confidence=confidence,
+        related=[("bias", fairness_page(record.name))] if record.fairness.get("applicable") else [],
+        metrics_table=_metrics_table(record.details) if record.details.get("batches") else None,
+        unsupervised=_unsupervised_context(record) if kind != "supervised" else None,
+        regression=_regression_context(record) if regression else None,
+        classifier=_classifier_context(record) if kind == "supervised" and not regression else None,
+        tuning=_tuning_context(record), insights=_insights_context(record))
 
 
-def _simpson_sections(record: ModelRecord) -> list[str]:
+def _simpson_context(record: ModelRecord) -> dict[str, Any] | None:
     """Simpson's paradox check: each group against the largest one, overall and within segments; the segments
     whose difference has the opposite sign, with their counts."""
     comparisons, segments = record.simpson, record.simpson_segments
     if comparisons.empty:
-        return []
+        return None
     shown = comparisons.assign(**{"reversed in": [f"{r} of {n}" for r, n in
                                                   zip(comparisons["segments_reversed"],
                                                       comparisons["segments_compared"], strict=True)]})
     shown = shown.drop(columns=["segments_reversed", "segments_compared"])
     reversed_rows = segments[segments["reversed"].astype(bool)].drop(columns="reversed") if len(segments) else segments
-    parts = ["<h2>Simpson's paradox check</h2><p>On the holdout: each group's rate (selection rate and accuracy of "
-             "the model, base rate of the label) against its attribute's largest group, overall and within each "
-             "segment where both groups have enough rows. A segment <i>reverses</i> when its difference has the "
-             "opposite sign of the overall one; <i>adjusted direction reversed</i> means the Mantel-Haenszel odds "
-             "ratio pooled over the segments lies on the other side of 1 from the crude odds ratio of the same "
-             f"rows. {int((comparisons['segments_reversed'] > 0).sum())} of {len(comparisons)} comparisons have "
-             f"reversing segments; {int(comparisons['adjusted_direction_reversed'].astype(bool).sum())} reverse "
-             "after adjustment.</p>", html.table(shown)]
-    if len(reversed_rows):
-        parts.append("<details><summary><b>Segments where the difference reverses</b> "
-                     f"({len(reversed_rows)}, with counts)</summary>{html.table(reversed_rows)}</details>")
-    return parts
+    return {"reversing": int((comparisons["segments_reversed"] > 0).sum()), "comparisons": len(comparisons),
+            "adjusted": int(comparisons["adjusted_direction_reversed"].astype(bool).sum()),
+            "table": html.table(shown), "segment_count": len(reversed_rows),
+            "segments": html.table(reversed_rows) if len(reversed_rows) else None}
 
 
 def fairness_page_html(record: ModelRecord, problem: str, lineage: Mapping[str, Any]) -> str:
     """One model's group metrics with intervals per sensitive attribute and batch, disparities and the gate."""
     result, groups = record.fairness, record.groups
     limits = pd.DataFrame([{"attribute": a, **v} for a, v in result["limits"].items()])
-    parts = [f"<p>Gate: {_status(result['status'])}. Decision threshold {result['threshold']:.2f}; groups under "
-             f"{int(limits['min_group_size'].iloc[0]) if len(limits) else 0} rows are reported, not gated.</p>",
-             "<ul>" + "".join(f"<li>{html.esc(r)}</li>" for r in result["reasons"]) + "</ul>",
-             "<h2>Limits</h2>", html.table(limits.drop(columns="min_group_size", errors="ignore").astype(object)
-                                           .where(limits.notna(), "not gated")),
-             "<h2>Disparities</h2>",
-             html.table(pd.DataFrame([{"batch": b, "attribute": a, **v} for b, attrs in
-                                      _in_order(result["batches"]).items() for a, v in attrs.items()]))]
     minimum = int(limits["min_group_size"].iloc[0]) if len(limits) else 0
-    for batch, rows in sorted(groups.groupby("batch", sort=False), key=lambda item: (item[0] != HOLDOUT, item[0])):
-        body = "".join(f"<h3>{html.esc(attribute)}</h3>" + rf.fairness_table(rows, attribute, minimum)
-                       for attribute in rows["attribute"].unique())
-        opened = " open" if batch == HOLDOUT else ""
-        parts.append(f"<details{opened}><summary><b>Groups: {html.esc(batch)}</b> (metrics "
-                     f"{', '.join(GROUP_METRICS)} with bootstrap intervals)</summary>{body}</details>")
-    parts += _simpson_sections(record)
-    return html.page(f"Bias: {record.name}", "".join(parts), lineage,
-                     crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem)),
-                             ("evaluation", model_page(record.name))])
+    ordered = sorted(groups.groupby("batch", sort=False), key=lambda item: (item[0] != HOLDOUT, item[0]))
+    return html.render(
+        "fairness.html", title=f"Bias: {record.name}", lineage=lineage,
+        crumbs=[("reports", f"../{INDEX}"), (problem, problem_page(problem)), ("evaluation", model_page(record.name))],
+        gate=html.badge(result["status"]), threshold=result["threshold"], min_group_size=minimum,
+        reasons=result["reasons"], group_metrics=GROUP_METRICS,
+        limits=html.table(limits.drop(columns="min_group_size", errors="ignore").astype(object)
+                          .where(limits.notna(), "not gated")),
+        disparities=html.table(pd.DataFrame([{"batch": b, "attribute": a, **v} for b, attrs in
+                                             _in_order(result["batches"]).items() for a, v in attrs.items()])),
+        groups=[(batch, batch == HOLDOUT, [(attribute, rf.fairness_table(rows, attribute, minimum))
+                                           for attribute in rows["attribute"].unique()]) for batch, rows in ordered],
+        simpson=_simpson_context(record))
 
 
 # ---------------------------------------------------------------- problem pages
@@ -461,7 +415,7 @@ def _leaderboard(problem: ProblemRecord) -> pd.DataFrame:
             "latency": _gate_cell(row["gates"].get("latency")),
             "rows/s": _number(row.get("speed", {}).get("rows_per_second")),
             "ms/row": _number(row.get("speed", {}).get("latency_ms")),
-            "status": _status(row["status"]),
+            "status": html.badge(row["status"]),
             "best - this [CI]": "" if versus is None else f"{_ci({'value': versus['diff'], **versus})} "
                                                           f"({versus['verdict']})",
             "why": row["why"],
@@ -469,10 +423,10 @@ def _leaderboard(problem: ProblemRecord) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _drift_sections(problem: ProblemRecord) -> list[str]:
+def _drift_context(problem: ProblemRecord) -> dict[str, Any]:
     drift = problem.drift
     if not drift.get("applicable"):
-        return [f"<h2>Drift</h2><p>Not run: {html.esc(drift.get('reason', ''))}.</p>"]
+        return {"applicable": False, "reason": drift.get("reason", "")}
     rows, scores = [], {}
     for batch, entry in drift["batches"].items():
         columns = entry["columns"]
@@ -495,19 +449,17 @@ def _drift_sections(problem: ProblemRecord) -> list[str]:
     per_feature = pd.DataFrame({"feature": list(next(iter(scores.values()))),
                                 "test": [first[c]["stattest"] for c in next(iter(scores.values()))],
                                 **{b: list(s.values()) for b, s in scores.items()}})
-    return [f"<h2>Drift</h2><p>Each later batch against {html.esc(drift['reference'])} (the training period, rows "
-            "no model saw); Evidently tests each column, sampled to the row budget.</p>",
-            html.table(pd.DataFrame(rows)), "<h3>Data drift per feature (drift score)</h3>", html.table(per_feature)]
+    return {"applicable": True, "reference": drift["reference"], "batches": html.table(pd.DataFrame(rows)),
+            "per_feature": html.table(per_feature)}
 
 
-def _missing_section(problem: ProblemRecord, confidence: float) -> list[str]:
+def _missing_context(problem: ProblemRecord) -> dict[str, Any] | None:
     """Missing values per split and, for each model that routes NaN natively, its metrics beside its imputed twin's."""
     if not any(counts["rows_with_missing"] for counts in problem.missing.values()):
-        return []
+        return None
     counts = pd.DataFrame([{"split": split, "rows": c["rows"], "rows with a missing value": c["rows_with_missing"],
                             "missing values by column": ", ".join(f"{k}: {v}" for k, v in c["columns"].items())}
                            for split, c in problem.missing.items()])
-    parts = ["<h2>Missing values</h2>", html.table(counts)]
     by_name = {m.name: m for m in problem.models}
     pairs = imputed_twins({m.name: m.meta for m in problem.models})
     selection = _selection(problem.champion)
@@ -522,17 +474,8 @@ def _missing_section(problem: ProblemRecord, confidence: float) -> list[str]:
                          "validation: native / imputed": " / ".join(
                              f"{_number(by_name[n].meta.get('validation', {}).get(metric)):.4f}"
                              for n in (native, imputed))})
-    if rows:
-        parts += ["<p>Each model with <code>features: {impute: false}</code> hands NaN to its trees, which route it "
-                  "themselves; its twin is the same family, hyperparameters and feature options with median/mode "
-                  f"imputation. Metrics on the {html.esc(selection)} with {confidence:.0%} bootstrap intervals, and "
-                  "on the validation split (point values); the counts above say how many of those rows miss a "
-                  "value.</p>",
-                  html.table(pd.DataFrame(rows))]
-    else:
-        parts.append("<p>No model routes missing values natively (<code>features: {impute: false}</code> on a "
-                     "tree family, beside the same model imputing): every model imputes.</p>")
-    return parts
+    return {"counts": html.table(counts), "selection": selection,
+            "twins": html.table(pd.DataFrame(rows)) if rows else None}
 
 
 def _simpson_count(model: ModelRecord, attribute: str) -> str:
@@ -542,7 +485,7 @@ def _simpson_count(model: ModelRecord, attribute: str) -> str:
     return f"{int((rows['segments_reversed'] > 0).sum())} of {len(rows)}"
 
 
-def _fairness_section(problem: ProblemRecord) -> list[str]:
+def _bias_table(problem: ProblemRecord) -> Markup | None:
     rows = []
     for model in problem.models:
         result = model.fairness
@@ -557,25 +500,13 @@ def _fairness_section(problem: ProblemRecord) -> list[str]:
                          "max equalized odds difference": worst["equalized_odds_difference"],
                          "limit (EOD)": result["limits"][attribute]["max_equalized_odds_difference"] or "not gated",
                          "Simpson: comparisons with reversing segments": _simpson_count(model, attribute),
-                         "gate": _status("fail" if attribute in result["failed_attributes"] else "pass")})
-    if not rows:
-        return []
-    return ["<h2>Bias</h2><p>Largest disparity over the evaluation batches; per-group metrics with intervals on each "
-            "model's bias page.</p>", html.table(pd.DataFrame(rows))]
+                         "gate": html.badge("fail" if attribute in result["failed_attributes"] else "pass")})
+    return html.table(pd.DataFrame(rows)) if rows else None
 
 
 def promoted_cell(problem: ProblemRecord) -> str:
     """'v1.2.0 (employment-lightgbm)': the promoted version, 'none' before the first promotion."""
     return f"{problem.registry[0]['version']} ({problem.registry[0]['model']})" if problem.registry else "none"
-
-
-def _registry_section(problem: ProblemRecord) -> list[str]:
-    rows = [{"when": a["created_at"], "version": a["version"], "model": a["model"], "commit": a["commit"][:9],
-             "tag": a["tag"], "why": a["why"]} for a in problem.registry]
-    return [f"<h2>Registry</h2><p>Promoted (GTO stage <code>prod</code>, as when this page was rendered): "
-            f"<b>{html.esc(promoted_cell(problem))}</b>. Every promotion and rollback, newest first.</p>",
-            html.table(pd.DataFrame(rows)) if rows else "<p>Nothing promoted yet: <code>python -m flows promote "
-            f"--problem {html.esc(problem.name)}</code>.</p>"]
 
 
 def report_links(problem: ProblemRecord) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -590,53 +521,46 @@ def report_links(problem: ProblemRecord) -> list[tuple[str, list[tuple[str, str]
     return [(section, links) for section, links in sections if links]
 
 
-def problem_page_html(problem: ProblemRecord, lineage: Mapping[str, Any], confidence: float) -> str:
+def _ranking_context(problem: ProblemRecord, confidence: float) -> dict[str, Any] | None:
+    """The champion decision: leaderboard, paired tests against the best model, every headline metric."""
     record = problem.champion
-    parts = [f"<p>{html.esc(problem.problem_type)} problem, target <code>{html.esc(problem.spec['target'])}</code>, "
-             f"{len(problem.models)} model(s).</p>",
-             "<ul>" + "".join(f"<li><b>{html.esc(section)}</b>: {_links(links)}</li>"
-                              for section, links in report_links(problem)) + "</ul>"]
-    if record.get("ranking"):
-        metric = record["metric"]
-        champion = record["champion"]
-        parts.append(f"<p>Champion: <b class='{'ok' if champion else 'fail'}'>{html.esc(champion or 'none')}</b>"
-                     f"{' (' + html.esc(record['family']) + ')' if champion else ': no model passes every gate'}. "
-                     f"Ranked by {html.esc(metric)} on the {html.esc(_selection(record))} "
-                     f"({'lower' if record['lower_is_better'] else 'higher'} is better); the last column compares "
-                     f"the best model with each other one on the same rows (paired bootstrap, {confidence:.0%} "
-                     "interval): a difference is real when its interval excludes 0.</p>")
-        parts += ["<h2>Leaderboard</h2>", html.table(_leaderboard(problem))]
-        comparisons = pd.DataFrame([{"model_a": record["best"], **r["versus_best"]} for r in record["ranking"]
-                                    if r["versus_best"]])
-        if not comparisons.empty:
-            parts += [f"<h3>Paired tests: best model vs each runner-up ({html.esc(_selection(record))})</h3>",
-                      rf.paired_table(comparisons, confidence)]
-        ranked = {r["model"] for r in record["ranking"]}
-        intervals = pd.DataFrame([{"model": m.name, "metric": k, **v} for m in problem.models if m.name in ranked
-                                  for k, v in m.details["batches"][_selection(record)]["intervals"].items()])
-        parts += [f"<h3>Every headline metric on the {html.esc(_selection(record))} [interval]</h3>",
-                  rf.leaderboard_table(intervals, metric, ascending=metric in LOWER_IS_BETTER)]
+    if not record.get("ranking"):
+        return None
+    metric, selection = record["metric"], _selection(record)
+    comparisons = pd.DataFrame([{"model_a": record["best"], **r["versus_best"]} for r in record["ranking"]
+                                if r["versus_best"]])
+    ranked = {r["model"] for r in record["ranking"]}
+    intervals = pd.DataFrame([{"model": m.name, "metric": k, **v} for m in problem.models if m.name in ranked
+                              for k, v in m.details["batches"][selection]["intervals"].items()])
+    return {"champion": record["champion"], "family": record.get("family"), "metric": metric,
+            "selection": selection, "lower_is_better": record["lower_is_better"],
+            "leaderboard": html.table(_leaderboard(problem)),
+            "paired": None if comparisons.empty else rf.paired_table(comparisons, confidence),
+            "headline": rf.leaderboard_table(intervals, metric, ascending=metric in LOWER_IS_BETTER)}
+
+
+def problem_page_html(problem: ProblemRecord, lineage: Mapping[str, Any], confidence: float) -> str:
+    registry = [{"when": a["created_at"], "version": a["version"], "model": a["model"], "commit": a["commit"][:9],
+                 "tag": a["tag"], "why": a["why"]} for a in problem.registry]
     others = [m for m in problem.models if m.details.get("kind", "supervised") != "supervised"]
-    if others:
-        parts.append("<h2>Unsupervised models</h2><p>Described, not ranked: " + _links(
-            [(f"{m.name} ({m.details['kind']})", model_page(m.name)) for m in others]) + "</p>")
-    parts += _registry_section(problem)
-    parts += _missing_section(problem, confidence)
-    parts += _drift_sections(problem)
-    parts += _fairness_section(problem)
-    return html.page(f"Problem: {problem.name}", "".join(parts), lineage, crumbs=[("reports", f"../{INDEX}")])
+    return html.render(
+        "problem.html", title=f"Problem: {problem.name}", lineage=lineage, crumbs=[("reports", f"../{INDEX}")],
+        name=problem.name, problem_type=problem.problem_type, target=problem.spec["target"],
+        model_count=len(problem.models), reports=report_links(problem), confidence=confidence,
+        ranking=_ranking_context(problem, confidence),
+        unsupervised=[(f"{m.name} ({m.details['kind']})", model_page(m.name)) for m in others],
+        promoted=promoted_cell(problem), registry=html.table(pd.DataFrame(registry)) if registry else None,
+        missing=_missing_context(problem), drift=_drift_context(problem), bias=_bias_table(problem))
 
 
 def data_page_html(problem: ProblemRecord, lineage: Mapping[str, Any]) -> str:
     data = problem.data
-    parts = [f"<p>Source <code>{html.esc(data['source'])}</code>, sha256 <code>{html.esc(data['sha256'])}</code>; "
-             f"{data.get('quarantined', 0):,} row(s) quarantined by the data contract.</p>", "<h2>Splits</h2>",
-             html.table(pd.DataFrame({"split": list(data["rows"]), "rows": list(data["rows"].values())}))]
-    others = problem.other_reports.get("data docs", [])
-    if others:
-        parts.append("<h2>Validation reports</h2><p>" + _links(others) + "</p>")
-    return html.page(f"Data: {problem.name}", "".join(parts), lineage,
-                     crumbs=[("reports", f"../{INDEX}"), (problem.name, problem_page(problem.name))])
+    return html.render(
+        "data.html", title=f"Data: {problem.name}", lineage=lineage,
+        crumbs=[("reports", f"../{INDEX}"), (problem.name, problem_page(problem.name))],
+        source=data["source"], sha256=data["sha256"], quarantined=data.get("quarantined", 0),
+        splits=html.table(pd.DataFrame({"split": list(data["rows"]), "rows": list(data["rows"].values())})),
+        others=problem.other_reports.get("data docs", []))
 
 
 def features_page_html(problem: ProblemRecord, lineage: Mapping[str, Any]) -> str:
@@ -644,21 +568,15 @@ def features_page_html(problem: ProblemRecord, lineage: Mapping[str, Any]) -> st
     rows = [{"column": column, "role": role, "sensitive": "yes" if column in spec.get("sensitive", []) else "",
              "categories": len(spec.get("categories", {}).get(column, [])) or ""}
             for role in ("numeric", "ordinal", "categorical", "text") for column in spec.get(role, [])]
-    parts = [f"<p>Target <code>{html.esc(spec['target'])}</code> ({html.esc(spec['problem_type'])}"
-             + (f"; classes {html.esc(spec['classes'])}" if spec.get("classes") else "") + ").</p>",
-             "<h2>Columns</h2>", html.table(pd.DataFrame(rows)),
-             f"<p>Dropped (no role): {html.esc(', '.join(spec.get('dropped', [])) or 'none')}.</p>"]
     guarded = [{"column": c, "action": action, "reason": r} for action, key in (("excluded", "excluded"),
                                                                                  ("kept", "warnings"))
                for c, r in spec.get(key, {}).items()]
-    if guarded:
-        parts += ["<h2>Guard rails</h2><p>Kept out of the features, or kept with a warning (features.keep opts a "
-                  "column back in):</p>", html.table(pd.DataFrame(guarded))]
-    others = problem.other_reports.get("features", [])
-    if others:
-        parts.append("<h2>More</h2><p>" + _links(others) + "</p>")
-    return html.page(f"Features: {problem.name}", "".join(parts), lineage,
-                     crumbs=[("reports", f"../{INDEX}"), (problem.name, problem_page(problem.name))])
+    return html.render(
+        "features.html", title=f"Features: {problem.name}", lineage=lineage,
+        crumbs=[("reports", f"../{INDEX}"), (problem.name, problem_page(problem.name))],
+        spec=spec, columns=html.table(pd.DataFrame(rows)), dropped=spec.get("dropped", []),
+        guarded=html.table(pd.DataFrame(guarded)) if guarded else None,
+        others=problem.other_reports.get("features", []))
 
 
 # ---------------------------------------------------------------- hub
@@ -683,40 +601,82 @@ def champion_cell(problem: ProblemRecord) -> str:
     return "" if row is None else f"{record['metric']} on {_selection(record)}: {_ci(row)}"
 
 
-def later_batches_cell(problem: ProblemRecord) -> str:
-    """The champion's ranking metric on every evaluation batch but the one it was chosen on (later periods, the
-    test file): how it holds up on data it was not selected on."""
+GATE_BADGES = {"quality": "quality floor", "drift": "drift", "fairness": "fairness", "latency": "latency"}
+_WORST = ("fail", "warn", "pass")
+
+
+def _state(status: str | None) -> str:
+    """A gate status as a badge state: pass, warn or fail; anything else (n/a, not run) is na."""
+    return status if status in _WORST else "na"
+
+
+def _worst(states: Sequence[str]) -> str:
+    return next((s for s in _WORST if s in states), "na")
+
+
+def batch_metrics(problem: ProblemRecord, model: ModelRecord) -> list[tuple[str, str, bool]]:
+    """The problem's ranking metric for `model` on every evaluation batch, holdout first: (batch, value with its
+    bootstrap interval where evaluate wrote one, whether the models were ranked on this batch)."""
     record = problem.champion
-    model = next((m for m in problem.models if m.name == record.get("champion")), None)
-    if model is None:
-        return ""
-    batches = _in_order({b: v for b, v in model.metrics.items() if isinstance(v, dict) and b != _selection(record)})
-    return "; ".join(f"{b}: {_number(v.get(record['metric'])):.4f}" for b, v in batches.items())
+    metric, selection = record["metric"], _selection(record)
+    intervals = model.details.get("batches", {})
+    batches = _in_order({b: v for b, v in model.metrics.items() if isinstance(v, dict)})
+    return [(b, _ci(intervals.get(b, {}).get("intervals", {}).get(metric) or {"value": v.get(metric)}), b == selection)
+            for b, v in batches.items()]
+
+
+def _drift_status(drift: Mapping[str, Any]) -> dict[str, str]:
+    if not drift.get("applicable"):
+        return {"state": "na", "detail": f"not run: {drift.get('reason', '')}"}
+    batches = drift["batches"]
+    states = [_state(entry.get("status")) for entry in batches.values()]
+    flagged = [b for b, state in zip(batches, states, strict=True) if state in ("fail", "warn")]
+    return {"state": _worst(states), "detail": f"{len(flagged)} of {len(batches)} batch(es) flagged"
+                                                + (f": {', '.join(flagged)}" if flagged else "")}
+
+
+def _bias_status(model: ModelRecord | None) -> dict[str, str]:
+    if model is None or not model.fairness.get("applicable"):
+        return {"state": "na", "detail": "no sensitive attribute audited"}
+    failed = model.fairness.get("failed_attributes", [])
+    return {"state": _state(model.fairness.get("status")),
+            "detail": f"{model.name}: " + (f"fails on {', '.join(failed)}" if failed else "within limits")}
+
+
+def dashboard_card(problem: ProblemRecord, pages_dir: str) -> dict[str, Any]:
+    """What the hub shows of one problem: its champion (else the best-ranked model, held back by a gate), the
+    promoted version, the ranking metric per batch, the gates as badges, drift and bias status, links."""
+    record = problem.champion
+    ranking = record.get("ranking", [])
+    shown = next((r for r in ranking if r["status"] == "champion"), ranking[0] if ranking else None)
+    model = next((m for m in problem.models if shown and m.name == shown["model"]), None)
+    return {
+        "name": problem.name, "href": f"{pages_dir}/{problem_page(problem.name)}",
+        "problem_type": problem.problem_type, "model_count": len(problem.models),
+        "champion": record.get("champion"), "family": record.get("family"),
+        "leader": shown["model"] if shown and not record.get("champion") else None,
+        "promoted": promoted_cell(problem), "headline": champion_cell(problem), "metric": record.get("metric"),
+        "batches": batch_metrics(problem, model) if model else [],
+        "gated_model": shown["model"] if shown else "",
+        "gates": [(label, _state(shown["gates"].get(gate, {}).get("status")),
+                   "; ".join(shown["gates"].get(gate, {}).get("reasons", []))) for gate, label in GATE_BADGES.items()]
+        if shown else [],
+        "drift": _drift_status(problem.drift), "bias": _bias_status(model),
+        "reports": [(section, [(label, f"{pages_dir}/{href}") for label, href in pairs])
+                    for section, pairs in report_links(problem)],
+    }
 
 
 def index_page_html(title: str, problems: Sequence[ProblemRecord], lineage: Mapping[str, Any], pages_dir: str,
                     standalone: Sequence[tuple[str, str]] = ()) -> str:
-    """The hub: every problem with its champion and reports, every model's gates, then reports of stages outside
-    the problems (`standalone`: label, href)."""
-    overview = pd.DataFrame([{
-        "problem": html.link(p.name, f"{pages_dir}/{problem_page(p.name)}"), "type": p.problem_type,
-        "models": len(p.models),
-        "champion": _status(p.champion["champion"]) if p.champion.get("champion") else _status("none"),
-        "champion metric [CI]": champion_cell(p),
-        "promoted": promoted_cell(p),
-        "later batches": later_batches_cell(p),
-        "reports": html.Raw(" ".join(f"{html.esc(section)}: " + " ".join(
-            str(html.link(label, f"{pages_dir}/{href}")) for label, href in links) + "<br>"
-            for section, links in report_links(p))),
-    } for p in problems])
+    """The hub, a dashboard: a card per problem, every model's gates, then reports of stages outside the
+    problems (`standalone`: label, href)."""
     gates = pd.DataFrame(gate_rows(problems))
     if not gates.empty:
-        gates = gates.assign(**{g: [_status(v) for v in gates[g]] for g in (*GATES, "outcome")})
-    body = "<h2>Problems</h2>" + html.table(overview) + "<h2>Gate status</h2>" + (
-        html.table(gates) if not gates.empty else "<p>No supervised models.</p>")
-    if standalone:
-        body += "<h2>Other reports</h2><p>" + _links(standalone) + "</p>"
-    return html.page(title, body, lineage)
+        gates = gates.assign(**{g: [html.badge(v) for v in gates[g]] for g in (*GATES, "outcome")})
+    return html.page("index.html", title=title, lineage=lineage, crumbs=[],
+                       cards=[dashboard_card(p, pages_dir) for p in problems],
+                       gates=html.table(gates) if not gates.empty else None, standalone=list(standalone))
 
 
 def leaderboard_metrics(problems: Sequence[ProblemRecord]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""HTML fragments for evaluation results (tables and inline SVG figures), built on tasks/present/html.py."""
+"""Fragments for evaluation results (tables and inline SVG figures), rendered through tasks/present/html.py."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
-from tasks.present.html import Raw, esc, figure, svg, table
+from tasks.ml.figures import figure
+from tasks.present import html
+from tasks.present.html import svg, table
 from tasks.stages.fairness import GROUP_METRICS
 
 
@@ -21,7 +24,7 @@ def ci_cell(value: float, low: float, high: float) -> str:
     return f"{value:.4f} [{low:.4f}, {high:.4f}]"
 
 
-def leaderboard_table(intervals: pd.DataFrame, sort_by: str, ascending: bool = False) -> str:
+def leaderboard_table(intervals: pd.DataFrame, sort_by: str, ascending: bool = False) -> Markup:
     """Models x metrics with intervals, from rows (model, metric, value, low, high); best `sort_by` first."""
     cells = intervals.assign(cell=[ci_cell(v, lo, hi) for v, lo, hi in
                                    intervals[["value", "low", "high"]].itertuples(index=False)])
@@ -31,7 +34,7 @@ def leaderboard_table(intervals: pd.DataFrame, sort_by: str, ascending: bool = F
     return table(wide.reset_index())
 
 
-def paired_table(comparisons: pd.DataFrame, confidence: float = 0.95) -> str:
+def paired_table(comparisons: pd.DataFrame, confidence: float = 0.95) -> Markup:
     """Pairwise comparisons from `stats.compare_models`: difference with interval, bootstrap p-value and, where the
     models are classifiers, McNemar's counts and p-value; a difference is real when its interval excludes 0."""
     frame = pd.DataFrame({
@@ -50,11 +53,11 @@ def paired_table(comparisons: pd.DataFrame, confidence: float = 0.95) -> str:
     return table(frame)
 
 
-def fairness_table(groups: pd.DataFrame, attribute: str, min_group_size: int = 0) -> str:
+def fairness_table(groups: pd.DataFrame, attribute: str, min_group_size: int = 0) -> Markup:
     """One attribute's groups with each metric's interval; groups under `min_group_size` are marked, not gated."""
     rows = groups[groups["attribute"] == attribute]
     frame = pd.DataFrame({
-        "group": [Raw(f"{esc(g)} <small>(not gated)</small>") if n < min_group_size else g
+        "group": [html.render("not_gated.html", group=g) if n < min_group_size else g
                   for g, n in zip(rows["group"], rows["size"], strict=True)],
         "size": rows["size"].to_numpy(),
         **{name: [ci_cell(v, lo, hi) for v, lo, hi in rows[[name, f"{name}_low", f"{name}_high"]]
@@ -63,7 +66,7 @@ def fairness_table(groups: pd.DataFrame, attribute: str, min_group_size: int = 0
     return table(frame)
 
 
-def threshold_figure(sweep: pd.DataFrame, chosen: float | None = None) -> str:
+def threshold_figure(sweep: pd.DataFrame, chosen: float | None = None) -> Markup:
     """Precision, recall, specificity and F1 against the threshold, with the chosen threshold marked."""
     fig, ax = figure()
     for column in ("precision", "recall", "specificity", "f1"):
@@ -75,7 +78,7 @@ def threshold_figure(sweep: pd.DataFrame, chosen: float | None = None) -> str:
     return svg(fig)
 
 
-def calibration_figure(tables: Mapping[str, pd.DataFrame]) -> str:
+def calibration_figure(tables: Mapping[str, pd.DataFrame]) -> Markup:
     """Reliability diagram, one line per batch: observed positive rate against mean predicted probability per bin."""
     fig, ax = figure()
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfect")
@@ -87,9 +90,6 @@ def calibration_figure(tables: Mapping[str, pd.DataFrame]) -> str:
 
 
 def banner(lineage: Mapping[str, Any], crumbs: Sequence[tuple[str, str]]) -> str:
-    """Lineage line and breadcrumb links, styled inline, for the top of a page another tool wrote."""
-    style = "font:12px/1.6 ui-monospace,Menlo,monospace;padding:6px 16px;"
-    facts = " &middot; ".join(f"{esc(k)} <b>{esc(v)}</b>" for k, v in lineage.items())
-    links = " / ".join(f'<a style="color:#9cc2ff" href="{esc(href)}">{esc(label)}</a>' for label, href in crumbs)
-    return (f'<header class="mlp-lineage" style="{style}background:#1d2330;color:#d8dde8">{facts}'
-            f"{' &middot; ' + links if links else ''}</header>")
+    """Lineage line and breadcrumb links, styled inline, for the top of a page another tool wrote: plain `str`,
+    since it is spliced into that page's text (a `Markup` would escape the text it is added to)."""
+    return str(html.macros().banner(dict(lineage), list(crumbs)))

@@ -8,9 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
 from tasks.adapters.expectations import ExpectationResult, ValidationOutcome, data_docs_css, data_docs_html
-from tasks.present.html import Raw, badge, esc, page, table
+from tasks.present import html
+from tasks.present.html import badge, table
 
 _EXTERNAL = r"""["']?(?:https?:)?//"""
 _GX_EXTRA_CSS = """
@@ -20,7 +22,7 @@ table{border-collapse:collapse;margin:8px 0} th,td{border:1px solid #d5d9e2;padd
 """
 
 
-def _status(result: ExpectationResult) -> Raw:
+def _status(result: ExpectationResult) -> Markup:
     if result.success:
         return badge("pass")
     return badge("fail" if result.severity == "error" else "warn")
@@ -31,11 +33,11 @@ def _value(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _outcome_status(outcome: ValidationOutcome) -> Raw:
+def _outcome_status(outcome: ValidationOutcome) -> Markup:
     return badge("fail" if not outcome.success else "warn" if outcome.warnings else "pass")
 
 
-def results_table(results: Iterable[ExpectationResult]) -> str:
+def results_table(results: Iterable[ExpectationResult]) -> Markup:
     """One row per expectation: status, severity, expectation, column, counts, observed, expected, examples."""
     rows = [{
         "status": _status(r),
@@ -48,10 +50,10 @@ def results_table(results: Iterable[ExpectationResult]) -> str:
         "expected": _value(", ".join(f"{k}={v}" for k, v in r.expected.items() if v is not None)),
         "examples": _value(", ".join(map(repr, r.examples))),
     } for r in results]
-    return table(pd.DataFrame(rows), float_format="{:.2f}") if rows else "<p>None.</p>"
+    return table(pd.DataFrame(rows), float_format="{:.2f}") if rows else html.render("para.html", text="None.")
 
 
-def overview_table(outcomes: Sequence[ValidationOutcome]) -> str:
+def overview_table(outcomes: Sequence[ValidationOutcome]) -> Markup:
     rows = [{
         "dataset": o.dataset_name,
         "status": _outcome_status(o),
@@ -70,18 +72,13 @@ def render_validation_report(
 ) -> str:
     """A self-contained page: an overview, then per dataset the failed expectations (errors first) and the
     passed ones in a collapsed list."""
-    sections = [overview_table(outcomes)]
-    for o in outcomes:
-        failed = [*o.errors, *o.warnings]
-        passed = [r for r in o.results if r.success]
-        sections.append(
-            f"<h2 id='{esc(o.dataset_name)}'>{esc(o.dataset_name)} {_outcome_status(o)}</h2>"
-            f"<p>Suite <code>{esc(o.suite_name)}</code>, {o.row_count:,} rows, {len(o.results)} expectations, "
-            f"validated in {o.seconds:.2f} s.</p>"
-            f"<h3>Failed ({len(failed)})</h3>{results_table(failed)}"
-            f"<details><summary>Passed ({len(passed)})</summary>{results_table(passed)}</details>"
-        )
-    return page(title, "".join(sections), lineage, crumbs)
+    datasets = [{"name": o.dataset_name, "status": _outcome_status(o), "suite": o.suite_name, "rows": o.row_count,
+                 "expectations": len(o.results), "seconds": o.seconds,
+                 "failed_count": len(o.errors) + len(o.warnings), "failed": results_table([*o.errors, *o.warnings]),
+                 "passed_count": sum(r.success for r in o.results),
+                 "passed": results_table([r for r in o.results if r.success])} for o in outcomes]
+    return html.page("validation.html", title=title, lineage=dict(lineage), crumbs=list(crumbs),
+                       overview=overview_table(outcomes), datasets=datasets)
 
 
 def offline_data_docs(outcome: ValidationOutcome) -> str:

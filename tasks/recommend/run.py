@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from tasks.core.errors import ConfigError
-from tasks.core.io import atomic_write_text, stable_hash, write_json
+from tasks.core.io import stable_hash, write_json
 from tasks.core.lineage import lineage
 from tasks.core.recommend_config import FamilySpec, RecommendConfig
 from tasks.recommend.attack import attack_effect, choose_target, inject_shilling
@@ -34,7 +34,6 @@ from tasks.recommend.metrics import ndcg_at_k, popularity_percentiles, relevance
 from tasks.recommend.mf import ExplicitMF, ImplicitMF
 from tasks.recommend.popularity import Popularity
 from tasks.recommend.ranking import LtrRanker
-from tasks.recommend.report import render_report
 from tasks.recommend.split import temporal_split
 
 MODEL_CLASSES: dict[str, type[Recommender]] = {
@@ -107,6 +106,7 @@ class Outcome:
     metrics: dict[str, Any]
     examples: pd.DataFrame        # user, list, rank, title, hit
     importances: pd.DataFrame     # feature, gain
+    lineage: dict[str, Any] = field(default_factory=dict)  # data hash and config hash the run came from
 
 
 def _kind(cfg: RecommendConfig, name: str) -> str:
@@ -219,9 +219,10 @@ def evaluate_all(cfg: RecommendConfig, seed: int, frame: pd.DataFrame) -> Outcom
                    importances=importances.sort_values("gain", ascending=False, ignore_index=True))
 
 
-def run_recommendation(cfg: RecommendConfig, seed: int, out_dir: Path) -> dict[str, Any]:
-    """Load and validate MovieLens, run `evaluate_all`, write `metrics.json` and `report.html` (each atomically)
-    to `out_dir`, and return the metrics."""
+def run_recommendation(cfg: RecommendConfig, seed: int, out_dir: Path) -> Outcome:
+    """Load and validate MovieLens, run `evaluate_all`, write `metrics.json` to `out_dir`, and return the metrics
+    with the example lists, the ranker's importances and the lineage (what `tasks.present.recommend_report`
+    renders)."""
     start = perf_counter()
     frame, data_report = validate_ratings(load_movielens(), invalid_rows=cfg.data.invalid_rows,
                                           valid_from=cfg.data.valid_from, valid_until=cfg.data.valid_until)
@@ -236,5 +237,4 @@ def run_recommendation(cfg: RecommendConfig, seed: int, out_dir: Path) -> dict[s
                     {"seed": seed, **cfg.model_dump(mode="json")})
     out_dir = Path(out_dir)
     write_json(out_dir / "metrics.json", metrics)
-    atomic_write_text(out_dir / "report.html", render_report(metrics, outcome.examples, outcome.importances, stamp))
-    return metrics
+    return Outcome(metrics, outcome.examples, outcome.importances, stamp)

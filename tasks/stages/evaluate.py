@@ -172,8 +172,8 @@ def family_insights(model: TrainedModel) -> dict[str, Any]:
     residual plot, tree, class evidence, ...): JSON tables and SVG figures. The statsmodels Logit of logistic
     regression is left out (a minute on 44,000 rows). A model it cannot explain gets the reason instead, so an
     explanation never costs the evaluation."""
+    from tasks.ml.figures import svg
     from tasks.ml.model_insights import insights
-    from tasks.present.html import svg
 
     try:
         found = insights(model.pipeline, model.meta["family"])

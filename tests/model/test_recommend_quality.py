@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tasks.core.recommend_config import parse_recommend_config
+from tasks.present.recommend_report import render_report
 from tasks.recommend.data import load_movielens, validate_ratings
 from tasks.recommend.run import run_recommendation
 
@@ -34,7 +35,10 @@ SMALL = {
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     out = tmp_path_factory.mktemp("recommend")
-    return run_recommendation(parse_recommend_config(SMALL), seed=0, out_dir=out), out
+    outcome = run_recommendation(parse_recommend_config(SMALL), seed=0, out_dir=out)
+    (out / "report.html").write_text(render_report(outcome.metrics, outcome.examples, outcome.importances,
+                                                   outcome.lineage))
+    return outcome.metrics, out
 
 
 def test_movielens_meets_the_data_contract():

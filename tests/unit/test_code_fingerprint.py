@@ -57,6 +57,14 @@ def test_stage_code_covers_what_models_are_built_and_evaluated_with():
             "tasks/ml/stats.py"} <= evaluate
 
 
+def test_the_stages_that_render_pages_depend_on_their_templates():
+    code = stage_code(REPO)
+    templates = {p.relative_to(REPO).as_posix() for p in (REPO / "tasks/present/templates").iterdir()}
+    assert {"tasks/present/templates/index.html", "tasks/present/templates/base.html"} <= templates
+    assert templates <= set(code["report"]) and templates <= set(code["validate"])
+    assert not templates & set(code["train"]), "no stage that renders nothing re-runs on a template edit"
+
+
 def test_a_models_code_is_its_stage_and_its_own_family_only():
     """What a model's key hashes: editing another family must not reach it, a shared module must."""
     code = model_code(REPO / "flows" / "train.py", "xgboost", REPO)

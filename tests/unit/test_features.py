@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import warnings
@@ -24,11 +25,11 @@ from tasks.ml.preprocess import (
     build_preprocessor,
     feature_summary,
     make_preprocessor,
-    render_features_report,
 )
 from tasks.ml.resample import balanced_class_weights, downsample, resample
 from tasks.ml.text import Tokenizer
 from tasks.ml.vif import VifFilter, vif_table
+from tasks.present.features_report import render_features_report
 
 WORDS = ["loan", "loans", "paid", "late", "running", "runs", "the", "and", "bank", "card", "credit", "debt"]
 
@@ -285,3 +286,7 @@ def test_feature_summary_and_report(train):
     page = render_features_report(summaries, title="Features", lineage={"commit": "abc"})
     assert "<svg" in page and "Variance inflation factors" in page and "class_weight" in page
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?https?:", page)
+    stored = json.loads(json.dumps(summaries, sort_keys=True))  # as the report stage reads summary.json
+    built = "; ".join(f"{k}: {v}" for k, v in steps["inputs"]["detail"].items())  # feature_summary's order
+    assert built.startswith("numeric: ") and render_features_report(stored, title="Features", lineage={}).count(
+        f"<td>{built}</td>") == 3, "counts in role order, not sorted"

@@ -136,7 +136,8 @@ def test_guard_rails_can_be_turned_off_and_an_empty_feature_set_is_an_error(fram
 
 
 def test_the_vif_table_is_capped_and_the_report_says_so(frame):
-    from tasks.ml.preprocess import build_preprocessor, feature_summary, render_features_report
+    from tasks.ml.preprocess import build_preprocessor, feature_summary
+    from tasks.present.features_report import render_features_report
 
     spec = spec_of(frame, infer=True, keep=["zip"])
     options = FeaturizeConfig().options

@@ -167,18 +167,49 @@ def test_undefined_metrics_read_as_null_render_as_blank(problems):
     assert "None" not in report.problem_page_html(problem, LINEAGE, 0.95)
 
 
-def test_the_hub_shows_each_champions_later_batch_metrics(problems):
+def card(index: str, problem: str) -> str:
+    return index[index.index(f'<section class="problem" id="problem-{problem}">'):].split("</section>")[0]
+
+
+def test_the_hub_dashboard_shows_each_champion_metric_per_batch_gates_and_status(problems):
     record = problems[0].champion  # clf-lr made champion whatever its gates said
     ranking = [{**r, "status": "champion" if r["model"] == "clf-lr" else "runner-up"} for r in record["ranking"]]
     clf = report.ProblemRecord(**{**problems[0].__dict__, "champion": {**record, "champion": "clf-lr",
-                                                                         "ranking": ranking}})
+                                                                         "family": "lr", "ranking": ranking}})
     index = report.index_page_html("hub", [clf, *problems[1:]], LINEAGE, "pages")
+    shown = card(index, "clf")
     champion = next(m for m in clf.models if m.name == "clf-lr")
-    later = f"batch_1: {champion.metrics['batch_1']['roc_auc']:.4f}"
-    assert report.later_batches_cell(clf) == later and later in index
-    assert report.champion_cell(clf).startswith("roc_auc on holdout: ")
-    chosen_on_batch = report.ProblemRecord(**{**clf.__dict__, "champion": {**clf.champion, "selection": "batch_1"}})
-    assert report.later_batches_cell(chosen_on_batch).startswith("holdout: "), "the batch it was chosen on is left out"
+    assert 'Champion <b class="ok">clf-lr</b> (lr)' in shown and "Promoted: <b>none</b>" in shown
+    for batch in BATCHES:  # evaluate's metrics.json value and details.json interval, as the page rounds them
+        value = champion.metrics[batch]["roc_auc"]
+        interval = champion.details["batches"][batch]["intervals"]["roc_auc"]
+        assert f"{value:.4f} [{interval['low']:.4f}, {interval['high']:.4f}]" in shown, batch
+    assert shown.index("<td>holdout <small>(ranked on)</small></td>") < shown.index("<td>batch_1</td>")
+    assert report.champion_cell(clf).startswith("roc_auc on holdout: ") and report.champion_cell(clf) in shown
+    gates = next(r for r in ranking if r["model"] == "clf-lr")["gates"]
+    for gate, label in (("quality", "quality floor"), ("drift", "drift"), ("fairness", "fairness")):
+        assert re.search(rf'<span class="badge {gates[gate]["status"]}"[^>]*>{label}: {gates[gate]["status"]}<', shown)
+    assert '<span class="badge na" title="">latency: n/a</span>' in shown, "no latency gate recorded"
+    flagged = sum(e["status"] == "fail" for e in clf.drift["batches"].values())
+    assert f"{flagged} of {len(clf.drift['batches'])} batch(es) flagged" in shown
+    assert f'<span class="badge {champion.fairness["status"]}"' in shown.split("<dt>bias</dt>")[1]
+    assert 'href="pages/problem-clf.html"' in shown and 'href="pages/evaluation-clf-lr.html"' in shown
+    regression = card(index, "reg")
+    assert 'Champion <span class="fail">none</span>: best reg-ols is held back by a gate' in regression, "drift fails"
+
+
+def test_user_text_is_escaped_and_only_the_codes_own_svg_is_markup(problems):
+    evil = "<script>alert(1)</script>"
+    clf = problems[0]
+    spec = {**clf.spec, "numeric": [*clf.spec["numeric"], evil]}
+    model = clf.models[0]
+    renamed = report.ModelRecord(**{**model.__dict__, "name": evil, "meta": {**model.meta, "family": evil}})
+    record = report.ProblemRecord(**{**clf.__dict__, "spec": spec, "models": [renamed, *clf.models[1:]]})
+    pages = [report.features_page_html(record, LINEAGE), report.model_page_html(renamed, "clf", LINEAGE, 0.95),
+             report.index_page_html("hub", [record], {"commit": evil}, "pages")]
+    for page in pages:
+        assert evil not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<svg" in pages[1], "the page's own figures stay markup"
 
 
 def test_missing_values_and_simpson_sections(problems):

@@ -44,3 +44,4 @@ def test_paired_and_fairness_tables_and_figures():
     assert rf.calibration_figure({"holdout": stats.calibration_table(y, proba, 10)}).startswith("<svg")
     banner = rf.banner({"commit": "abc"}, [("reports", "../index.html")])
     assert "commit <b>abc</b>" in banner and 'href="../index.html"' in banner
+    assert ("<body>" + banner).startswith("<body><header"), "spliced into Evidently's page unescaped"
