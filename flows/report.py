@@ -13,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows.common import log, read_meta, stage_task
 from flows.gates import link_files
 from tasks.adapters import registry
+from tasks.adapters.expectations import ValidationOutcome
 from tasks.core.artefacts import (
     DETAILS_FILE,
     GROUPS_FILE,
@@ -34,6 +35,7 @@ from tasks.ml import missing
 from tasks.ml.metrics import nan_to_null
 from tasks.present import report
 from tasks.present.features_report import render_features_report
+from tasks.present.validation_report import render_validation_report
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +91,13 @@ def html_links(directory: Path, start: Path) -> list[tuple[str, str]]:
              os.path.relpath(p, start)) for p in sorted(directory.rglob("*.html"))]
 
 
+def validation_page_html(folder: Path, problem: str) -> str:
+    """The data-validation page of a problem, from what the validate stage wrote (its outcomes and lineage)."""
+    outcomes = [ValidationOutcome.from_dict(o) for o in read_json(folder / "outcomes.json")]
+    return render_validation_report(outcomes, title=f"Data validation: {problem}",
+                                    lineage=read_json(folder / "lineage.json"), crumbs=[("reports", "../index.html")])
+
+
 def features_report_page(featurize: Path, problem: str) -> Path:
     return featurize / problem / "index.html"
 
@@ -105,7 +114,8 @@ def load_problem(problem: str, params: Params, sources: dict[str, Path], pages: 
         drift_pages={batch: os.path.relpath(sources["drift"] / problem / f"{batch}.html", pages)
                      for batch in drift.get("batches", {})},
         models=[load_model(cfg.key, problem, sources, runs.get(cfg.key, {})) for cfg in params.models(problem)],
-        other_reports={"data docs": html_links(sources["validations"] / problem, pages),
+        other_reports={"data docs": [("validation", report.validation_page(problem)),
+                                     *html_links(sources["validations"] / problem, pages)],
                        "features": [("report", os.path.relpath(features_report_page(featurize, problem), pages))]},
         registry=[a.to_dict() for a in registry.history(Path("."), problem)] if Path(".git").exists() else [],
         missing=split_missing(sources["data"] / problem, FeatureSpec.from_dict(spec)))
@@ -127,6 +137,7 @@ def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages
     stamp = lineage(stable_hash(hashes), everything)
     written = stage_task(report.build_pages)(problems, {p: {**stamp, "data": h[:12]} for p, h in hashes.items()},
                                              params.evaluate.confidence)
+    written |= {report.validation_page(p): validation_page_html(sources["validations"] / p, p) for p in params.problems}
     with atomic_dir(pages) as tmp:
         for name, text in written.items():
             atomic_write_text(tmp / name, text)

@@ -12,7 +12,7 @@ from tasks.core.artefacts import META_FILE, split_file
 from tasks.core.config import load_params
 from tasks.core.io import atomic_dir, atomic_write_text, read_json, write_json
 from tasks.core.lineage import lineage
-from tasks.present.validation_report import offline_data_docs, render_validation_report
+from tasks.present.validation_report import offline_data_docs
 from tasks.stages import validate
 
 
@@ -46,9 +46,7 @@ def validate_flow(problem: str, data: Path, contract: Path, out: Path, quarantin
     with atomic_dir(quarantine) as tmp:
         result.quarantined.to_parquet(tmp / "rows.parquet", index=False)
     with atomic_dir(report) as tmp:
-        atomic_write_text(tmp / "index.html", render_validation_report(
-            result.outcomes, title=f"Data validation: {problem}", lineage=stamp,
-            crumbs=[("reports", "../../index.html")]))
+        write_json(tmp / "lineage.json", stamp)
         for outcome in result.outcomes:
             name = outcome.dataset_name.split("/")[-1]
             atomic_write_text(tmp / f"datadocs-{name}.html", offline_data_docs(outcome))

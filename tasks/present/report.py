@@ -35,6 +35,10 @@ def problem_page(problem: str) -> str:
     return f"problem-{problem}.html"
 
 
+def validation_page(problem: str) -> str:
+    return f"validation-{problem}.html"
+
+
 def data_page(problem: str) -> str:
     return f"data-{problem}.html"
 

@@ -225,3 +225,21 @@ def test_draft_suite_cli_reads_everything_from_the_problem(tmp_path, repo_root):
     assert main(["--problem", "nope", "--params", str(params), "--out", str(out)]) == 1
     with pytest.raises(SystemExit):
         main(["--data", str(data), "--target", "employed", "--out", str(out)])   # no loose column roles any more
+
+
+def test_the_hub_renders_the_validation_page_from_what_validate_wrote(suite, current, tmp_path):
+    """Validate writes data only (outcomes.json, lineage.json); the report stage renders the page from them, with
+    the same datasets, failed expectation and unexpected value as the outcomes in memory."""
+    from flows.report import validation_page_html
+
+    frame = current.copy()
+    frame.loc[:3, "AGEP"] = 250.0
+    outcomes = [validate_frame(frame, suite, dataset_name="employment/batch_2016"),
+                validate_frame(current, suite, dataset_name="employment/train")]
+    (tmp_path / "outcomes.json").write_text(json.dumps([o.to_dict() for o in outcomes]))
+    (tmp_path / "lineage.json").write_text(json.dumps({"commit": "abc1234"}))
+    page = validation_page_html(tmp_path, "employment")
+    assert "Data validation: employment" in page and "abc1234" in page
+    for text in ("employment/batch_2016", "employment/train", "expect_column_values_to_be_between", "250.0"):
+        assert text in page
+    assert not EXTERNAL_ASSET.search(page)
