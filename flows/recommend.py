@@ -1,4 +1,5 @@
-"""recommend flow: MovieLens recommendation families, the learning-to-rank ranker, and their report."""
+"""recommend flow: MovieLens recommendation families and the learning-to-rank ranker; the report stage renders
+their page."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ from prefect import flow
 from flows.common import log, stage_task
 from tasks.core.config import load_params
 from tasks.core.errors import ConfigError
-from tasks.core.io import atomic_write_text
-from tasks.present.recommend_report import render_report
 from tasks.recommend.run import run_recommendation
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="directory for metrics.json and report.html")
+    parser.add_argument("--out", type=Path, required=True, help="directory for metrics.json and what its page shows")
 
 
 @flow(name="recommend", flow_run_name="recommend movielens")
@@ -25,8 +24,6 @@ def recommend_flow(out: Path, params_path: Path = Path("params.yaml")) -> dict:
     if params.recommend is None:
         raise ConfigError(f"{params_path}: no `recommend:` section; add one to run the recommendation problem")
     outcome = stage_task(run_recommendation)(params.recommend, params.seed, out)
-    atomic_write_text(out / "report.html", render_report(outcome.metrics, outcome.examples, outcome.importances,
-                                                         outcome.lineage))
     c = outcome.metrics["comparison"]
     log.info("recommend: %s on held-out users: ranker %.4f vs %s %.4f", c["metric"], c["ranker_heldout"],
              c["baseline"], c["baseline_heldout"])

@@ -16,8 +16,11 @@ from tasks.adapters import registry
 from tasks.adapters.expectations import ValidationOutcome
 from tasks.core.artefacts import (
     DETAILS_FILE,
+    EXAMPLES_FILE,
     GROUPS_FILE,
+    IMPORTANCES_FILE,
     INSIGHTS_FILE,
+    LINEAGE_FILE,
     META_FILE,
     METRICS_FILE,
     SIMPSON_FILE,
@@ -35,6 +38,7 @@ from tasks.ml import missing
 from tasks.ml.metrics import nan_to_null
 from tasks.present import report
 from tasks.present.features_report import render_features_report
+from tasks.present.recommend_report import render_report
 from tasks.present.validation_report import render_validation_report
 
 
@@ -98,6 +102,13 @@ def validation_page_html(folder: Path, problem: str) -> str:
                                     lineage=read_json(folder / "lineage.json"), crumbs=[("reports", "../index.html")])
 
 
+def recommend_page_html(folder: Path) -> str:
+    """The recommendation page, from what the recommend stage wrote."""
+    return render_report(read_json(folder / METRICS_FILE), pd.read_csv(folder / EXAMPLES_FILE, keep_default_na=False),
+                         pd.read_csv(folder / IMPORTANCES_FILE), read_json(folder / LINEAGE_FILE),
+                         crumbs=[("reports", "../index.html")])
+
+
 def features_report_page(featurize: Path, problem: str) -> Path:
     return featurize / problem / "index.html"
 
@@ -138,6 +149,8 @@ def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages
     written = stage_task(report.build_pages)(problems, {p: {**stamp, "data": h[:12]} for p, h in hashes.items()},
                                              params.evaluate.confidence)
     written |= {report.validation_page(p): validation_page_html(sources["validations"] / p, p) for p in params.problems}
+    recommend = [d for d in others if (d / METRICS_FILE).exists()]  # absent where MovieLens is not configured
+    written |= {report.other_page(d.name): recommend_page_html(d) for d in recommend}
     with atomic_dir(pages) as tmp:
         for name, text in written.items():
             atomic_write_text(tmp / name, text)
@@ -149,8 +162,7 @@ def report_flow(sources: dict[str, Path], others: list[Path], index: Path, pages
                 lineage={"commit": stamp["commit"], **summary["provenance"], "time": stamp["time"]},
                 crumbs=[("reports", "../../index.html")]))
     write_json(leaderboard, nan_to_null(report.leaderboard_metrics(problems)))
-    standalone = [(f"{directory.name}: {label}", href) for directory in others
-                  for label, href in html_links(directory, index.parent)]
+    standalone = [(f"{d.name}: report", f"{pages.name}/{report.other_page(d.name)}") for d in recommend]
     atomic_write_text(index, report.index_page_html(params.report.title, problems, stamp, pages.name, standalone))
     link_files("report", "hub", [index, *(pages / report.problem_page(p.name) for p in problems)])
     gates = pd.DataFrame(report.gate_rows(problems))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -73,13 +73,13 @@ def _position_bias(bias: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def render_report(metrics: Mapping[str, Any], examples: pd.DataFrame, importances: pd.DataFrame,
-                  lineage: Mapping[str, Any]) -> str:
+                  lineage: Mapping[str, Any], crumbs: Sequence[tuple[str, str]] = ()) -> str:
     """The whole page: comparison verdict, leaderboards, bias figures, ranker details, attack, examples, data."""
     k = metrics["k"]
     cmp, split, attack, data = metrics["comparison"], metrics["split"], metrics["attack"], metrics["data"]
     warm, cold = _leaderboard(metrics, "heldout"), _leaderboard(metrics, "cold_start")
     return html.render(
-        "recommend.html", title="Recommendation report", lineage=dict(lineage), crumbs=[], k=k, cmp=cmp,
+        "recommend.html", title="Recommendation report", lineage=dict(lineage), crumbs=list(crumbs), k=k, cmp=cmp,
         split=split, attack=attack, verdict=badge("pass" if cmp["ranker_beats_baseline"] else "fail"),
         recall=metrics["families"]["ranker"]["candidate_recall"],
         own=metrics["families"][cmp["baseline"]]["heldout"]["history_popularity_percentile"],

@@ -35,6 +35,11 @@ def problem_page(problem: str) -> str:
     return f"problem-{problem}.html"
 
 
+def other_page(name: str) -> str:
+    """The page of a problem that runs outside the tabular stages (recommend)."""
+    return f"{name}.html"
+
+
 def validation_page(problem: str) -> str:
     return f"validation-{problem}.html"
 

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tasks.core.artefacts import EXAMPLES_FILE, IMPORTANCES_FILE, LINEAGE_FILE
 from tasks.core.errors import ConfigError
-from tasks.core.io import stable_hash, write_json
+from tasks.core.io import atomic_write_text, stable_hash, write_json
 from tasks.core.lineage import lineage
 from tasks.core.recommend_config import FamilySpec, RecommendConfig
 from tasks.recommend.attack import attack_effect, choose_target, inject_shilling
@@ -220,9 +221,9 @@ def evaluate_all(cfg: RecommendConfig, seed: int, frame: pd.DataFrame) -> Outcom
 
 
 def run_recommendation(cfg: RecommendConfig, seed: int, out_dir: Path) -> Outcome:
-    """Load and validate MovieLens, run `evaluate_all`, write `metrics.json` to `out_dir`, and return the metrics
-    with the example lists, the ranker's importances and the lineage (what `tasks.present.recommend_report`
-    renders)."""
+    """Load and validate MovieLens, run `evaluate_all`, and write to `out_dir` what the report stage renders
+    (`tasks.present.recommend_report`): `metrics.json`, the example lists, the ranker's importances and the
+    lineage; return them."""
     start = perf_counter()
     frame, data_report = validate_ratings(load_movielens(), invalid_rows=cfg.data.invalid_rows,
                                           valid_from=cfg.data.valid_from, valid_until=cfg.data.valid_until)
@@ -237,4 +238,7 @@ def run_recommendation(cfg: RecommendConfig, seed: int, out_dir: Path) -> Outcom
                     {"seed": seed, **cfg.model_dump(mode="json")})
     out_dir = Path(out_dir)
     write_json(out_dir / "metrics.json", metrics)
+    atomic_write_text(out_dir / EXAMPLES_FILE, outcome.examples.to_csv(index=False))
+    atomic_write_text(out_dir / IMPORTANCES_FILE, outcome.importances.to_csv(index=False))
+    write_json(out_dir / LINEAGE_FILE, stamp)
     return Outcome(metrics, outcome.examples, outcome.importances, stamp)

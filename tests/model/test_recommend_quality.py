@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.report import recommend_page_html
 from tasks.core.recommend_config import parse_recommend_config
 from tasks.present.recommend_report import render_report
 from tasks.recommend.data import load_movielens, validate_ratings
@@ -36,8 +37,9 @@ SMALL = {
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
     out = tmp_path_factory.mktemp("recommend")
     outcome = run_recommendation(parse_recommend_config(SMALL), seed=0, out_dir=out)
-    (out / "report.html").write_text(render_report(outcome.metrics, outcome.examples, outcome.importances,
-                                                   outcome.lineage))
+    stored = json.loads(json.dumps(outcome.metrics, sort_keys=True, default=str))  # as metrics.json holds them
+    (out / "in-memory.html").write_text(render_report(stored, outcome.examples, outcome.importances,
+                                                      outcome.lineage, crumbs=[("reports", "../index.html")]))
     return outcome.metrics, out
 
 
@@ -93,7 +95,8 @@ def test_metrics_and_report_are_written(run):
     metrics, out = run
     assert json.loads((out / "metrics.json").read_text())["comparison"] == json.loads(
         json.dumps(metrics["comparison"]))
-    html = (out / "report.html").read_text()
+    html = recommend_page_html(out)  # what the report stage renders from the files the stage wrote
+    assert str(html) == (out / "in-memory.html").read_text(), "the files hold everything the page shows"
     for section in ("Leaderboard", "Cold start", "Popularity bias", "Position bias", "Shilling attack",
                     "Example recommendations"):
         assert section in html
