@@ -35,7 +35,7 @@ from tasks.core.io import read_json, remove_stale, write_json
 from tasks.core.lineage import provenance, run_stamp
 from tasks.core.model_key import library_versions, make_key, stale_reason
 from tasks.families import explicit_features, get_family
-from tasks.families.ensemble import FAMILY_NAME, member_names
+from tasks.families.ensemble import FAMILY_NAME, load_member, member_names
 from tasks.ops import gpu
 from tasks.ops.routing import routes_to_gpu
 from tasks.stages import train, train_dask, tune
@@ -151,7 +151,7 @@ def fit_ensemble(model: str, key: dict[str, Any], data: Path, features: Path, ou
     """Fit and save one ensemble over its members' saved models (the second wave, after they are fitted)."""
     params = load_params(params_path)
     cfg = params.train[model]
-    members = {m: train.load_model(out / m).pipeline for m in ensemble_members(params, cfg.problem)[model]}
+    members = {m: load_member(out / m / MODEL_FILE) for m in ensemble_members(params, cfg.problem)[model]}
     trained = train.train_ensemble(
         cfg.key, cfg, read_spec(features), members, read_split(data, VALID),
         metric=params.ranking_metric(cfg.problem), seed=params.seed,

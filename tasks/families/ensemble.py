@@ -7,11 +7,12 @@ code (the train flow imports this module, which the other families' keys do not 
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from tasks.core.config import ModelConfig
 from tasks.core.errors import ConfigError
 from tasks.families import SUPERVISED, BuildContext, Family
-from tasks.ml.ensemble import GreedyEnsemble
+from tasks.ml.ensemble import GreedyEnsemble, SavedModel
 
 FAMILY_NAME = "ensemble"
 
@@ -35,6 +36,12 @@ def member_names(cfg: ModelConfig, models: Sequence[ModelConfig], supervised: se
     if not names:
         raise ConfigError(f"{cfg.key}: an ensemble needs at least one supervised model of {cfg.problem}")
     return names
+
+
+def load_member(path: Path) -> SavedModel:
+    """A member's saved model, kept as its file's bytes (`tasks.ml.ensemble.SavedModel`: the ensemble's file is then
+    the same on every fit)."""
+    return SavedModel.load(path)
 
 
 def build(ctx: BuildContext, hp: dict) -> GreedyEnsemble:

@@ -9,7 +9,9 @@ never worse than its best member. The members are fitted before (the train flow'
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,47 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from tasks.core.artefacts import LOWER_IS_BETTER
+from tasks.core.io import load_pickle
 from tasks.ml.metrics import encode, metric_inputs, predict_proba_aligned
+
+
+class SavedModel:
+    """A fitted member kept as the bytes of the file it was saved to; it predicts like the model in it, and pickles
+    as those bytes unchanged.
+
+    A scikit-learn tree that is unpickled and pickled again writes the padding bytes of its node records, which
+    unpickling leaves uninitialised: the same forest file gave another pickle in every process, so an ensemble that
+    held its loaded members was another file on every fit, with the same weights and scores."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+        self._model: Any = None
+
+    @classmethod
+    def load(cls, path: str | Path) -> SavedModel:
+        """The model saved at `path` (read now: a damaged file fails here, naming it)."""
+        saved = cls(Path(path).read_bytes())
+        saved._model = load_pickle(path)
+        return saved
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            import joblib
+
+            self._model = joblib.load(io.BytesIO(self.blob))
+        return self._model
+
+    def __getattr__(self, name: str) -> Any:  # predict, predict_proba, classes_, ... of the model
+        if name.startswith("__") or name in ("blob", "_model"):
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def __getstate__(self) -> dict[str, bytes]:
+        return {"blob": self.blob}
+
+    def __setstate__(self, state: dict[str, bytes]) -> None:
+        self.blob, self._model = state["blob"], None
 
 
 class GreedyEnsemble(BaseEstimator):
