@@ -23,6 +23,7 @@ from tasks.core.artefacts import (
     LINEAGE_FILE,
     META_FILE,
     METRICS_FILE,
+    OUTCOMES_FILE,
     SIMPSON_FILE,
     SIMPSON_SEGMENTS_FILE,
     SPEC_FILE,
@@ -97,9 +98,9 @@ def html_links(directory: Path, start: Path) -> list[tuple[str, str]]:
 
 def validation_page_html(folder: Path, problem: str) -> str:
     """The data-validation page of a problem, from what the validate stage wrote (its outcomes and lineage)."""
-    outcomes = [ValidationOutcome.from_dict(o) for o in read_json(folder / "outcomes.json")]
+    outcomes = [ValidationOutcome.from_dict(o) for o in read_json(folder / OUTCOMES_FILE)]
     return render_validation_report(outcomes, title=f"Data validation: {problem}",
-                                    lineage=read_json(folder / "lineage.json"), crumbs=[("reports", "../index.html")])
+                                    lineage=read_json(folder / LINEAGE_FILE), crumbs=[("reports", "../index.html")])
 
 
 def recommend_page_html(folder: Path) -> str:

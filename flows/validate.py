@@ -8,7 +8,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows.common import log, read_meta, read_split, stage_task
-from tasks.core.artefacts import META_FILE, split_file
+from tasks.core.artefacts import LINEAGE_FILE, META_FILE, OUTCOMES_FILE, split_file
 from tasks.core.config import load_params
 from tasks.core.io import atomic_dir, atomic_write_text, read_json, write_json
 from tasks.core.lineage import lineage
@@ -46,11 +46,11 @@ def validate_flow(problem: str, data: Path, contract: Path, out: Path, quarantin
     with atomic_dir(quarantine) as tmp:
         result.quarantined.to_parquet(tmp / "rows.parquet", index=False)
     with atomic_dir(report) as tmp:
-        write_json(tmp / "lineage.json", stamp)
+        write_json(tmp / LINEAGE_FILE, stamp)
         for outcome in result.outcomes:
             name = outcome.dataset_name.split("/")[-1]
             atomic_write_text(tmp / f"datadocs-{name}.html", offline_data_docs(outcome))
-        write_json(tmp / "outcomes.json", [o.to_dict() for o in result.outcomes])
+        write_json(tmp / OUTCOMES_FILE, [o.to_dict() for o in result.outcomes])
     warnings = sum(len(o.warnings) for o in result.outcomes)
     log.info("validate %s: passed with %d warning(s); %d row(s) quarantined", problem, warnings,
              len(result.quarantined))

@@ -31,6 +31,7 @@ SUMMARY_FILE = "summary.json"      # data/features/<problem>/: what the problem-
 MODEL_FILE, FEATURES_FILE, KEY_FILE, TUNE_FILE = "model.joblib", "features.json", "key.json", "tune.json"
 METRICS_FILE, DETAILS_FILE = "metrics.json", "details.json"       # an evaluation's (and a fairness audit's) files
 INSIGHTS_FILE = "insights.json"    # models/<problem>/<model>/: what the family explains about the fitted model
+OUTCOMES_FILE = "outcomes.json"    # reports/validate/<problem>/: every dataset's validation outcome
 LINEAGE_FILE = "lineage.json"      # where a stage's own result came from (validate, recommend): its page's header
 EXAMPLES_FILE, IMPORTANCES_FILE = "examples.csv", "importances.csv"   # reports/recommend/: what its page shows
 GROUPS_FILE, SIMPSON_FILE, SIMPSON_SEGMENTS_FILE = "groups.csv", "simpson.csv", "simpson_segments.csv"

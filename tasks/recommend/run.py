@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasks.core.artefacts import EXAMPLES_FILE, IMPORTANCES_FILE, LINEAGE_FILE
+from tasks.core.artefacts import EXAMPLES_FILE, IMPORTANCES_FILE, LINEAGE_FILE, METRICS_FILE
 from tasks.core.errors import ConfigError
 from tasks.core.io import atomic_write_text, stable_hash, write_json
 from tasks.core.lineage import lineage
@@ -237,7 +237,7 @@ def run_recommendation(cfg: RecommendConfig, seed: int, out_dir: Path) -> Outcom
     stamp = lineage(stable_hash(pd.util.hash_pandas_object(frame[RATING_COLUMNS], index=False).tolist()),
                     {"seed": seed, **cfg.model_dump(mode="json")})
     out_dir = Path(out_dir)
-    write_json(out_dir / "metrics.json", metrics)
+    write_json(out_dir / METRICS_FILE, metrics)
     atomic_write_text(out_dir / EXAMPLES_FILE, outcome.examples.to_csv(index=False))
     atomic_write_text(out_dir / IMPORTANCES_FILE, outcome.importances.to_csv(index=False))
     write_json(out_dir / LINEAGE_FILE, stamp)
