@@ -17,7 +17,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer
@@ -29,6 +28,7 @@ from tasks.families import BuildContext
 from tasks.ml.estimators import Subsample
 from tasks.ml.keras_estimators import TextRNNClassifier
 from tasks.ml.preprocess import Encoding, as_float, build_preprocessor, make_preprocessor
+from tasks.ml.text import TfidfText
 
 TEXT_FEATURES = 50_000  # vocabulary cap of each text column for linear models, naive Bayes and kNN
 COMPACT_TEXT_FEATURES = 2_000  # for dense-only estimators and trees (which scan every feature at every split)
@@ -43,7 +43,7 @@ def text_vectorizer(max_features: int) -> Pipeline:
     """TF-IDF of word unigrams and bigrams seen in at least two documents, sublinear term frequency."""
     return make_pipeline(
         FunctionTransformer(as_text, feature_names_out="one-to-one"),
-        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=max_features),
+        TfidfText(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=max_features),
     )
 
 

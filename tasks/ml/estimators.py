@@ -7,10 +7,17 @@ attributes end in `_`, and every class is `clone`-able (checked with `parametriz
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, RegressorMixin, clone, is_classifier
-from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, get_tags, indexable, resample
 from sklearn.utils.metaestimators import available_if
@@ -314,3 +321,33 @@ class LoggedGradientBoostingRegressor(GradientBoostingRegressor):
 
     def fit(self, X, y, sample_weight=None, monitor=None) -> LoggedGradientBoostingRegressor:
         return super().fit(X, y, sample_weight=sample_weight, monitor=monitor or GradientBoostingProgress())
+
+
+@contextmanager
+def _one_thread(forest: BaseEstimator) -> Iterator[None]:
+    n_jobs = forest.n_jobs
+    forest.n_jobs = 1
+    try:
+        yield
+    finally:
+        forest.n_jobs = n_jobs
+
+
+class OrderedForestClassifier(RandomForestClassifier):
+    """RandomForestClassifier that fits on `n_jobs` threads but predicts on one.
+
+    scikit-learn's forest adds its trees' predictions from `n_jobs` threads in whatever order they finish, so the
+    last bits of a probability change from run to run; summed in tree order they are the same every time.
+    """
+
+    def predict_proba(self, X) -> np.ndarray:
+        with _one_thread(self):
+            return super().predict_proba(X)
+
+
+class OrderedForestRegressor(RandomForestRegressor):
+    """RandomForestRegressor that fits on `n_jobs` threads but predicts on one (see OrderedForestClassifier)."""
+
+    def predict(self, X) -> np.ndarray:
+        with _one_thread(self):
+            return super().predict(X)

@@ -10,7 +10,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA, TruncatedSVD
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import (
@@ -29,7 +28,7 @@ from tasks.core.errors import ConfigError
 from tasks.core.feature_options import FeatureOptions, TextOptions
 from tasks.ml.image import Deskew, UnitScaler
 from tasks.ml.resample import Resampled
-from tasks.ml.text import HashingTextVectorizer, TextColumn, Tokenizer
+from tasks.ml.text import CountText, HashingTextVectorizer, TextColumn, TfidfText, Tokenizer
 from tasks.ml.vif import VifFilter, vif_table
 
 Encoding = Literal["onehot", "ordinal"]
@@ -163,8 +162,8 @@ def _vectorizer(text: TextOptions) -> BaseEstimator:
         return HashingTextVectorizer(n_features=text.n_features, alternate_sign=False, **tokens)
     vocabulary = {"max_features": text.max_features, "min_df": text.min_df, **tokens}
     if text.vectorizer == "tfidf":
-        return TfidfVectorizer(**vocabulary)
-    return CountVectorizer(binary=text.vectorizer == "binary", **vocabulary)
+        return TfidfText(**vocabulary)
+    return CountText(binary=text.vectorizer == "binary", **vocabulary)
 
 
 def _check_options(spec: FeatureSpec, options: FeatureOptions) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, HashingVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, HashingVectorizer, TfidfVectorizer
 
 Stemmer = Literal["porter", "snowball"]
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
@@ -63,9 +63,28 @@ class TextColumn(TransformerMixin, BaseEstimator):
         return np.asarray(input_features if input_features is not None else ["text"], dtype=object)
 
 
-class HashingTextVectorizer(HashingVectorizer):
+class AddressFree:
+    """Leaves out of a vectorizer's pickled state the memory address scikit-learn caches once it has checked the stop
+    words (`_stop_words_id`, the `id` of `stop_words`, None included), which differs in every process; without it
+    the same fit pickles to the same bytes. After loading, the check simply runs again."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_stop_words_id", None)
+        return state
+
+
+class TfidfText(AddressFree, TfidfVectorizer):
+    """`TfidfVectorizer` that pickles to the same bytes in every process (AddressFree)."""
+
+
+class CountText(AddressFree, CountVectorizer):
+    """`CountVectorizer` that pickles to the same bytes in every process (AddressFree)."""
+
+
+class HashingTextVectorizer(AddressFree, HashingVectorizer):
     """`HashingVectorizer` with feature names (hash_0 ... hash_{n-1}), so a column transformer can name its
-    output."""
+    output; pickles to the same bytes in every process (AddressFree)."""
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         return np.asarray([f"hash_{i}" for i in range(self.n_features)], dtype=object)

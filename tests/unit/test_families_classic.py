@@ -21,6 +21,8 @@ from tasks.ml.estimators import (
     GradientDescentLogisticRegression,
     LabelEncodedClassifier,
     LoggedGradientBoostingRegressor,
+    OrderedForestClassifier,
+    OrderedForestRegressor,
     StatsmodelsOLS,
     Subsample,
     independent_columns,
@@ -189,6 +191,12 @@ EXPECTED_FAILURES = {
     "LoggedGradientBoostingRegressor": dict.fromkeys(
         ["check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data"],
         "inherited from GradientBoostingRegressor, which scikit-learn marks the same way"),
+    "OrderedForestRegressor": dict.fromkeys(
+        ["check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data"],
+        "inherited from RandomForestRegressor, which scikit-learn marks the same way"),
+    "OrderedForestClassifier": dict.fromkeys(
+        ["check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data"],
+        "inherited from RandomForestClassifier, which scikit-learn marks the same way"),
 }
 
 
@@ -196,7 +204,8 @@ EXPECTED_FAILURES = {
     [StatsmodelsOLS(), GradientDescentLogisticRegression(random_state=0),
      GradientDescentLogisticRegression(batch_size=16, early_stopping=False, random_state=0),
      LabelEncodedClassifier(LogisticRegression()), Subsample(SVR(), max_rows=50, random_state=0),
-     LoggedGradientBoostingRegressor(n_estimators=10)],
+     LoggedGradientBoostingRegressor(n_estimators=10), OrderedForestClassifier(n_estimators=5, n_jobs=2),
+     OrderedForestRegressor(n_estimators=5, n_jobs=2)],
     expected_failed_checks=lambda est: EXPECTED_FAILURES.get(type(est).__name__, {}),
 )
 def test_estimator_contract(estimator, check) -> None:
